@@ -1,0 +1,13 @@
+//! On-device inference for Vitrine.
+//!
+//! Everything here compiles for the host (native eval, benchmarks, tests) and for
+//! `wasm32-unknown-unknown` (the browser worker), so both run exactly the same model code.
+
+pub mod checksum;
+pub mod error;
+pub mod info;
+
+#[cfg(target_arch = "wasm32")]
+pub mod worker;
+
+pub use error::ModelError;
