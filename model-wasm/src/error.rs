@@ -9,4 +9,12 @@ pub enum ModelError {
         expected: String,
         actual: String,
     },
+    #[error("there is no text to analyse: type a sentence with at least one word")]
+    EmptyText,
+    #[error("the tokenizer could not process this text: {0}")]
+    Tokenizer(String),
+    #[error("the model file {name} is not a valid model: {reason}")]
+    InvalidModel { name: String, reason: String },
+    #[error("inference failed: {0}")]
+    Inference(#[from] candle_core::Error),
 }

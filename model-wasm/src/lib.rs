@@ -6,6 +6,7 @@
 pub mod checksum;
 pub mod error;
 pub mod info;
+pub mod sentiment;
 
 #[cfg(target_arch = "wasm32")]
 pub mod worker;

@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: every project task behind one entry point.
 //! Each command lives in its own module, named after it.
 
+mod train_sentiment;
 mod wheels;
 
 use anyhow::Result;
@@ -14,9 +15,14 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Fine-tune all-MiniLM-L6-v2 on SST-2 (CPU, hours; resumable).
+    TrainSentiment(train_sentiment::Args),
+}
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::TrainSentiment(args) => train_sentiment::run(args),
+    }
 }

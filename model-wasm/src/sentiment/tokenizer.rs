@@ -1,0 +1,136 @@
+//! The package's WordPiece tokenizer, configured the way the model was trained: no padding (we
+//! pad per batch ourselves), truncation at [`MAX_TOKENS`], and truncation reported to the caller.
+
+use tokenizers::{Tokenizer, TruncationParams};
+
+use crate::ModelError;
+
+/// Longest input the model sees, special tokens included.
+pub const MAX_TOKENS: usize = 128;
+
+/// Text longer than this is cut before tokenizing. 128 WordPiece tokens never need this much
+/// text unless it is pathological (runs of whitespace or control characters), and cutting keeps
+/// a pasted megabyte from costing a megabyte of tokenizer work.
+const MAX_INPUT_BYTES: usize = 32 * 1024;
+
+/// One word of the input: its byte range in the original text and the tokens it became.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    pub start: usize,
+    pub end: usize,
+    /// Positions in [`Tokens::ids`].
+    pub tokens: std::ops::Range<usize>,
+}
+
+/// Token ids for one text, with `[CLS]` and `[SEP]`.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub ids: Vec<u32>,
+    /// True when some of the text did not fit in [`MAX_TOKENS`].
+    pub truncated: bool,
+    pub words: Vec<Word>,
+}
+
+pub struct SentimentTokenizer {
+    inner: Tokenizer,
+}
+
+impl SentimentTokenizer {
+    pub fn from_bytes(json: &[u8]) -> Result<Self, ModelError> {
+        let mut inner =
+            Tokenizer::from_bytes(json).map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+        // The shipped tokenizer.json pads every input to 128 tokens: that would multiply the work
+        // for a short sentence by ten and is not how the model was trained here.
+        inner.with_padding(None);
+        inner
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                ..Default::default()
+            }))
+            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+        Ok(Self { inner })
+    }
+
+    /// Tokenizes `text`. Text with no word at all (empty, whitespace or control characters only)
+    /// is [`ModelError::EmptyText`].
+    pub fn encode(&self, text: &str) -> Result<Tokens, ModelError> {
+        let (text, cut) = clip(text, MAX_INPUT_BYTES);
+        let encoding = self
+            .inner
+            .encode(text, true)
+            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+        let ids = encoding.get_ids().to_vec();
+        let words = group_words(encoding.get_word_ids(), encoding.get_offsets());
+        if words.is_empty() {
+            return Err(ModelError::EmptyText);
+        }
+        Ok(Tokens {
+            ids,
+            truncated: cut || !encoding.get_overflowing().is_empty(),
+            words,
+        })
+    }
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+fn clip(text: &str, max: usize) -> (&str, bool) {
+    if text.len() <= max {
+        return (text, false);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (&text[..end], true)
+}
+
+/// Consecutive tokens with the same word index form one word; special tokens have none.
+fn group_words(word_ids: &[Option<u32>], offsets: &[(usize, usize)]) -> Vec<Word> {
+    let mut words: Vec<(Option<u32>, Word)> = Vec::new();
+    for (pos, (word, &(start, end))) in word_ids.iter().zip(offsets).enumerate() {
+        let Some(word) = word else { continue };
+        match words.last_mut() {
+            Some((Some(last), w)) if last == word && w.tokens.end == pos => {
+                w.tokens.end = pos + 1;
+                w.end = end;
+            }
+            _ => words.push((
+                Some(*word),
+                Word {
+                    start,
+                    end,
+                    tokens: pos..pos + 1,
+                },
+            )),
+        }
+    }
+    words.into_iter().map(|(_, w)| w).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_respects_char_boundaries() {
+        let text = "ab\u{1F600}";
+        assert_eq!(clip(text, 3), ("ab", true));
+        assert_eq!(clip(text, 6), (text, false));
+    }
+
+    #[test]
+    fn subword_tokens_of_one_word_are_grouped() {
+        let ids = [None, Some(0), Some(1), Some(1), None];
+        let offsets = [(0, 0), (0, 3), (4, 8), (8, 10), (0, 0)];
+        let words = group_words(&ids, &offsets);
+        assert_eq!(words.len(), 2);
+        assert_eq!(
+            words[1],
+            Word {
+                start: 4,
+                end: 10,
+                tokens: 2..4
+            }
+        );
+    }
+}
