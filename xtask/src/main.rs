@@ -2,6 +2,8 @@
 //! Each command lives in its own module, named after it.
 
 mod train_sentiment;
+mod quantize_sentiment;
+mod eval_sentiment;
 mod wheels;
 
 use anyhow::Result;
@@ -16,6 +18,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Accuracy/F1 of the shipped sentiment model: --tsv FILE (or --split val).
+    EvalSentiment(eval_sentiment::Args),
+    /// Trained sentiment weights to the shipped 8-bit file under assets/models/.
+    QuantizeSentiment(quantize_sentiment::Args),
     /// Fine-tune all-MiniLM-L6-v2 on SST-2 (CPU, hours; resumable).
     TrainSentiment(train_sentiment::Args),
 }
@@ -23,6 +29,8 @@ enum Command {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::EvalSentiment(args) => eval_sentiment::run(args),
+        Command::QuantizeSentiment(args) => quantize_sentiment::run(args),
         Command::TrainSentiment(args) => train_sentiment::run(args),
     }
 }

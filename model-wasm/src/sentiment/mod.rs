@@ -5,12 +5,16 @@
 //! golden tests) or the shipped GGUF file ([`weights`]).
 
 pub mod bert;
+pub mod classifier;
+pub mod file;
 pub mod layers;
 pub mod model;
 pub mod tokenizer;
 pub mod weights;
 
 pub use bert::BertConfig;
+pub use classifier::{Explanation, Label, Prediction, SentimentClassifier, WordContribution};
+pub use file::MODEL_FILE;
 pub use layers::{Dropout, NoDropout};
 pub use model::{Batch, SentimentModel, NUM_LABELS};
 pub use tokenizer::{SentimentTokenizer, Tokens, MAX_TOKENS};

@@ -1,0 +1,209 @@
+//! The shipped 8-bit sentiment model through the public API: obvious cases, bad input, and a
+//! damaged file. Runs on the committed `assets/models/` file (skips with a reason if it is absent).
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use model_wasm::sentiment::{Label, SentimentClassifier, MODEL_FILE};
+use model_wasm::ModelError;
+
+fn model_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../assets/models")
+        .join(MODEL_FILE)
+}
+
+fn read_model() -> Option<(Vec<u8>, String)> {
+    let path = model_path();
+    let bytes = std::fs::read(&path).ok()?;
+    let digest = std::fs::read_to_string(path.with_extension("gguf.sha256")).ok()?;
+    Some((bytes, digest.split_whitespace().next()?.to_owned()))
+}
+
+/// Loaded once for the whole file: tests share it (loading takes a moment in debug builds).
+fn classifier() -> Option<&'static SentimentClassifier> {
+    static MODEL: OnceLock<Option<SentimentClassifier>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let Some((bytes, digest)) = read_model() else {
+                println!(
+                    "SKIP: {} (or its .sha256) not found; run cargo xtask quantize-sentiment",
+                    model_path().display()
+                );
+                return None;
+            };
+            Some(
+                SentimentClassifier::from_model_file(MODEL_FILE, &bytes, &digest)
+                    .expect("shipped model loads"),
+            )
+        })
+        .as_ref()
+}
+
+#[test]
+fn obvious_cases_are_right() {
+    let Some(model) = classifier() else { return };
+    let cases = [
+        (
+            "I love this movie, it is wonderful and moving.",
+            Label::Positive,
+        ),
+        ("A brilliant, funny and heartfelt film.", Label::Positive),
+        ("The best meal I have had in years.", Label::Positive),
+        (
+            "This was a terrible, boring waste of time.",
+            Label::Negative,
+        ),
+        (
+            "The plot is a mess and the acting is awful.",
+            Label::Negative,
+        ),
+        ("I hated every minute of it.", Label::Negative),
+    ];
+    for (text, want) in cases {
+        let p = model.classify(text).expect("classifies");
+        assert_eq!(p.label, want, "{text:?}: {p:?}");
+        assert!(
+            p.score > 0.5 && p.score <= 1.0 && !p.truncated,
+            "{text:?}: {p:?}"
+        );
+    }
+}
+
+#[test]
+fn empty_and_wordless_text_is_a_clear_error() {
+    let Some(model) = classifier() else { return };
+    for text in ["", " ", "\n\t  \r\n", "\u{0}\u{7}\u{1b}", "\u{200b}"] {
+        match model.classify(text) {
+            Err(ModelError::EmptyText) => {}
+            other => panic!("{text:?}: expected EmptyText, got {other:?}"),
+        }
+        assert!(
+            matches!(model.explain(text), Err(ModelError::EmptyText)),
+            "{text:?}"
+        );
+    }
+    let msg = ModelError::EmptyText.to_string();
+    assert!(msg.contains("no text"), "{msg}");
+}
+
+#[test]
+fn a_megabyte_of_text_is_truncated_not_crashed() {
+    let Some(model) = classifier() else { return };
+    let text = "what a wonderful , touching film . ".repeat(30_000);
+    assert!(text.len() > 1_000_000);
+    let p = model.classify(&text).expect("classifies");
+    assert!(p.truncated);
+    assert_eq!(p.label, Label::Positive);
+    let short = model
+        .classify("what a wonderful , touching film .")
+        .expect("classifies");
+    assert!(!short.truncated);
+    // One 1 MB "word" without spaces: still an answer, still flagged.
+    let blob = "x".repeat(1 << 20);
+    assert!(model.classify(&blob).expect("classifies").truncated);
+}
+
+#[test]
+fn unusual_scripts_and_characters_are_handled() {
+    let Some(model) = classifier() else { return };
+    let texts = [
+        "I love it 😍🎉👍",
+        "这个产品很好，我很喜欢",
+        "هذا الفيلم رائع جدا",
+        "הסרט הזה נהדר",
+        "mixed \u{202e}RTL override\u{202c} and bidi",
+        "tab\tnew\nline\u{0}null\u{7}bell",
+        "lone surrogate from JS becomes \u{fffd} in a Rust string",
+        "e\u{301}\u{301}\u{301} combining marks",
+        "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467} family",
+    ];
+    for text in texts {
+        let p = model
+            .classify(text)
+            .unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert!(
+            p.score.is_finite() && (0.5..=1.0).contains(&p.score),
+            "{text:?}: {p:?}"
+        );
+        let e = model
+            .explain(text)
+            .unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert!(!e.words.is_empty());
+        for w in &e.words {
+            assert!(w.contribution.is_finite());
+            assert_eq!(&text[w.start..w.end], w.word, "{text:?}");
+        }
+    }
+}
+
+#[test]
+fn explain_points_at_the_words_that_matter() {
+    let Some(model) = classifier() else { return };
+    let e = model
+        .explain("the food was wonderful but the service was slow")
+        .expect("explains");
+    let top = e
+        .words
+        .iter()
+        .max_by(|a, b| a.contribution.abs().total_cmp(&b.contribution.abs()))
+        .expect("has words");
+    assert!(
+        ["wonderful", "slow"].contains(&top.word.as_str()),
+        "{:?}",
+        e.words
+    );
+    let e = model.explain("a truly dreadful film").expect("explains");
+    let dreadful = e
+        .words
+        .iter()
+        .find(|w| w.word == "dreadful")
+        .expect("word kept");
+    assert!(dreadful.contribution < 0.0, "{:?}", e.words);
+    assert_eq!(e.prediction.label, Label::Negative);
+}
+
+#[test]
+fn explain_and_classify_agree() {
+    let Some(model) = classifier() else { return };
+    let text = "an engaging, smart and surprisingly sweet comedy";
+    let p = model.classify(text).expect("classifies");
+    let e = model.explain(text).expect("explains");
+    assert_eq!(p.label, e.prediction.label);
+    assert!((p.positive - e.prediction.positive).abs() < 1e-5);
+    let batch = model
+        .classify_batch(&[text, "dull and lifeless", text])
+        .expect("batch");
+    assert!(
+        (batch[0].positive - p.positive).abs() < 1e-4,
+        "padding must not change the answer"
+    );
+    assert_eq!(batch[1].label, Label::Negative);
+}
+
+#[test]
+fn a_corrupted_model_file_fails_its_checksum() {
+    let Some((mut bytes, digest)) = read_model() else {
+        println!("SKIP: no model file");
+        return;
+    };
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    let err = SentimentClassifier::from_model_file(MODEL_FILE, &bytes, &digest)
+        .err()
+        .expect("must fail");
+    assert!(
+        matches!(err, ModelError::ChecksumMismatch { .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains(MODEL_FILE) && msg.contains("damaged"), "{msg}");
+
+    // A truncated download whose digest happens to be "right" is still refused, not a panic.
+    let short = &bytes[..1000];
+    let short_digest = model_wasm::checksum::sha256_hex(short);
+    let err = SentimentClassifier::from_model_file(MODEL_FILE, short, &short_digest)
+        .err()
+        .expect("must fail");
+    assert!(matches!(err, ModelError::InvalidModel { .. }), "{err:?}");
+}

@@ -1,0 +1,135 @@
+//! `cargo xtask eval-sentiment --tsv FILE`: accuracy and F1 of the shipped 8-bit model, through
+//! model-wasm's `SentimentClassifier` (the code the browser runs, built natively).
+//! The last line printed is exactly `accuracy=0.XXXX f1=0.XXXX n=N`.
+//!
+//! `--split val` evaluates the validation split train-sentiment held out; `--float WEIGHTS` also
+//! runs the float model and reports how often the two agree on the label.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use candle_core::{DType, Device};
+use candle_nn::VarBuilder;
+use model_wasm::sentiment::{
+    BertConfig, Label, Prediction, SentimentClassifier, SentimentModel, SentimentTokenizer, Weights,
+};
+
+use crate::quantize_sentiment::{default_model_path, read_sha256};
+use crate::train_sentiment::{base_model_dir, data, default_out_dir};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// TSV with a header and `sentence<TAB>label(0|1)` rows.
+    #[arg(long, conflicts_with = "split")]
+    pub tsv: Option<PathBuf>,
+    /// `val`: the held-out split written by train-sentiment.
+    #[arg(long)]
+    pub split: Option<String>,
+    /// Model file (its digest is read from `<model>.sha256`).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Float weights (safetensors) to compare labels with.
+    #[arg(long)]
+    pub float: Option<PathBuf>,
+    /// Write `sentence<TAB>label` rows the float model predicts (for a committed agreement sample).
+    #[arg(long, requires = "float")]
+    pub write_float_labels: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let tsv = match (&args.tsv, args.split.as_deref()) {
+        (Some(path), _) => path.clone(),
+        (None, Some("val")) => default_out_dir().join("val.tsv"),
+        (None, Some(other)) => bail!("unknown split {other:?} (only `val`)"),
+        (None, None) => bail!("give --tsv FILE or --split val"),
+    };
+    let rows = data::read_tsv(&tsv)?;
+    if rows.is_empty() {
+        bail!("{} has no rows", tsv.display());
+    }
+    let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
+    let gold: Vec<u32> = rows.iter().map(|r| r.label).collect();
+
+    let model_path = args.model.unwrap_or_else(default_model_path);
+    let bytes = std::fs::read(&model_path).with_context(|| {
+        format!(
+            "reading {} (run cargo xtask quantize-sentiment)",
+            model_path.display()
+        )
+    })?;
+    let name = model_path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("model");
+    let classifier =
+        SentimentClassifier::from_model_file(name, &bytes, &read_sha256(&model_path)?)?;
+    let started = std::time::Instant::now();
+    let predicted = classifier.classify_batch(&texts)?;
+    eprintln!(
+        "{} sentences in {:.1} s",
+        texts.len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    if let Some(weights) = &args.float {
+        let float = float_classifier(weights)?;
+        let float_pred = float.classify_batch(&texts)?;
+        let agree = predicted
+            .iter()
+            .zip(&float_pred)
+            .filter(|(a, b)| a.label == b.label)
+            .count();
+        let (acc, f1) = scores(&float_pred, &gold);
+        println!("float: accuracy={acc:.4} f1={f1:.4}");
+        println!(
+            "agreement(8-bit, float)={:.4} ({agree}/{})",
+            agree as f64 / texts.len() as f64,
+            texts.len()
+        );
+        if let Some(out) = &args.write_float_labels {
+            let labelled: Vec<data::Example> = texts
+                .iter()
+                .zip(&float_pred)
+                .map(|(t, p)| data::Example {
+                    text: (*t).to_owned(),
+                    label: u32::from(p.label == Label::Positive),
+                })
+                .collect();
+            data::write_tsv(out, &labelled)?;
+        }
+    }
+    let (acc, f1) = scores(&predicted, &gold);
+    println!("accuracy={acc:.4} f1={f1:.4} n={}", texts.len());
+    Ok(())
+}
+
+/// The unquantized fine-tuned model behind the same API.
+pub fn float_classifier(weights: &PathBuf) -> Result<SentimentClassifier> {
+    let device = Device::Cpu;
+    let vb = VarBuilder::from_buffered_safetensors(std::fs::read(weights)?, DType::F32, &device)?;
+    let model = SentimentModel::load(&Weights::Float(vb), &BertConfig::MINILM_L6)?;
+    let tokenizer =
+        SentimentTokenizer::from_bytes(&std::fs::read(base_model_dir()?.join("tokenizer.json"))?)?;
+    Ok(SentimentClassifier::new(model, tokenizer))
+}
+
+/// Accuracy, and F1 of the positive class.
+fn scores(predicted: &[Prediction], gold: &[u32]) -> (f64, f64) {
+    let (mut tp, mut fp, mut fn_, mut correct) = (0usize, 0usize, 0usize, 0usize);
+    for (p, &g) in predicted.iter().zip(gold) {
+        let pos = p.label == Label::Positive;
+        match (pos, g == 1) {
+            (true, true) => tp += 1,
+            (true, false) => fp += 1,
+            (false, true) => fn_ += 1,
+            (false, false) => {}
+        }
+        correct += usize::from(pos == (g == 1));
+    }
+    let f1 = if tp == 0 {
+        0.0
+    } else {
+        2.0 * tp as f64 / (2 * tp + fp + fn_) as f64
+    };
+    (correct as f64 / gold.len().max(1) as f64, f1)
+}
