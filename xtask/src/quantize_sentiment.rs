@@ -42,7 +42,7 @@ fn unused(name: &str) -> bool {
 
 fn wants_q8(name: &str, dims: &[usize]) -> bool {
     dims.len() == 2
-        && dims[1] % GgmlDType::Q8_0.block_size() == 0
+        && dims[1].is_multiple_of(GgmlDType::Q8_0.block_size())
         && dims[0] > 2
         && !name.starts_with("classifier.")
 }

@@ -407,7 +407,7 @@ fn log_val(
 ) -> Result<()> {
     let line = serde_json::json!({"step": s.step, "val": kind, "val_acc": acc, "val_loss": loss});
     writeln!(curve, "{line}")?;
-    say(&bar, line.to_string());
+    say(bar, line.to_string());
     Ok(())
 }
 
@@ -548,5 +548,46 @@ impl Dropout for SeededDropout {
             })
             .collect();
         xs.mul(&Tensor::from_vec(mask, xs.shape(), xs.device())?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(step: usize) -> State {
+        State {
+            step,
+            total_steps: 1000,
+            warmup_steps: 100,
+            batch_size: 32,
+            lr: 1e-4,
+            weight_decay: 0.01,
+            dropout: 0.1,
+            seed: 0,
+            val_fraction: 0.04,
+            freeze_word_embeddings: true,
+            best_val_acc: 0.0,
+        }
+    }
+
+    #[test]
+    fn learning_rate_warms_up_then_decays_to_zero() {
+        assert!((lr_at(&state(0)) - 1e-6).abs() < 1e-12);
+        assert!((lr_at(&state(99)) - 1e-4).abs() < 1e-12);
+        assert!((lr_at(&state(100)) - 1e-4).abs() < 1e-12);
+        assert!((lr_at(&state(550)) - 0.5e-4).abs() < 1e-12);
+        assert!(lr_at(&state(999)) > 0.0 && lr_at(&state(999)) < 2e-7);
+    }
+
+    #[test]
+    fn dropout_is_reproducible_and_keeps_the_expected_value() -> Result<()> {
+        let xs = Tensor::ones(10_000, DType::F32, &Device::Cpu)?;
+        let a = SeededDropout::new(0.1, Rng::derive(1, 2, 3)).apply(&xs)?;
+        let b = SeededDropout::new(0.1, Rng::derive(1, 2, 3)).apply(&xs)?;
+        assert_eq!(a.to_vec1::<f32>()?, b.to_vec1::<f32>()?);
+        let mean = a.mean_all()?.to_scalar::<f32>()?;
+        assert!((mean - 1.0).abs() < 0.05, "{mean}");
+        Ok(())
     }
 }

@@ -118,3 +118,58 @@ pub fn epoch_batches(
     rng.shuffle(&mut batches);
     batches
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(n: usize) -> Vec<Example> {
+        (0..n)
+            .map(|i| Example {
+                text: format!("phrase {}", i % (n / 2)),
+                label: (i % 2) as u32,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn validation_sentences_never_appear_in_training() {
+        let (train, val) = split(rows(1000), 0.05, 7);
+        assert_eq!(val.len(), 50);
+        let val_keys: HashSet<_> = val.iter().map(|r| r.text.to_lowercase()).collect();
+        assert!(train
+            .iter()
+            .all(|r| !val_keys.contains(&r.text.to_lowercase())));
+        // Same seed, same split.
+        let (_, again) = split(rows(1000), 0.05, 7);
+        assert!(val.iter().zip(&again).all(|(a, b)| a.text == b.text));
+    }
+
+    #[test]
+    fn batches_cover_every_example_once_with_similar_lengths() {
+        let data: Vec<Encoded> = (0..1000)
+            .map(|i| Encoded {
+                ids: vec![1; 3 + (i * 7919) % 60],
+                label: 0,
+            })
+            .collect();
+        let batches = epoch_batches(&data, 16, 1, 0);
+        let mut seen: Vec<usize> = batches.iter().flatten().copied().collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..1000).collect::<Vec<_>>());
+        let padded: usize = batches
+            .iter()
+            .map(|b| b.len() * b.iter().map(|&i| data[i].ids.len()).max().unwrap_or(0))
+            .sum();
+        let real: usize = data.iter().map(|e| e.ids.len()).sum();
+        assert!(
+            (padded as f64) < 1.1 * real as f64,
+            "bucketing should keep padding small: {padded} vs {real}"
+        );
+        assert_ne!(
+            epoch_batches(&data, 16, 1, 1),
+            batches,
+            "each epoch has its own order"
+        );
+    }
+}
