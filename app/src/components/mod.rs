@@ -1,0 +1,2 @@
+pub mod engine_status;
+pub mod site_chrome;

@@ -1,0 +1,135 @@
+//! Landing copy in English and Chinese. The text lives in `assets/content/*.toml`; `build.rs`
+//! compiles it into sorted tables, looked up here by dotted key (`"hero.title"`).
+
+use leptos::prelude::*;
+
+mod content {
+    include!(concat!(env!("OUT_DIR"), "/content.rs"));
+}
+
+const STORAGE_KEY: &str = "vitrine.locale";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Locale {
+    En,
+    Zh,
+}
+
+impl Locale {
+    pub fn code(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::Zh => "zh",
+        }
+    }
+
+    fn from_code(code: &str) -> Option<Self> {
+        let code = code.to_ascii_lowercase();
+        if code.starts_with("zh") {
+            Some(Locale::Zh)
+        } else if code.starts_with("en") {
+            Some(Locale::En)
+        } else {
+            None
+        }
+    }
+
+    fn table(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Locale::En => content::EN,
+            Locale::Zh => content::ZH,
+        }
+    }
+
+    pub fn other(self) -> Self {
+        match self {
+            Locale::En => Locale::Zh,
+            Locale::Zh => Locale::En,
+        }
+    }
+}
+
+/// The text for `key`; the key itself if the content files lack it (build.rs makes that rare).
+pub fn lookup(locale: Locale, key: &str) -> &'static str {
+    let table = locale.table();
+    match table.binary_search_by(|(k, _)| (*k).cmp(key)) {
+        Ok(i) => table[i].1,
+        Err(_) => {
+            leptos::logging::warn!("missing content key {key}");
+            ""
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct I18n {
+    pub locale: RwSignal<Locale>,
+}
+
+impl I18n {
+    /// A reactive text: re-renders when the language changes.
+    pub fn text(self, key: &'static str) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+        move || lookup(self.locale.get(), key)
+    }
+
+    pub fn set(self, locale: Locale) {
+        self.locale.set(locale);
+        if let Some(storage) = local_storage() {
+            let _ = storage.set_item(STORAGE_KEY, locale.code());
+        }
+    }
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// Chooses the language (saved choice, else the browser's, else English), shares it with every
+/// component, and keeps `<html lang>` in step for screen readers and search engines.
+pub fn provide_i18n() {
+    let saved = local_storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
+    let browser = web_sys::window().and_then(|w| w.navigator().language());
+    let initial = saved
+        .as_deref()
+        .and_then(Locale::from_code)
+        .or_else(|| browser.as_deref().and_then(Locale::from_code))
+        .unwrap_or(Locale::En);
+    let i18n = I18n { locale: RwSignal::new(initial) };
+    Effect::new(move |_| {
+        let code = i18n.locale.get().code();
+        if let Some(html) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+            let _ = html.set_attribute("lang", code);
+        }
+    });
+    provide_context(i18n);
+}
+
+pub fn use_i18n() -> I18n {
+    expect_context::<I18n>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_is_sorted_for_binary_search() {
+        for locale in [Locale::En, Locale::Zh] {
+            let t = locale.table();
+            assert!(t.windows(2).all(|w| w[0].0 < w[1].0), "{locale:?} table unsorted");
+        }
+    }
+
+    #[test]
+    fn looks_up_both_languages() {
+        assert!(lookup(Locale::En, "hero.title").starts_with("Real models"));
+        assert!(lookup(Locale::Zh, "hero.title").contains("设备"));
+    }
+
+    #[test]
+    fn parses_browser_language_tags() {
+        assert_eq!(Locale::from_code("zh-CN"), Some(Locale::Zh));
+        assert_eq!(Locale::from_code("en-GB"), Some(Locale::En));
+        assert_eq!(Locale::from_code("fr"), None);
+    }
+}

@@ -1,0 +1,51 @@
+// Vitrine JS SDK: on-device inference in a Web Worker.
+//
+//   const { pipeline, engineInfo } = await import('/sdk/vitrine.js');
+//
+// The page and any same-origin page use this one module; it starts a single worker per page
+// (`worker.js`, next to this file) and matches answers to requests by id.
+
+let worker = null;
+let nextId = 1;
+const pending = new Map();
+
+function failAll(message) {
+  for (const { reject } of pending.values()) reject(new Error(message));
+  pending.clear();
+}
+
+function getWorker() {
+  if (worker) return worker;
+  worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'vitrine-inference' });
+  worker.addEventListener('message', ({ data }) => {
+    const call = pending.get(data.id);
+    if (!call) return;
+    if (data.progress !== undefined) {
+      call.onProgress?.(data.progress);
+      return;
+    }
+    pending.delete(data.id);
+    if (data.ok) call.resolve(data.result);
+    else call.reject(new Error(data.error));
+  });
+  worker.addEventListener('error', (event) => {
+    event.preventDefault();
+    failAll(`the inference worker stopped: ${event.message || 'it could not be loaded'}`);
+    worker = null; // the next call starts a fresh one
+  });
+  return worker;
+}
+
+/** Sends one request to the worker; resolves with its result. */
+export function call(type, args = {}, { onProgress, transfer = [] } = {}) {
+  return new Promise((resolve, reject) => {
+    const id = nextId++;
+    pending.set(id, { resolve, reject, onProgress });
+    getWorker().postMessage({ id, type, args }, transfer);
+  });
+}
+
+/** Version and capabilities of the on-device engine: `{ version, cpu_backend, simd }`. */
+export function engineInfo() {
+  return call('engineInfo');
+}

@@ -1,0 +1,30 @@
+//! Server settings, all from the environment so `cargo xtask serve`, CI and a booth laptop
+//! configure it the same way.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen: `HOST` (default 127.0.0.1) and `PORT` (default 8080).
+    pub addr: SocketAddr,
+    /// The built site: `VITRINE_DIST` (default `dist`).
+    pub dist_dir: PathBuf,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self> {
+        let host: IpAddr = match std::env::var("HOST") {
+            Ok(h) => h.parse().with_context(|| format!("HOST={h:?} is not an IP address"))?,
+            Err(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        };
+        let port: u16 = match std::env::var("PORT") {
+            Ok(p) => p.parse().with_context(|| format!("PORT={p:?} is not a port number (0-65535)"))?,
+            Err(_) => 8080,
+        };
+        let dist_dir = std::env::var_os("VITRINE_DIST").map(PathBuf::from).unwrap_or_else(|| "dist".into());
+        Ok(Self { addr: SocketAddr::new(host, port), dist_dir })
+    }
+}

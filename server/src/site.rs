@@ -1,0 +1,134 @@
+//! Serving the Trunk-built single-page app from `dist/`.
+//!
+//! - Client routes (`/kiosk`, `/tour/…`, `/embed/…`, …) get `index.html`; the app routes itself.
+//! - Files come pre-compressed (`.br`, `.gz` written by `cargo xtask build`): brotli at maximum
+//!   quality is too slow to do per request for multi-megabyte wasm and model files.
+//! - Trunk puts a content hash in file names (`app-0123456789abcdef_bg.wasm`); those never change,
+//!   so browsers may keep them for a year. Everything else is revalidated on each visit.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+
+/// Paths the app renders itself (see `app/src/routes.rs`). Anything else without a file
+/// extension still gets the app, with status 404, so the visitor sees a friendly page.
+pub const CLIENT_ROUTES: &[&str] = &[
+    "/",
+    "/kiosk",
+    "/tour",
+    "/tour/{step}",
+    "/insights",
+    "/embed/sentiment",
+    "/embed/image",
+];
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const REVALIDATE: &str = "no-cache";
+
+#[derive(Clone)]
+pub struct Site {
+    dist: PathBuf,
+    index_html: String,
+}
+
+impl Site {
+    pub fn load(dist: &Path) -> Result<Self> {
+        let index = dist.join("index.html");
+        let index_html = std::fs::read_to_string(&index).with_context(|| {
+            format!("{} is missing: build the site first (`cargo xtask serve` builds it)", index.display())
+        })?;
+        Ok(Self { dist: dist.to_owned(), index_html })
+    }
+
+    pub fn index_html(&self) -> &str {
+        &self.index_html
+    }
+
+    pub fn routes(&self) -> Router {
+        let mut router = Router::new();
+        for &route in CLIENT_ROUTES {
+            let page = self.index_html.clone();
+            router = router.route(route, get(move || app_page(page, StatusCode::OK)));
+        }
+        let page = self.index_html.clone();
+        let files = ServeDir::new(&self.dist)
+            .precompressed_br()
+            .precompressed_gzip()
+            .append_index_html_on_directories(false)
+            .fallback(get(move |req: Request| not_found(page, req)));
+        router
+            .fallback_service(files)
+            .layer(axum::middleware::from_fn(cache_control))
+            // Only responses not already compressed on disk (the page itself, JSON) get here.
+            .layer(CompressionLayer::new())
+    }
+}
+
+async fn app_page(page: String, status: StatusCode) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+        page,
+    )
+        .into_response()
+}
+
+async fn not_found(page: String, req: Request) -> Response {
+    let last = req.uri().path().rsplit('/').next().unwrap_or_default();
+    if last.contains('.') {
+        // A missing asset: the app page would only confuse a script or image loader.
+        (StatusCode::NOT_FOUND, "not found\n").into_response()
+    } else {
+        app_page(page, StatusCode::NOT_FOUND).await
+    }
+}
+
+async fn cache_control(req: Request, next: Next) -> Response {
+    let immutable = is_content_hashed(req.uri().path());
+    let mut response = next.run(req).await;
+    let value = if immutable && response.status().is_success() { IMMUTABLE } else { REVALIDATE };
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static(value));
+    response
+}
+
+/// True for Trunk's hashed outputs: `name-<16 hex digits>` followed by `.ext` or `_bg.wasm`.
+pub fn is_content_hashed(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or_default();
+    let stem = file.split('.').next().unwrap_or_default();
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    match stem.rsplit_once('-') {
+        Some((name, hash)) => {
+            !name.is_empty() && hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        }
+        None => false,
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::is_content_hashed;
+
+    #[test]
+    fn recognises_trunk_hashed_names_only() {
+        assert!(is_content_hashed("/app-0123456789abcdef.js"));
+        assert!(is_content_hashed("/app-0123456789abcdef_bg.wasm"));
+        assert!(is_content_hashed("/style-89abcdef01234567.css"));
+        assert!(!is_content_hashed("/index.html"));
+        assert!(!is_content_hashed("/sdk/vitrine.js"));
+        assert!(!is_content_hashed("/sdk/model_wasm_bg.wasm"));
+        assert!(!is_content_hashed("/app-0123.js"));
+        assert!(!is_content_hashed("/-0123456789abcdef.js"));
+    }
+}
