@@ -98,6 +98,7 @@ pub fn run(args: Args) -> Result<()> {
             data::write_tsv(out, &labelled)?;
         }
     }
+    report_latency(&classifier)?;
     let (acc, f1) = scores(&predicted, &gold);
     println!("accuracy={acc:.4} f1={f1:.4} n={}", texts.len());
     Ok(())
@@ -111,6 +112,26 @@ pub fn float_classifier(weights: &PathBuf) -> Result<SentimentClassifier> {
     let tokenizer =
         SentimentTokenizer::from_bytes(&std::fs::read(base_model_dir()?.join("tokenizer.json"))?)?;
     Ok(SentimentClassifier::new(model, tokenizer))
+}
+
+/// Median single-sentence latency, the case the demo page cares about (one visitor, one sentence).
+fn report_latency(classifier: &SentimentClassifier) -> Result<()> {
+    let text = "the performances are strong, but the script never quite finds its footing";
+    let tokens = classifier.tokenizer().encode(text)?.ids.len();
+    let mut ms: Vec<f64> = (0..21)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            classifier
+                .classify(text)
+                .map(|_| t.elapsed().as_secs_f64() * 1000.0)
+        })
+        .collect::<Result<_, _>>()?;
+    ms.sort_by(f64::total_cmp);
+    println!(
+        "native latency: {:.1} ms median for one {tokens}-token sentence",
+        ms[ms.len() / 2]
+    );
+    Ok(())
 }
 
 /// Accuracy, and F1 of the positive class.
