@@ -17,4 +17,14 @@ pub enum ModelError {
     InvalidModel { name: String, reason: String },
     #[error("inference failed: {0}")]
     Inference(#[from] candle_core::Error),
+    #[error("the image file is empty (0 bytes)")]
+    EmptyImage,
+    #[error("the image is {width}×{height} pixels, more than the {max_megapixels} megapixels accepted; use a smaller photo")]
+    ImageTooLarge { width: u32, height: u32, max_megapixels: u64 },
+    #[error("this file is not an image we can read ({0}); use a JPEG, PNG, GIF or BMP")]
+    UnsupportedImage(String),
+    #[error("the image file is damaged or incomplete: {0}")]
+    CorruptImage(String),
+    #[error("the image pixels are not usable: {0}")]
+    InvalidPixels(String),
 }

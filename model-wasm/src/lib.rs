@@ -5,6 +5,7 @@
 
 pub mod checksum;
 pub mod error;
+pub mod image;
 pub mod info;
 pub mod sentiment;
 

@@ -3,7 +3,10 @@
 
 mod train_sentiment;
 mod quantize_sentiment;
+mod convert_image_model;
+mod eval_image;
 mod eval_sentiment;
+mod pth;
 mod wheels;
 
 use anyhow::Result;
@@ -24,6 +27,10 @@ enum Command {
     QuantizeSentiment(quantize_sentiment::Args),
     /// Fine-tune all-MiniLM-L6-v2 on SST-2 (CPU, hours; resumable).
     TrainSentiment(train_sentiment::Args),
+    /// EfficientNet-Lite0 from the PyPI wheel to the shipped 8-bit file (BatchNorm folded).
+    ConvertImageModel(convert_image_model::Args),
+    /// ImageNet top-1/top-5 of the shipped image model: --dir DIR --labels FILE [--float].
+    EvalImage(eval_image::Args),
 }
 
 fn main() -> Result<()> {
@@ -32,5 +39,7 @@ fn main() -> Result<()> {
         Command::EvalSentiment(args) => eval_sentiment::run(args),
         Command::QuantizeSentiment(args) => quantize_sentiment::run(args),
         Command::TrainSentiment(args) => train_sentiment::run(args),
+        Command::ConvertImageModel(args) => convert_image_model::run(args),
+        Command::EvalImage(args) => eval_image::run(args),
     }
 }

