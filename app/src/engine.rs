@@ -26,16 +26,23 @@ pub struct EngineInfo {
 /// Starts the worker (once per page) and asks it to describe itself.
 pub async fn engine_info() -> Result<EngineInfo, String> {
     let value = call_sdk("engineInfo").await?;
-    serde_wasm_bindgen::from_value(value).map_err(|e| format!("unexpected answer from the engine: {e}"))
+    serde_wasm_bindgen::from_value(value)
+        .map_err(|e| format!("unexpected answer from the engine: {e}"))
 }
 
 async fn call_sdk(function: &str) -> Result<JsValue, String> {
-    let module = JsFuture::from(load_sdk().map_err(js_error)?).await.map_err(js_error)?;
+    let module = JsFuture::from(load_sdk().map_err(js_error)?)
+        .await
+        .map_err(js_error)?;
     let f: Function = Reflect::get(&module, &JsValue::from_str(function))
         .map_err(js_error)?
         .dyn_into()
         .map_err(|_| format!("the SDK has no function {function}"))?;
-    let promise: Promise = f.call0(&module).map_err(js_error)?.dyn_into().map_err(js_error)?;
+    let promise: Promise = f
+        .call0(&module)
+        .map_err(js_error)?
+        .dyn_into()
+        .map_err(js_error)?;
     JsFuture::from(promise).await.map_err(js_error)
 }
 

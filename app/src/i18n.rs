@@ -68,7 +68,10 @@ pub struct I18n {
 
 impl I18n {
     /// A reactive text: re-renders when the language changes.
-    pub fn text(self, key: &'static str) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    pub fn text(
+        self,
+        key: &'static str,
+    ) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
         move || lookup(self.locale.get(), key)
     }
 
@@ -94,10 +97,15 @@ pub fn provide_i18n() {
         .and_then(Locale::from_code)
         .or_else(|| browser.as_deref().and_then(Locale::from_code))
         .unwrap_or(Locale::En);
-    let i18n = I18n { locale: RwSignal::new(initial) };
+    let i18n = I18n {
+        locale: RwSignal::new(initial),
+    };
     Effect::new(move |_| {
         let code = i18n.locale.get().code();
-        if let Some(html) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        if let Some(html) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
             let _ = html.set_attribute("lang", code);
         }
     });
@@ -116,7 +124,10 @@ mod tests {
     fn every_table_is_sorted_for_binary_search() {
         for locale in [Locale::En, Locale::Zh] {
             let t = locale.table();
-            assert!(t.windows(2).all(|w| w[0].0 < w[1].0), "{locale:?} table unsorted");
+            assert!(
+                t.windows(2).all(|w| w[0].0 < w[1].0),
+                "{locale:?} table unsorted"
+            );
         }
     }
 

@@ -6,7 +6,10 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::i18n::{provide_i18n, use_i18n};
-use crate::pages::{embed::Embed, insights::Insights, kiosk::Kiosk, landing::Landing, not_found::NotFound, tour::Tour};
+use crate::pages::{
+    embed::Embed, insights::Insights, kiosk::Kiosk, landing::Landing, not_found::NotFound,
+    tour::Tour,
+};
 
 #[component]
 pub fn App() -> impl IntoView {

@@ -17,14 +17,23 @@ pub struct Config {
 impl Config {
     pub fn from_env() -> Result<Self> {
         let host: IpAddr = match std::env::var("HOST") {
-            Ok(h) => h.parse().with_context(|| format!("HOST={h:?} is not an IP address"))?,
+            Ok(h) => h
+                .parse()
+                .with_context(|| format!("HOST={h:?} is not an IP address"))?,
             Err(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
         };
         let port: u16 = match std::env::var("PORT") {
-            Ok(p) => p.parse().with_context(|| format!("PORT={p:?} is not a port number (0-65535)"))?,
+            Ok(p) => p
+                .parse()
+                .with_context(|| format!("PORT={p:?} is not a port number (0-65535)"))?,
             Err(_) => 8080,
         };
-        let dist_dir = std::env::var_os("VITRINE_DIST").map(PathBuf::from).unwrap_or_else(|| "dist".into());
-        Ok(Self { addr: SocketAddr::new(host, port), dist_dir })
+        let dist_dir = std::env::var_os("VITRINE_DIST")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| "dist".into());
+        Ok(Self {
+            addr: SocketAddr::new(host, port),
+            dist_dir,
+        })
     }
 }

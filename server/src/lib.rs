@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use axum::http::{HeaderName, Request};
 use axum::Router;
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 
 pub use config::Config;
@@ -29,7 +31,10 @@ pub fn router(config: &Config) -> anyhow::Result<Router> {
         ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http())
-        .layer(SetRequestIdLayer::new(request_id, SequentialRequestId::default())))
+        .layer(SetRequestIdLayer::new(
+            request_id,
+            SequentialRequestId::default(),
+        )))
 }
 
 /// Request ids unique within this process: enough to correlate a log line with a response.
@@ -39,6 +44,9 @@ struct SequentialRequestId(Arc<AtomicU64>);
 impl MakeRequestId for SequentialRequestId {
     fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
         let n = self.0.fetch_add(1, Ordering::Relaxed);
-        format!("{:x}-{n}", std::process::id()).parse().ok().map(RequestId::new)
+        format!("{:x}-{n}", std::process::id())
+            .parse()
+            .ok()
+            .map(RequestId::new)
     }
 }

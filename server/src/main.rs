@@ -6,15 +6,29 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info")),
+        )
         .init();
     let config = server::Config::from_env()?;
     let app = server::router(&config)?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
-        .with_context(|| format!("cannot listen on {} (is another server using the port? set PORT)", config.addr))?;
-    tracing::info!("Vitrine is serving {} on http://{}", config.dist_dir.display(), config.addr);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another server using the port? set PORT)",
+                config.addr
+            )
+        })?;
+    tracing::info!(
+        "Vitrine is serving {} on http://{}",
+        config.dist_dir.display(),
+        config.addr
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     tracing::info!("stopped cleanly");
     Ok(())
 }

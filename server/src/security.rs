@@ -23,7 +23,12 @@ pub struct Policy {
 impl Policy {
     pub fn for_site(site: &Site) -> Self {
         let script_hashes: String = inline_scripts(site.index_html())
-            .map(|body| format!(" 'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body))))
+            .map(|body| {
+                format!(
+                    " 'sha256-{}'",
+                    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body))
+                )
+            })
             .collect();
         let base = format!(
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{script_hashes}; \
@@ -50,18 +55,34 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-pub async fn apply_headers(State(policy): State<Arc<Policy>>, req: Request, next: Next) -> Response {
+pub async fn apply_headers(
+    State(policy): State<Arc<Policy>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let embed = req.uri().path().starts_with("/embed/");
     let mut response = next.run(req).await;
     let h = response.headers_mut();
-    let csp = if embed { &policy.csp_embed } else { &policy.csp_page };
+    let csp = if embed {
+        &policy.csp_embed
+    } else {
+        &policy.csp_page
+    };
     h.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
     // The image demo may use the camera; nothing else is ever needed.
     h.insert(
         HeaderName::from_static("permissions-policy"),
-        HeaderValue::from_static("camera=(self), microphone=(), geolocation=(), interest-cohort=()"),
+        HeaderValue::from_static(
+            "camera=(self), microphone=(), geolocation=(), interest-cohort=()",
+        ),
     );
     if !embed {
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

@@ -43,9 +43,15 @@ impl Site {
     pub fn load(dist: &Path) -> Result<Self> {
         let index = dist.join("index.html");
         let index_html = std::fs::read_to_string(&index).with_context(|| {
-            format!("{} is missing: build the site first (`cargo xtask serve` builds it)", index.display())
+            format!(
+                "{} is missing: build the site first (`cargo xtask serve` builds it)",
+                index.display()
+            )
         })?;
-        Ok(Self { dist: dist.to_owned(), index_html })
+        Ok(Self {
+            dist: dist.to_owned(),
+            index_html,
+        })
     }
 
     pub fn index_html(&self) -> &str {
@@ -75,7 +81,10 @@ impl Site {
 async fn app_page(page: String, status: StatusCode) -> Response {
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
         page,
     )
         .into_response()
@@ -94,7 +103,11 @@ async fn not_found(page: String, req: Request) -> Response {
 async fn cache_control(req: Request, next: Next) -> Response {
     let immutable = is_content_hashed(req.uri().path());
     let mut response = next.run(req).await;
-    let value = if immutable && response.status().is_success() { IMMUTABLE } else { REVALIDATE };
+    let value = if immutable && response.status().is_success() {
+        IMMUTABLE
+    } else {
+        REVALIDATE
+    };
     response
         .headers_mut()
         .entry(header::CACHE_CONTROL)
@@ -114,7 +127,6 @@ pub fn is_content_hashed(path: &str) -> bool {
         None => false,
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,13 @@ use crate::i18n::use_i18n;
 pub fn Tour() -> impl IntoView {
     let i18n = use_i18n();
     let params = use_params_map();
-    let step = move || params.read().get("step").and_then(|s| s.parse::<u32>().ok()).unwrap_or(1);
+    let step = move || {
+        params
+            .read()
+            .get("step")
+            .and_then(|s| s.parse::<u32>().ok())
+            .unwrap_or(1)
+    };
     view! {
         <SiteHeader/>
         <main id="main" class="tour" data-testid="page-tour">

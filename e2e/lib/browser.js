@@ -1,0 +1,46 @@
+// Shared set-up for the end-to-end suite: one headless Chromium per test file, pages that
+// record console errors and failed requests so every test can assert there were none.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+export const BASE = process.env.VITRINE_URL ?? 'http://127.0.0.1:8080';
+export const ARTIFACTS = process.env.VITRINE_ARTIFACTS ?? path.resolve('artifacts');
+
+// Flags for this sandbox: no GPU, and no background traffic to hosts we cannot reach.
+const FLAGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync',
+];
+
+export async function launch(extraArgs = []) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [...FLAGS, ...extraArgs],
+  });
+}
+
+/** A page that keeps `page.problems`: console errors, page errors, failed or 4xx/5xx requests. */
+export async function newPage(browser, { viewport = { width: 1280, height: 800 }, allow = [] } = {}) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const problems = [];
+  const allowed = (text) => allow.some((pattern) => pattern.test(text));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !allowed(msg.text())) problems.push(`console: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('requestfailed', (req) => {
+    if (!allowed(req.url())) problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`);
+  });
+  page.on('response', (res) => {
+    if (res.status() >= 400 && !allowed(res.url())) problems.push(`HTTP ${res.status()}: ${res.url()}`);
+  });
+  page.problems = problems;
+  return page;
+}
+
+export function artifact(name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return path.join(ARTIFACTS, name);
+}

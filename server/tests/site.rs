@@ -1,0 +1,138 @@
+//! The server's static-site behaviour, driven in-process (no port, no browser).
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+const INDEX: &str =
+    "<!doctype html><html><head><script type=module>boot()</script></head><body></body></html>";
+
+fn site() -> (tempfile::TempDir, axum::Router) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dist = dir.path();
+    std::fs::write(dist.join("index.html"), INDEX).unwrap();
+    std::fs::write(dist.join("app-0123456789abcdef_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(dist.join("app-0123456789abcdef_bg.wasm.br"), b"brotli!").unwrap();
+    std::fs::create_dir(dist.join("sdk")).unwrap();
+    std::fs::write(dist.join("sdk/vitrine.js"), "export {}").unwrap();
+    let config = server::Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        dist_dir: dist.to_owned(),
+    };
+    let router = server::router(&config).expect("router");
+    (dir, router)
+}
+
+async fn get(
+    router: &axum::Router,
+    uri: &str,
+    accept_encoding: Option<&str>,
+) -> axum::response::Response {
+    let mut req = Request::get(uri);
+    if let Some(enc) = accept_encoding {
+        req = req.header(header::ACCEPT_ENCODING, enc);
+    }
+    router
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
+fn header_of(res: &axum::response::Response, name: header::HeaderName) -> &str {
+    res.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or("")
+}
+
+#[tokio::test]
+async fn client_routes_get_the_app_and_are_revalidated() {
+    let (_dir, router) = site();
+    for route in [
+        "/",
+        "/kiosk",
+        "/tour",
+        "/tour/3",
+        "/insights",
+        "/embed/sentiment",
+        "/embed/image",
+    ] {
+        let res = get(&router, route, None).await;
+        assert_eq!(res.status(), StatusCode::OK, "{route}");
+        assert_eq!(header_of(&res, header::CACHE_CONTROL), "no-cache", "{route}");
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, INDEX.as_bytes(), "{route}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_pages_get_the_app_with_404_and_missing_files_a_plain_404() {
+    let (_dir, router) = site();
+    let page = get(&router, "/no/such/page", None).await;
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(header_of(&page, header::CONTENT_TYPE).starts_with("text/html"));
+    let file = get(&router, "/missing.js", None).await;
+    assert_eq!(file.status(), StatusCode::NOT_FOUND);
+    assert!(!header_of(&file, header::CONTENT_TYPE).starts_with("text/html"));
+}
+
+#[tokio::test]
+async fn hashed_wasm_is_immutable_typed_and_served_precompressed() {
+    let (_dir, router) = site();
+    let res = get(&router, "/app-0123456789abcdef_bg.wasm", Some("br, gzip")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header_of(&res, header::CONTENT_TYPE), "application/wasm");
+    assert_eq!(header_of(&res, header::CONTENT_ENCODING), "br");
+    assert!(header_of(&res, header::CACHE_CONTROL).contains("immutable"));
+    let plain = get(&router, "/app-0123456789abcdef_bg.wasm", None).await;
+    assert_eq!(header_of(&plain, header::CONTENT_ENCODING), "");
+    let sdk = get(&router, "/sdk/vitrine.js", None).await;
+    assert_eq!(header_of(&sdk, header::CACHE_CONTROL), "no-cache");
+    assert!(header_of(&sdk, header::CONTENT_TYPE).contains("javascript"));
+}
+
+#[tokio::test]
+async fn security_headers_allow_framing_only_for_embeds() {
+    let (_dir, router) = site();
+    let page = get(&router, "/", None).await;
+    let csp = header_of(&page, header::CONTENT_SECURITY_POLICY).to_owned();
+    assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    // The inline bootstrap Trunk writes is allowed by its hash, not by 'unsafe-inline'.
+    assert!(csp.contains("'sha256-"), "{csp}");
+    assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
+    assert_eq!(header_of(&page, header::X_FRAME_OPTIONS), "DENY");
+    assert_eq!(header_of(&page, header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    assert!(!header_of(&page, header::REFERRER_POLICY).is_empty());
+    assert!(!header_of(&page, header::HeaderName::from_static("x-request-id")).is_empty());
+
+    let embed = get(&router, "/embed/image", None).await;
+    assert!(header_of(&embed, header::CONTENT_SECURITY_POLICY).contains("frame-ancestors *"));
+    assert_eq!(header_of(&embed, header::X_FRAME_OPTIONS), "");
+}
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let (_dir, router) = site();
+    let res = get(&router, "/healthz", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["status"], "ok");
+}
+
+#[test]
+fn a_missing_build_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = server::Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        dist_dir: dir.path().join("dist"),
+    };
+    let err = server::router(&config)
+        .err()
+        .expect("no dist must be an error")
+        .to_string();
+    assert!(err.contains("cargo xtask serve"), "{err}");
+}

@@ -1,0 +1,210 @@
+//! `cargo xtask build`: the release site in `dist/`, built offline by Trunk, then
+//! pre-compressed (brotli + gzip) for the server, with a size report.
+//!
+//! A fingerprint of every input (paths, sizes, modification times) is kept in
+//! `dist/.vitrine-build`; when nothing changed the build is skipped, so a second
+//! `cargo xtask serve` starts in seconds instead of re-running wasm-opt.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::UNIX_EPOCH;
+
+use anyhow::{Context, Result};
+
+use crate::project::{root, run, step};
+use crate::toolchain;
+
+const INPUTS: &[&str] = &[
+    "app",
+    "model-wasm/src",
+    "model-wasm/Cargo.toml",
+    "assets",
+    "public",
+    "Cargo.toml",
+    "Cargo.lock",
+    "Trunk.toml",
+];
+const STAMP: &str = ".vitrine-build";
+/// File types worth compressing; images and already-compressed formats are not.
+const COMPRESSIBLE: &[&str] = &[
+    "html",
+    "js",
+    "css",
+    "wasm",
+    "json",
+    "svg",
+    "txt",
+    "webmanifest",
+    "map",
+    "toml",
+    "bin",
+    "gguf",
+    "safetensors",
+];
+
+pub fn dist() -> PathBuf {
+    root().join("dist")
+}
+
+/// Builds the site unless `dist/` is already up to date with its inputs (or `force`).
+pub fn build(force: bool) -> Result<()> {
+    let fingerprint = inputs_fingerprint()?;
+    let stamp = dist().join(STAMP);
+    if !force && std::fs::read_to_string(&stamp).ok().as_deref() == Some(fingerprint.as_str()) {
+        step("site is up to date (dist/)");
+        return Ok(());
+    }
+    toolchain::ensure_build_tools()?;
+    run(
+        "building the release site with Trunk (offline; a clean build takes ~5 minutes)",
+        Command::new("trunk")
+            .args(["build", "--release"])
+            .env("PATH", toolchain::tool_path()?),
+    )?;
+    step("pre-compressing dist/ (brotli + gzip)");
+    let files = precompress(&dist())?;
+    report_sizes(&files);
+    std::fs::write(&stamp, fingerprint)?;
+    Ok(())
+}
+
+fn inputs_fingerprint() -> Result<String> {
+    let mut entries = Vec::new();
+    for input in INPUTS {
+        collect(&root().join(input), &mut entries)?;
+    }
+    entries.sort();
+    let mut hasher = DefaultHasher::new();
+    entries.hash(&mut hasher);
+    Ok(format!("{:016x}", hasher.finish()))
+}
+
+fn collect(path: &Path, out: &mut Vec<(String, u64, u128)>) -> Result<()> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            collect(&entry?.path(), out)?;
+        }
+    } else {
+        let mtime = meta
+            .modified()?
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        out.push((path.to_string_lossy().into_owned(), meta.len(), mtime));
+    }
+    Ok(())
+}
+
+/// One row of the size report.
+pub struct BuiltFile {
+    pub path: PathBuf,
+    pub raw: u64,
+    pub gzip: u64,
+    pub brotli: u64,
+}
+
+fn precompress(dir: &Path) -> Result<Vec<BuiltFile>> {
+    let mut files = Vec::new();
+    let mut all = Vec::new();
+    collect(dir, &mut all)?;
+    for (path, raw, _) in all {
+        let path = PathBuf::from(path);
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default();
+        if !COMPRESSIBLE.contains(&ext) {
+            continue;
+        }
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let gz = gzip(&bytes)?;
+        let br = brotli(&bytes, raw)?;
+        std::fs::write(with_suffix(&path, "gz"), &gz)?;
+        std::fs::write(with_suffix(&path, "br"), &br)?;
+        files.push(BuiltFile {
+            path,
+            raw,
+            gzip: gz.len() as u64,
+            brotli: br.len() as u64,
+        });
+    }
+    Ok(files)
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".");
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+pub fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes)?;
+    Ok(enc.finish()?)
+}
+
+fn brotli(bytes: &[u8], size: u64) -> Result<Vec<u8>> {
+    // Quality 11 is worth its time for code; for multi-megabyte model weights it is minutes of
+    // CPU for a percent or two, so large files use 9.
+    let quality = if size > 4 << 20 { 9 } else { 11 };
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)?;
+    Ok(out)
+}
+
+fn report_sizes(files: &[BuiltFile]) {
+    let mut files: Vec<&BuiltFile> = files.iter().collect();
+    files.sort_by(|a, b| b.raw.cmp(&a.raw));
+    eprintln!(
+        "{:<52} {:>10} {:>10} {:>10}",
+        "file", "raw", "gzip", "brotli"
+    );
+    let dist = dist();
+    for f in &files {
+        let name = f
+            .path
+            .strip_prefix(&dist)
+            .unwrap_or(&f.path)
+            .display()
+            .to_string();
+        eprintln!(
+            "{:<52} {:>10} {:>10} {:>10}",
+            name,
+            kib(f.raw),
+            kib(f.gzip),
+            kib(f.brotli)
+        );
+    }
+    let code = |f: &&&BuiltFile| {
+        matches!(
+            f.path.extension().and_then(|e| e.to_str()),
+            Some("wasm" | "js" | "css")
+        )
+    };
+    let (raw, gz, br) = files.iter().filter(code).fold((0, 0, 0), |(r, g, b), f| {
+        (r + f.raw, g + f.gzip, b + f.brotli)
+    });
+    eprintln!(
+        "{:<52} {:>10} {:>10} {:>10}",
+        "total wasm + js + css",
+        kib(raw),
+        kib(gz),
+        kib(br)
+    );
+}
+
+fn kib(bytes: u64) -> String {
+    format!("{:.1} KiB", bytes as f64 / 1024.0)
+}

@@ -1,0 +1,156 @@
+//! `cargo xtask test`: the whole suite, in the order that fails fastest — formatting, lints
+//! (native and wasm32), unit/golden tests, the release site build, then the end-to-end suite in
+//! headless Chromium against the real server. The exit code tells the truth.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::project::{cargo, root, run, step};
+use crate::{serve, site_build, toolchain};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Skip the browser suite (unit tests and lints only).
+    #[arg(long)]
+    pub no_e2e: bool,
+}
+
+pub fn test(args: Args) -> Result<()> {
+    let started = Instant::now();
+    run(
+        "checking formatting (cargo fmt --check)",
+        cargo().args(["fmt", "--all", "--", "--check"]),
+    )?;
+    run(
+        "linting native code (clippy, warnings are errors)",
+        cargo().args([
+            "clippy",
+            "--release",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    toolchain::ensure_wasm_target()?;
+    run(
+        "linting wasm32 code (clippy, warnings are errors)",
+        cargo().args([
+            "clippy",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "app",
+            "-p",
+            "model-wasm",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    run(
+        "unit, golden and API tests (cargo test --release)",
+        cargo().args(["test", "--release", "--workspace"]),
+    )?;
+    site_build::build(false)?;
+    serve::build_server()?;
+    if args.no_e2e {
+        step("skipping the browser suite (--no-e2e)");
+    } else {
+        e2e()?;
+    }
+    step(&format!("all tests passed in {:.0?}", started.elapsed()));
+    Ok(())
+}
+
+fn e2e() -> Result<()> {
+    let chromium = toolchain::ensure_chromium()?;
+    toolchain::ensure_node_modules()?;
+    let port = free_port()?;
+    let mut server = ServerGuard(serve::spawn_server(port, &[("RUST_LOG", "warn")])?);
+    wait_until_healthy(port, &mut server.0)?;
+    let base = format!("http://127.0.0.1:{port}");
+    let result = run(
+        &format!("end-to-end suite in headless Chromium against {base}"),
+        Command::new("node")
+            .args([
+                "--test",
+                "--test-concurrency=1",
+                "--test-reporter=spec",
+                "e2e/tests/",
+            ])
+            .env("VITRINE_URL", &base)
+            .env("CHROMIUM", &chromium)
+            .env("VITRINE_ARTIFACTS", root().join("e2e/artifacts")),
+    );
+    // The server must also shut down cleanly on SIGTERM: that is part of what we ship.
+    let status = server.terminate()?;
+    result?;
+    if !status.success() {
+        bail!("the server did not shut down cleanly on SIGTERM ({status})");
+    }
+    Ok(())
+}
+
+/// Kills the server if the suite fails half-way, so no stray process holds the port.
+struct ServerGuard(Child);
+
+impl ServerGuard {
+    fn terminate(&mut self) -> Result<std::process::ExitStatus> {
+        Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(status) = self.0.try_wait()? {
+                return Ok(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.0.kill()?;
+        bail!("the server ignored SIGTERM for 10 s")
+    }
+}
+
+impl Drop for ServerGuard {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Polls `/healthz` until the server answers 200 (or gives up after 30 s).
+pub fn wait_until_healthy(port: u16, server: &mut Child) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Some(status) = server.try_wait()? {
+            bail!("the server exited during start-up ({status}); see its log above");
+        }
+        if healthz(port).unwrap_or(false) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("the server did not become healthy on port {port} within 30 s")
+}
+
+fn healthz(port: u16) -> Result<bool> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).context("connect")?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response.starts_with("HTTP/1.1 200"))
+}

@@ -1,0 +1,175 @@
+//! Installs exactly what is missing to build and test the site, and says precisely what to do
+//! when it cannot. Every check is cheap, so `cargo xtask serve` on a ready machine costs nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+
+use crate::project::{root, step};
+
+pub const TRUNK_VERSION: &str = "0.21.14";
+/// Must equal the `wasm-bindgen` crate version pinned in Cargo.toml.
+pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
+
+/// Output of `program args…` if it ran and succeeded.
+fn output_of(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program)
+        .args(args)
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn cargo_bin_dir() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"))
+        .join("bin")
+}
+
+/// PATH with the project's pinned npm tools (wasm-opt from binaryen) first, so Trunk never
+/// finds another wasm-opt, and cargo's bin dir for trunk and wasm-bindgen.
+pub fn tool_path() -> Result<std::ffi::OsString> {
+    let mut dirs = vec![root().join("e2e/node_modules/.bin"), cargo_bin_dir()];
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    Ok(std::env::join_paths(dirs)?)
+}
+
+fn run(cmd: &mut Command, what: &str, remedy: &str) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {what}. {remedy}"))?;
+    if !status.success() {
+        bail!("{what} failed ({status}). {remedy}");
+    }
+    Ok(())
+}
+
+pub fn ensure_wasm_target() -> Result<()> {
+    let installed = output_of("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        return Ok(());
+    }
+    step("installing the Rust wasm32-unknown-unknown target (rustup)");
+    run(
+        Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]),
+        "rustup target add wasm32-unknown-unknown",
+        "Install rustup (https://rustup.rs) or add the target by hand, then run this again.",
+    )
+}
+
+fn has_cargo_tool(binary: &str, version: &str) -> bool {
+    let path = cargo_bin_dir().join(binary);
+    let program = if path.exists() {
+        path.to_string_lossy().into_owned()
+    } else {
+        binary.to_owned()
+    };
+    output_of(&program, &["--version"]).is_some_and(|v| v.split_whitespace().any(|w| w == version))
+}
+
+pub fn ensure_trunk() -> Result<()> {
+    if has_cargo_tool("trunk", TRUNK_VERSION) {
+        return Ok(());
+    }
+    step(&format!(
+        "installing trunk {TRUNK_VERSION} (cargo install, about 6 minutes, once)"
+    ));
+    run(
+        Command::new("cargo").args(["install", "--locked", "trunk", "--version", TRUNK_VERSION]),
+        "cargo install trunk",
+        "Check access to crates.io, then run this again.",
+    )
+}
+
+pub fn ensure_wasm_bindgen() -> Result<()> {
+    if has_cargo_tool("wasm-bindgen", WASM_BINDGEN_VERSION) {
+        return Ok(());
+    }
+    step(&format!(
+        "installing wasm-bindgen-cli {WASM_BINDGEN_VERSION} (cargo install, once)"
+    ));
+    // No --locked: the CLI's own lockfile pins a yanked crate.
+    run(
+        Command::new("cargo").args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            WASM_BINDGEN_VERSION,
+        ]),
+        "cargo install wasm-bindgen-cli",
+        "Check access to crates.io, then run this again.",
+    )
+}
+
+/// e2e/node_modules: playwright-core, axe-core and binaryen (our pinned wasm-opt).
+pub fn ensure_node_modules() -> Result<()> {
+    let e2e = root().join("e2e");
+    let stamp = e2e.join("node_modules/.package-lock.json");
+    if is_newer(&stamp, &e2e.join("package-lock.json")) {
+        return Ok(());
+    }
+    if output_of("npm", &["--version"]).is_none() {
+        bail!("npm is missing. Install Node.js 18+ with npm (Debian: `apt-get install -y nodejs npm`), then run this again.");
+    }
+    step("installing e2e and build tools from npm (playwright-core, axe-core, binaryen)");
+    run(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&e2e),
+        "npm ci in e2e/",
+        "Check access to the npm registry, then run this again.",
+    )
+}
+
+/// Headless Chromium for the e2e suite: Debian's package, installed when we are root.
+pub fn ensure_chromium() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("CHROMIUM").map(PathBuf::from) {
+        return Ok(path);
+    }
+    let path = PathBuf::from("/usr/bin/chromium");
+    if path.exists() {
+        return Ok(path);
+    }
+    let is_root = output_of("id", &["-u"]).is_some_and(|u| u.trim() == "0");
+    if !is_root {
+        bail!("Chromium is needed for the browser tests: run `sudo apt-get install -y chromium` (or set CHROMIUM=/path/to/chromium), then run this again.");
+    }
+    step("installing Chromium for the browser tests (apt-get)");
+    run(
+        Command::new("apt-get").arg("update").arg("-qq"),
+        "apt-get update",
+        "Check access to Debian's package mirrors.",
+    )?;
+    run(
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "chromium"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+        "apt-get install chromium",
+        "Install Chromium by hand or set CHROMIUM=/path/to/chromium.",
+    )?;
+    Ok(path)
+}
+
+fn is_newer(a: &Path, b: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    matches!((modified(a), modified(b)), (Some(a), Some(b)) if a >= b)
+}
+
+/// Everything `build` needs.
+pub fn ensure_build_tools() -> Result<()> {
+    ensure_wasm_target()?;
+    ensure_node_modules()?;
+    ensure_wasm_bindgen()?;
+    ensure_trunk()
+}
