@@ -15,8 +15,16 @@ pub struct EngineInfo {
 pub fn engine_info() -> EngineInfo {
     EngineInfo {
         version: env!("CARGO_PKG_VERSION"),
-        cpu_backend: if cfg!(target_arch = "wasm32") { "wasm-simd" } else { "native" },
-        simd: cfg!(any(target_feature = "simd128", target_arch = "x86_64", target_arch = "aarch64")),
+        cpu_backend: if cfg!(target_arch = "wasm32") {
+            "wasm-simd"
+        } else {
+            "native"
+        },
+        simd: cfg!(any(
+            target_feature = "simd128",
+            target_arch = "x86_64",
+            target_arch = "aarch64"
+        )),
     }
 }
 

@@ -12,7 +12,11 @@ fn site() -> (tempfile::TempDir, axum::Router) {
     let dir = tempfile::tempdir().expect("temp dir");
     let dist = dir.path();
     std::fs::write(dist.join("index.html"), INDEX).unwrap();
-    std::fs::write(dist.join("app-0123456789abcdef_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(
+        dist.join("app-0123456789abcdef_bg.wasm"),
+        b"\0asm\x01\0\0\0",
+    )
+    .unwrap();
     std::fs::write(dist.join("app-0123456789abcdef_bg.wasm.br"), b"brotli!").unwrap();
     std::fs::create_dir(dist.join("sdk")).unwrap();
     std::fs::write(dist.join("sdk/vitrine.js"), "export {}").unwrap();
@@ -61,7 +65,11 @@ async fn client_routes_get_the_app_and_are_revalidated() {
     ] {
         let res = get(&router, route, None).await;
         assert_eq!(res.status(), StatusCode::OK, "{route}");
-        assert_eq!(header_of(&res, header::CACHE_CONTROL), "no-cache", "{route}");
+        assert_eq!(
+            header_of(&res, header::CACHE_CONTROL),
+            "no-cache",
+            "{route}"
+        );
         let body = res.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(body, INDEX.as_bytes(), "{route}");
     }
