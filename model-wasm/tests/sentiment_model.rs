@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use model_wasm::sentiment::{Label, SentimentClassifier, MODEL_FILE};
+use model_wasm::sentiment::{Label, MatmulMode, SentimentClassifier, MODEL_FILE};
 use model_wasm::ModelError;
 
 fn model_path() -> PathBuf {
@@ -206,4 +206,29 @@ fn a_corrupted_model_file_fails_its_checksum() {
         .err()
         .expect("must fail");
     assert!(matches!(err, ModelError::InvalidModel { .. }), "{err:?}");
+}
+
+#[test]
+fn low_memory_int8_mode_gives_the_same_answers() {
+    let (Some(model), Some((bytes, digest))) = (classifier(), read_model()) else {
+        return;
+    };
+    let int8 =
+        SentimentClassifier::from_model_file_with(MODEL_FILE, &bytes, &digest, MatmulMode::Int8)
+            .expect("loads");
+    for text in [
+        "a gorgeous, witty film",
+        "tedious and predictable",
+        "it is what it is",
+        "这个产品很好",
+    ] {
+        let (a, b) = (
+            model.classify(text).expect("f32"),
+            int8.classify(text).expect("int8"),
+        );
+        assert!(
+            (a.positive - b.positive).abs() < 0.05,
+            "{text:?}: {a:?} vs {b:?}"
+        );
+    }
 }

@@ -11,7 +11,8 @@ use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use model_wasm::sentiment::{
-    BertConfig, Label, Prediction, SentimentClassifier, SentimentModel, SentimentTokenizer, Weights,
+    BertConfig, Label, MatmulMode, Prediction, SentimentClassifier, SentimentModel,
+    SentimentTokenizer, Weights,
 };
 
 use crate::quantize_sentiment::{default_model_path, read_sha256};
@@ -31,6 +32,9 @@ pub struct Args {
     /// Float weights (safetensors) to compare labels with.
     #[arg(long)]
     pub float: Option<PathBuf>,
+    /// Keep the 8-bit matrices 8-bit at run time (low-memory mode) instead of expanding them.
+    #[arg(long)]
+    pub int8_matmul: bool,
     /// Write `sentence<TAB>label` rows the float model predicts (for a committed agreement sample).
     #[arg(long, requires = "float")]
     pub write_float_labels: Option<PathBuf>,
@@ -61,8 +65,14 @@ pub fn run(args: Args) -> Result<()> {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("model");
+    let mode = if args.int8_matmul {
+        MatmulMode::Int8
+    } else {
+        MatmulMode::F32
+    };
     let classifier =
-        SentimentClassifier::from_model_file(name, &bytes, &read_sha256(&model_path)?)?;
+        SentimentClassifier::from_model_file_with(name, &bytes, &read_sha256(&model_path)?, mode)?;
+    eprintln!("{}: {mode:?} matmuls", model_path.display());
     let started = std::time::Instant::now();
     let predicted = classifier.classify_batch(&texts)?;
     eprintln!(

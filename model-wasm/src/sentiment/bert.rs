@@ -41,7 +41,7 @@ struct Embeddings {
 impl Embeddings {
     fn load(vb: &Weights, cfg: &BertConfig) -> Result<Self> {
         Ok(Self {
-            words: vb.matrix("word_embeddings.weight", (cfg.vocab_size, cfg.hidden))?,
+            words: vb.table("word_embeddings.weight", (cfg.vocab_size, cfg.hidden))?,
             positions: vb.tensor(
                 "position_embeddings.weight",
                 (cfg.max_positions, cfg.hidden),

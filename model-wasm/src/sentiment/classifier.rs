@@ -9,7 +9,7 @@ use super::bert::BertConfig;
 use super::file;
 use super::model::{Batch, SentimentModel};
 use super::tokenizer::{SentimentTokenizer, Tokens};
-use super::weights::Weights;
+use super::weights::{MatmulMode, Weights};
 use crate::{checksum, ModelError};
 
 /// Sequences per forward pass in batch work (evaluation, explanations): large enough to amortise
@@ -87,9 +87,19 @@ impl SentimentClassifier {
         bytes: &[u8],
         expected_sha256: &str,
     ) -> Result<Self, ModelError> {
+        Self::from_model_file_with(name, bytes, expected_sha256, MatmulMode::default())
+    }
+
+    /// [`Self::from_model_file`] with a choice of speed versus memory.
+    pub fn from_model_file_with(
+        name: &str,
+        bytes: &[u8],
+        expected_sha256: &str,
+        mode: MatmulMode,
+    ) -> Result<Self, ModelError> {
         checksum::verify(name, bytes, expected_sha256)?;
         let device = Device::Cpu;
-        let parsed = file::parse(name, bytes, &device)?;
+        let parsed = file::parse(name, bytes, &device, mode)?;
         let model =
             SentimentModel::load(&Weights::Quantized(parsed.weights), &BertConfig::MINILM_L6)
                 .map_err(|e| ModelError::InvalidModel {

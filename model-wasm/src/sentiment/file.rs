@@ -8,7 +8,7 @@ use std::io::Cursor;
 use candle_core::quantized::gguf_file;
 use candle_core::Device;
 
-use super::weights::QuantizedWeights;
+use super::weights::{MatmulMode, QuantizedWeights};
 use crate::ModelError;
 
 /// File name under `assets/models/` (its digest is in `<name>.sha256`).
@@ -26,7 +26,12 @@ pub struct ModelFile {
 }
 
 /// Parses a GGUF model file already verified by the caller.
-pub fn parse(name: &str, bytes: &[u8], device: &Device) -> Result<ModelFile, ModelError> {
+pub fn parse(
+    name: &str,
+    bytes: &[u8],
+    device: &Device,
+    mode: MatmulMode,
+) -> Result<ModelFile, ModelError> {
     let invalid = |reason: String| ModelError::InvalidModel {
         name: name.to_owned(),
         reason,
@@ -54,7 +59,7 @@ pub fn parse(name: &str, bytes: &[u8], device: &Device) -> Result<ModelFile, Mod
         tensors.insert(tensor_name.clone(), t);
     }
     Ok(ModelFile {
-        weights: QuantizedWeights::new(tensors, device.clone()),
+        weights: QuantizedWeights::new(tensors, device.clone(), mode),
         tokenizer_json,
     })
 }

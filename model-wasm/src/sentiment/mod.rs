@@ -18,4 +18,4 @@ pub use file::MODEL_FILE;
 pub use layers::{Dropout, NoDropout};
 pub use model::{Batch, SentimentModel, NUM_LABELS};
 pub use tokenizer::{SentimentTokenizer, Tokens, MAX_TOKENS};
-pub use weights::{QuantizedWeights, Weights};
+pub use weights::{MatmulMode, QuantizedWeights, Weights};

@@ -18,21 +18,36 @@ pub enum Weights<'a> {
     Quantized(QuantizedWeights),
 }
 
+/// How the 8-bit weight matrices are multiplied at run time. The file is 8-bit either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MatmulMode {
+    /// Expand the encoder matrices to f32 once at load and use candle's f32 GEMM (SIMD on native
+    /// and wasm). Measured 2× faster than `Int8` for one sentence and 6× for batches natively,
+    /// for about 40 MB more memory. Weight error is the 8-bit error alone.
+    #[default]
+    F32,
+    /// Keep the matrices 8-bit in memory (Q8_0 dot products; activations are quantized to 8 bits
+    /// on the fly): the least memory, for small devices.
+    Int8,
+}
+
 /// Tensors of a GGUF file plus the current name prefix.
 #[derive(Clone)]
 pub struct QuantizedWeights {
     tensors: Arc<HashMap<String, Arc<QTensor>>>,
     prefix: String,
     device: Device,
+    mode: MatmulMode,
 }
 
 impl QuantizedWeights {
-    pub fn new(tensors: HashMap<String, QTensor>, device: Device) -> Self {
+    pub fn new(tensors: HashMap<String, QTensor>, device: Device, mode: MatmulMode) -> Self {
         let tensors = tensors.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
         Self {
             tensors: Arc::new(tensors),
             prefix: String::new(),
             device,
+            mode,
         }
     }
 
@@ -73,8 +88,19 @@ impl Weights<'_> {
         }
     }
 
-    /// A matrix used in `x @ W^T` (or as an embedding table), quantized when the file is.
+    /// A matrix used in `x @ W^T`; see [`MatmulMode`] for how a quantized one is run.
     pub fn matrix(&self, name: &str, (rows, cols): (usize, usize)) -> Result<QMatMul> {
+        match self {
+            Self::Quantized(q) if q.mode == MatmulMode::F32 => Ok(QMatMul::Tensor(
+                q.get(name, &(rows, cols).into())?.dequantize(&q.device)?,
+            )),
+            _ => self.table(name, (rows, cols)),
+        }
+    }
+
+    /// A lookup table (word embeddings): stays 8-bit in memory when the file is, since only the
+    /// rows of the input's tokens are ever expanded.
+    pub fn table(&self, name: &str, (rows, cols): (usize, usize)) -> Result<QMatMul> {
         match self {
             Self::Float(vb) => Ok(QMatMul::Tensor(vb.get((rows, cols), name)?)),
             Self::Quantized(q) => QMatMul::from_arc(q.get(name, &(rows, cols).into())?),
