@@ -1,7 +1,13 @@
 //! The wasm-bindgen surface the inference worker (`public/sdk/worker.js`) calls.
-//! Kept thin: it converts between JS values and the pure Rust API, nothing more.
+//! Kept thin: it converts between JS values and the pure Rust API, nothing more. Errors cross
+//! as `JsError` carrying the human message of [`crate::ModelError`].
 
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
+
+use crate::image::{preprocess::check_dimensions, ImageClassifier, PixelBuffer};
+use crate::sentiment::SentimentClassifier;
+use crate::ModelError;
 
 #[wasm_bindgen(start)]
 pub fn start() {
@@ -9,8 +15,90 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    // Plain objects (not Maps), so results read naturally in JS.
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    Ok(value.serialize(&serializer)?)
+}
+
+fn js_error(e: ModelError) -> JsError {
+    JsError::new(&e.to_string())
+}
+
 /// Version and capabilities of this engine build.
 #[wasm_bindgen(js_name = engineInfo)]
 pub fn engine_info() -> Result<JsValue, JsError> {
-    Ok(serde_wasm_bindgen::to_value(&crate::info::engine_info())?)
+    to_js(&crate::info::engine_info())
+}
+
+/// Width and height of an encoded image, read from its header only, after checking the pixel
+/// budget: a 30000×30000 PNG is refused here before the browser spends memory decoding it.
+#[wasm_bindgen(js_name = imageDimensions)]
+pub fn image_dimensions(encoded: &[u8]) -> Result<JsValue, JsError> {
+    if encoded.is_empty() {
+        return Err(js_error(ModelError::EmptyImage));
+    }
+    let size = imagesize::blob_size(encoded).map_err(|e| {
+        js_error(ModelError::UnsupportedImage(match e {
+            imagesize::ImageError::NotSupported => "unknown format".to_owned(),
+            other => other.to_string(),
+        }))
+    })?;
+    let (width, height) = (size.width as u32, size.height as u32);
+    check_dimensions(width, height).map_err(js_error)?;
+    #[derive(Serialize)]
+    struct Dimensions {
+        width: u32,
+        height: u32,
+    }
+    to_js(&Dimensions { width, height })
+}
+
+/// The sentiment model, loaded once per worker.
+#[wasm_bindgen]
+pub struct SentimentEngine {
+    inner: SentimentClassifier,
+}
+
+#[wasm_bindgen]
+impl SentimentEngine {
+    /// Verifies `bytes` against `sha256` and loads the model.
+    #[wasm_bindgen(constructor)]
+    pub fn new(name: &str, bytes: &[u8], sha256: &str) -> Result<SentimentEngine, JsError> {
+        let inner = SentimentClassifier::from_model_file(name, bytes, sha256).map_err(js_error)?;
+        Ok(Self { inner })
+    }
+
+    /// `{ label, score, positive, truncated }`.
+    pub fn classify(&self, text: &str) -> Result<JsValue, JsError> {
+        to_js(&self.inner.classify(text).map_err(js_error)?)
+    }
+
+    /// `{ prediction, words: [{ word, start, end, contribution }] }` (byte offsets, UTF-8).
+    pub fn explain(&self, text: &str) -> Result<JsValue, JsError> {
+        to_js(&self.inner.explain(text).map_err(js_error)?)
+    }
+}
+
+/// The image model, loaded once per worker.
+#[wasm_bindgen]
+pub struct ImageEngine {
+    inner: ImageClassifier,
+}
+
+#[wasm_bindgen]
+impl ImageEngine {
+    /// Verifies `bytes` against `sha256` and loads the model.
+    #[wasm_bindgen(constructor)]
+    pub fn new(name: &str, bytes: &[u8], sha256: &str) -> Result<ImageEngine, JsError> {
+        let inner = ImageClassifier::from_model_bytes(name, bytes, sha256).map_err(js_error)?;
+        Ok(Self { inner })
+    }
+
+    /// Top-5 `[{ index, label, score }]` for RGBA pixels (as from `getImageData`).
+    #[wasm_bindgen(js_name = classifyRgba)]
+    pub fn classify_rgba(&self, width: u32, height: u32, rgba: &[u8]) -> Result<JsValue, JsError> {
+        let pixels = PixelBuffer::rgba(width, height, rgba).map_err(js_error)?;
+        to_js(&self.inner.classify(&pixels).map_err(js_error)?)
+    }
 }

@@ -1,6 +1,11 @@
 // Vitrine JS SDK: on-device inference in a Web Worker.
 //
-//   const { pipeline, engineInfo } = await import('/sdk/vitrine.js');
+//   const { pipeline } = await import('/sdk/vitrine.js');
+//   const sentiment = await pipeline('sentiment', { onProgress });  // loads once, cached
+//   await sentiment('I love it');   // { label: 'positive'|'negative', score, ms, backend, truncated }
+//   await sentiment.explain('I love it');   // { prediction, words: [{ word, start, end, contribution }] }
+//   const image = await pipeline('image');
+//   await image(blobOrImageBitmapOrImageData);   // { top: [{ label, index, score } ×5], ms, backend }
 //
 // The page and any same-origin page use this one module; it starts a single worker per page
 // (`worker.js`, next to this file) and matches answers to requests by id.
@@ -48,4 +53,21 @@ export function call(type, args = {}, { onProgress, transfer = [] } = {}) {
 /** Version and capabilities of the on-device engine: `{ version, cpu_backend, simd }`. */
 export function engineInfo() {
   return call('engineInfo');
+}
+
+const TASKS = ['sentiment', 'image'];
+
+/**
+ * Loads the model for `task` ('sentiment' or 'image') in the worker and returns a function that
+ * runs it. `onProgress` receives `{ stage: 'download'|'prepare'|'ready', file, loaded, total, cached }`.
+ */
+export async function pipeline(task, { onProgress } = {}) {
+  if (!TASKS.includes(task)) throw new Error(`unknown task "${task}"; use 'sentiment' or 'image'`);
+  await call('load', { task }, { onProgress });
+  if (task === 'sentiment') {
+    const run = (text) => call('sentiment', { text });
+    run.explain = (text) => call('explain', { text });
+    return run;
+  }
+  return (image) => call('image', { image });
 }

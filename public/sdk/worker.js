@@ -1,14 +1,176 @@
 // The inference worker. Everything heavy (model download, checksum, inference) happens here so
 // the page never freezes. Requests are `{ id, type, args }`; answers `{ id, ok, result | error }`,
 // or `{ id, progress }` while a long request runs.
+//
+// Model delivery: `/models/manifest.json` names each task's file, sha256 and size. Files are
+// streamed with byte-level progress, verified by sha256 inside the engine (Rust), and kept in the
+// Cache API under their digest, so the next visit and offline use load from disk. A cached copy
+// that fails verification is dropped and downloaded again.
 
 import init, * as engine from './model-wasm.js';
+
+const MODELS = new URL('../models/', import.meta.url);
+const CACHE_NAME = 'vitrine-models-v1';
+const BACKEND = 'wasm-simd';
 
 // Starts compiling the engine as soon as the worker starts, before the first request arrives.
 const ready = init();
 
+const caches_ = typeof caches === 'undefined' ? null : caches; // absent on insecure origins
+let manifestPromise = null;
+const engines = new Map(); // task -> Promise<engine>
+
+async function manifest() {
+  manifestPromise ??= (async () => {
+    const url = new URL('manifest.json', MODELS);
+    try {
+      const res = await fetch(url, { cache: 'no-cache' });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const copy = res.clone();
+      caches_?.open(CACHE_NAME).then((c) => c.put(url, copy)).catch(() => {});
+      return await res.json();
+    } catch (error) {
+      // Offline: the manifest we saw last time still describes what is in the cache.
+      const cached = await caches_?.match(url);
+      if (cached) return cached.json();
+      throw new Error(`could not reach the model catalogue (${error.message}); check the connection and retry`);
+    }
+  })().catch((e) => { manifestPromise = null; throw e; });
+  return manifestPromise;
+}
+
+function cacheKey(entry) {
+  return new URL(`${entry.file}?sha256=${entry.sha256}`, MODELS).href;
+}
+
+/** The model's bytes, from the Cache API or the network, reporting progress as it goes. */
+async function modelBytes(entry, progress) {
+  const cache = await caches_?.open(CACHE_NAME).catch(() => null);
+  const key = cacheKey(entry);
+  const hit = await cache?.match(key);
+  if (hit) {
+    const bytes = new Uint8Array(await hit.arrayBuffer());
+    progress({ stage: 'download', file: entry.file, loaded: bytes.length, total: bytes.length, cached: true });
+    return { bytes, cache, key, cached: true };
+  }
+  const res = await fetch(new URL(entry.file, MODELS));
+  if (!res.ok) throw new Error(`could not download ${entry.file} (HTTP ${res.status}); retry in a moment`);
+  // Content-Length is the compressed size when the server sends brotli, so the manifest's
+  // uncompressed size is the honest total for a progress bar over decompressed bytes.
+  const total = entry.bytes;
+  const bytes = new Uint8Array(total);
+  let loaded = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (loaded + value.length > total) throw new Error(`${entry.file} is larger than expected; reload the page`);
+    bytes.set(value, loaded);
+    loaded += value.length;
+    progress({ stage: 'download', file: entry.file, loaded, total, cached: false });
+  }
+  if (loaded !== total) throw new Error(`${entry.file} was cut off (${loaded} of ${total} bytes); retry`);
+  return { bytes, cache, key, cached: false };
+}
+
+async function dropStaleCopies(cache, entry) {
+  const prefix = new URL(`${entry.file}?`, MODELS).href;
+  for (const request of await cache.keys()) {
+    if (request.url.startsWith(prefix) && request.url !== cacheKey(entry)) await cache.delete(request);
+  }
+}
+
+function construct(task, entry, bytes) {
+  if (task === 'sentiment') return new engine.SentimentEngine(entry.file, bytes, entry.sha256);
+  return new engine.ImageEngine(entry.file, bytes, entry.sha256);
+}
+
+/** Loads (once) the engine for `task`: download or cache, verify, prepare. */
+function load(task, progress) {
+  if (!engines.has(task)) {
+    const loading = (async () => {
+      await ready;
+      const entry = (await manifest()).models?.[task];
+      if (!entry) throw new Error(`no model for task "${task}"`);
+      let { bytes, cache, key, cached } = await modelBytes(entry, progress);
+      progress({ stage: 'prepare', file: entry.file });
+      let model;
+      try {
+        model = construct(task, entry, bytes);
+      } catch (error) {
+        if (!cached) throw error;
+        // A damaged cache entry: forget it and fetch a fresh copy once.
+        await cache.delete(key);
+        ({ bytes, cache, key, cached } = await modelBytes(entry, progress));
+        model = construct(task, entry, bytes);
+      }
+      if (cache && !cached) {
+        await cache.put(key, new Response(bytes, { headers: { 'content-type': 'application/octet-stream' } }));
+        await dropStaleCopies(cache, entry);
+      }
+      progress({ stage: 'ready', file: entry.file });
+      return model;
+    })();
+    engines.set(task, loading);
+    loading.catch(() => engines.delete(task)); // a failed load can be retried
+  }
+  return engines.get(task);
+}
+
+function timed(run) {
+  const start = performance.now();
+  const result = run();
+  return { result, ms: performance.now() - start };
+}
+
+/** RGBA pixels for anything the SDK accepts: Blob/File, ImageBitmap, ImageData. */
+async function toPixels(image) {
+  if (image instanceof ImageData) return image;
+  let bitmap = image;
+  if (image instanceof Blob) {
+    const header = new Uint8Array(await image.slice(0, 256 * 1024).arrayBuffer());
+    engine.imageDimensions(header); // throws a clear error for non-images and oversized images
+    try {
+      bitmap = await createImageBitmap(image, { imageOrientation: 'from-image' });
+    } catch {
+      throw new Error('this image is damaged or in a format the browser cannot read; try a JPEG or PNG');
+    }
+  } else if (!(image instanceof ImageBitmap)) {
+    throw new Error('pass a Blob/File, an ImageBitmap or ImageData');
+  }
+  const { width, height } = bitmap;
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  // Transparent pixels become white, as on the page, rather than black.
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, width, height);
+  ctx.drawImage(bitmap, 0, 0);
+  if (bitmap !== image) bitmap.close();
+  return ctx.getImageData(0, 0, width, height);
+}
+
 const handlers = {
   engineInfo: () => engine.engineInfo(),
+  load: async ({ task }, progress) => {
+    await load(task, progress);
+    return { task, backend: BACKEND };
+  },
+  sentiment: async ({ text }, progress) => {
+    const model = await load('sentiment', progress);
+    const { result, ms } = timed(() => model.classify(String(text ?? '')));
+    return { label: result.label, score: result.score, positive: result.positive, truncated: result.truncated, ms, backend: BACKEND };
+  },
+  explain: async ({ text }, progress) => {
+    const model = await load('sentiment', progress);
+    const { result, ms } = timed(() => model.explain(String(text ?? '')));
+    return { ...result, ms, backend: BACKEND };
+  },
+  image: async ({ image }, progress) => {
+    const model = await load('image', progress);
+    const pixels = await toPixels(image);
+    const { result, ms } = timed(() => model.classifyRgba(pixels.width, pixels.height, new Uint8Array(pixels.data.buffer)));
+    return { top: result, ms, backend: BACKEND };
+  },
 };
 
 self.addEventListener('message', async ({ data }) => {

@@ -4,6 +4,7 @@
 mod convert_image_model;
 mod eval_image;
 mod eval_sentiment;
+mod native_reference;
 mod project;
 mod pth;
 mod quantize_sentiment;
@@ -30,6 +31,8 @@ enum Command {
     Serve,
     /// The whole suite: fmt, clippy, unit/golden tests, site build, e2e in headless Chromium.
     Test(test_suite::Args),
+    /// Run the shipped models natively on the e2e fixtures (the browser suite compares).
+    NativeReference(native_reference::Args),
     /// Build the release site into dist/ (pre-compressed, with a size report).
     Build {
         /// Rebuild even if dist/ is up to date.
@@ -54,6 +57,7 @@ fn main() -> Result<()> {
         Command::Serve => serve::serve(),
         Command::Test(args) => test_suite::test(args),
         Command::Build { force } => site_build::build(force),
+        Command::NativeReference(args) => native_reference::run(args),
         Command::TrainSentiment(args) => train_sentiment::run(args),
         Command::QuantizeSentiment(args) => quantize_sentiment::run(args),
         Command::EvalSentiment(args) => eval_sentiment::run(args),

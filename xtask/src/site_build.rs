@@ -64,10 +64,47 @@ pub fn build(force: bool) -> Result<()> {
             .args(["build", "--release"])
             .env("PATH", toolchain::tool_path()?),
     )?;
+    write_model_manifest(&dist().join("models"))?;
     step("pre-compressing dist/ (brotli + gzip)");
     let files = precompress(&dist())?;
     report_sizes(&files);
     std::fs::write(&stamp, fingerprint)?;
+    Ok(())
+}
+
+/// `models/manifest.json`: for each task its file, sha256 (from the committed `.sha256` file,
+/// re-checked here so a stale digest never ships) and size, which the worker needs for honest
+/// progress bars and for verifying what it downloaded or cached.
+fn write_model_manifest(models_dir: &Path) -> Result<()> {
+    let mut models = serde_json::Map::new();
+    for (task, file) in model_wasm::catalog::MODELS {
+        let path = models_dir.join(file);
+        let bytes = std::fs::read(&path)
+            .with_context(|| format!("the {task} model {} is missing", path.display()))?;
+        let digest_file = models_dir.join(format!("{file}.sha256"));
+        let recorded = std::fs::read_to_string(&digest_file)
+            .with_context(|| format!("reading {}", digest_file.display()))?;
+        let recorded = recorded
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let actual = model_wasm::checksum::sha256_hex(&bytes);
+        anyhow::ensure!(
+            recorded == actual,
+            "{} says {recorded} but the file's sha256 is {actual}; re-run the command that produced it",
+            digest_file.display()
+        );
+        models.insert(
+            (*task).to_owned(),
+            serde_json::json!({ "file": file, "sha256": actual, "bytes": bytes.len() }),
+        );
+    }
+    let manifest = serde_json::json!({ "models": models });
+    std::fs::write(
+        models_dir.join("manifest.json"),
+        serde_json::to_vec_pretty(&manifest)?,
+    )?;
     Ok(())
 }
 

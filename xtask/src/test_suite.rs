@@ -72,6 +72,10 @@ pub fn test(args: Args) -> Result<()> {
 fn e2e() -> Result<()> {
     let chromium = toolchain::ensure_chromium()?;
     toolchain::ensure_node_modules()?;
+    let reference = root().join("e2e/artifacts/native-reference.json");
+    crate::native_reference::run(crate::native_reference::Args {
+        out: reference.clone(),
+    })?;
     let port = free_port()?;
     let mut server = ServerGuard(serve::spawn_server(port, &[("RUST_LOG", "warn")])?);
     wait_until_healthy(port, &mut server.0)?;
@@ -87,6 +91,7 @@ fn e2e() -> Result<()> {
             ])
             .env("VITRINE_URL", &base)
             .env("CHROMIUM", &chromium)
+            .env("VITRINE_NATIVE_REFERENCE", &reference)
             .env("VITRINE_ARTIFACTS", root().join("e2e/artifacts")),
     );
     // The server must also shut down cleanly on SIGTERM: that is part of what we ship.

@@ -1,0 +1,76 @@
+//! `cargo xtask native-reference --out FILE`: runs the shipped models natively on the e2e
+//! fixtures (sentences in `e2e/fixtures/sentences.json`, photos in `assets/samples/`) and writes
+//! the answers as JSON. The browser suite runs the same inputs through the wasm worker and
+//! compares: one model code path must give one answer on both targets.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use model_wasm::catalog;
+use model_wasm::image::{decode::decode, ImageClassifier};
+use model_wasm::sentiment::SentimentClassifier;
+use serde_json::json;
+
+use crate::project::root;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Where to write the JSON.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+fn model(file: &str) -> Result<(Vec<u8>, String)> {
+    let dir = root().join("assets/models");
+    let bytes =
+        std::fs::read(dir.join(file)).with_context(|| format!("reading assets/models/{file}"))?;
+    let digest = std::fs::read_to_string(dir.join(format!("{file}.sha256")))?;
+    Ok((
+        bytes,
+        digest
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    ))
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let (bytes, sha) = model(model_wasm::sentiment::MODEL_FILE)?;
+    let sentiment =
+        SentimentClassifier::from_model_file(model_wasm::sentiment::MODEL_FILE, &bytes, &sha)?;
+    let sentences: Vec<String> = serde_json::from_str(&std::fs::read_to_string(
+        root().join("e2e/fixtures/sentences.json"),
+    )?)?;
+    let mut sentiment_out = Vec::new();
+    for text in &sentences {
+        let p = sentiment.classify(text)?;
+        sentiment_out.push(json!({ "text": text, "label": p.label, "positive": p.positive, "truncated": p.truncated }));
+    }
+
+    let (bytes, sha) = model(catalog::IMAGE_MODEL_FILE)?;
+    let image = ImageClassifier::from_model_bytes(catalog::IMAGE_MODEL_FILE, &bytes, &sha)?;
+    let mut images = Vec::new();
+    let mut samples: Vec<PathBuf> = std::fs::read_dir(root().join("assets/samples"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .collect();
+    samples.sort();
+    for path in samples {
+        let decoded = decode(&std::fs::read(&path)?)?;
+        let top = image.classify(&decoded.pixels()?)?;
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        images.push(json!({ "file": name, "top": top }));
+    }
+    let out = json!({ "sentiment": sentiment_out, "image": images });
+    if let Some(parent) = args.out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&args.out, serde_json::to_vec_pretty(&out)?)?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}
