@@ -75,6 +75,29 @@ fn truncated_jpeg_is_refused() {
     }
 }
 
+#[test]
+fn truncated_png_and_gif_are_refused() {
+    let noise = RgbImage::from_fn(64, 48, |x, y| {
+        Rgb([(x * 7 + y * 13) as u8, (x * y) as u8, (x ^ y) as u8 * 4])
+    });
+    for format in [ImageFormat::Png, ImageFormat::Gif] {
+        let bytes = encode(DynamicImage::ImageRgb8(noise.clone()), format);
+        let err = decode(&bytes[..bytes.len() / 2]).unwrap_err();
+        assert!(
+            matches!(err, ModelError::CorruptImage(_)),
+            "{format:?}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn jpeg_with_bytes_after_its_end_marker_still_decodes() {
+    // Some cameras and editors append data after the end-of-image marker; that is not truncation.
+    let mut jpeg = encode(DynamicImage::ImageRgb8(red_blue(16, 8)), ImageFormat::Jpeg);
+    jpeg.extend_from_slice(b"trailing vendor data");
+    assert_eq!(decode(&jpeg).unwrap().width, 16);
+}
+
 /// CRC-32 (IEEE), needed to forge a PNG header the decoder accepts as well-formed.
 fn crc32(data: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;

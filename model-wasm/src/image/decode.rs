@@ -7,7 +7,7 @@
 
 use std::io::Cursor;
 
-use ::image::{error::LimitErrorKind, DynamicImage, ImageDecoder, ImageError, ImageReader, Limits};
+use ::image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Limits};
 
 use super::preprocess::{check_dimensions, PixelBuffer, PixelFormat, MAX_PIXELS};
 use crate::ModelError;
@@ -106,14 +106,11 @@ fn jpeg_is_truncated(bytes: &[u8]) -> bool {
 fn map_error(e: ImageError) -> ModelError {
     match e {
         ImageError::Unsupported(u) => ModelError::UnsupportedImage(u.to_string()),
-        ImageError::Limits(l) => match l.kind() {
-            LimitErrorKind::DimensionError => ModelError::ImageTooLarge {
-                width: 0,
-                height: 0,
-                max_megapixels: MAX_PIXELS / 1_000_000,
-            },
-            _ => ModelError::CorruptImage(format!("decoding needs too much memory ({l})")),
-        },
+        // Dimensions are checked before this can happen; what is left is a decoder needing more
+        // memory than the image's size suggests (a malformed or hostile file).
+        ImageError::Limits(l) => {
+            ModelError::CorruptImage(format!("decoding would need too much memory ({l})"))
+        }
         ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             ModelError::CorruptImage(TRUNCATED.into())
         }
