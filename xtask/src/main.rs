@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: every project task behind one entry point.
 //! Each command lives in its own module, named after it.
 
+mod bench;
 mod convert_image_model;
 mod eval_image;
 mod eval_sentiment;
@@ -33,6 +34,8 @@ enum Command {
     Test(test_suite::Args),
     /// Run the shipped models natively on the e2e fixtures (the browser suite compares).
     NativeReference(native_reference::Args),
+    /// Latency native vs in-browser, time to first result, download sizes, ratios.
+    Bench(bench::Args),
     /// Build the release site into dist/ (pre-compressed, with a size report).
     Build {
         /// Rebuild even if dist/ is up to date.
@@ -58,6 +61,7 @@ fn main() -> Result<()> {
         Command::Test(args) => test_suite::test(args),
         Command::Build { force } => site_build::build(force),
         Command::NativeReference(args) => native_reference::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::TrainSentiment(args) => train_sentiment::run(args),
         Command::QuantizeSentiment(args) => quantize_sentiment::run(args),
         Command::EvalSentiment(args) => eval_sentiment::run(args),

@@ -203,7 +203,7 @@ fn brotli(bytes: &[u8], size: u64) -> Result<Vec<u8>> {
 
 fn report_sizes(files: &[BuiltFile]) {
     let mut files: Vec<&BuiltFile> = files.iter().collect();
-    files.sort_by(|a, b| b.raw.cmp(&a.raw));
+    files.sort_by_key(|f| std::cmp::Reverse(f.raw));
     eprintln!(
         "{:<52} {:>10} {:>10} {:>10}",
         "file", "raw", "gzip", "brotli"

@@ -77,8 +77,8 @@ fn e2e() -> Result<()> {
         out: reference.clone(),
     })?;
     let port = free_port()?;
-    let mut server = ServerGuard(serve::spawn_server(port, &[("RUST_LOG", "warn")])?);
-    wait_until_healthy(port, &mut server.0)?;
+    let mut server = ServerGuard::new(serve::spawn_server(port, &[("RUST_LOG", "warn")])?);
+    wait_until_healthy(port, server.child())?;
     let base = format!("http://127.0.0.1:{port}");
     let result = run(
         &format!("end-to-end suite in headless Chromium against {base}"),
@@ -104,10 +104,18 @@ fn e2e() -> Result<()> {
 }
 
 /// Kills the server if the suite fails half-way, so no stray process holds the port.
-struct ServerGuard(Child);
+pub struct ServerGuard(Child);
 
 impl ServerGuard {
-    fn terminate(&mut self) -> Result<std::process::ExitStatus> {
+    pub fn new(child: Child) -> Self {
+        Self(child)
+    }
+
+    pub fn child(&mut self) -> &mut Child {
+        &mut self.0
+    }
+
+    pub fn terminate(&mut self) -> Result<std::process::ExitStatus> {
         Command::new("kill")
             .args(["-TERM", &self.0.id().to_string()])
             .status()?;
@@ -132,7 +140,7 @@ impl Drop for ServerGuard {
     }
 }
 
-fn free_port() -> Result<u16> {
+pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
