@@ -138,9 +138,9 @@ fn a_missing_build_is_explained() {
         addr: "127.0.0.1:0".parse().unwrap(),
         dist_dir: dir.path().join("dist"),
     };
-    let err = server::router(&config)
-        .err()
-        .expect("no dist must be an error")
-        .to_string();
+    let err = match server::router(&config) {
+        Ok(_) => panic!("no dist must be an error"),
+        Err(e) => e.to_string(),
+    };
     assert!(err.contains("cargo xtask serve"), "{err}");
 }
