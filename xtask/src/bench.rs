@@ -15,7 +15,7 @@ use model_wasm::image::{decode::decode, ImageClassifier};
 use model_wasm::sentiment::SentimentClassifier;
 use serde::{Deserialize, Serialize};
 
-use crate::project::{root, step};
+use crate::project::{root, shipped_model, step};
 use crate::{serve, site_build, test_suite, toolchain};
 
 /// About 32 tokens, the length the issue measures at.
@@ -79,23 +79,8 @@ fn time_runs(runs: usize, warmup: usize, mut f: impl FnMut() -> Result<()>) -> R
     Ok(quantiles(ms))
 }
 
-fn read_model(file: &str) -> Result<(Vec<u8>, String)> {
-    let dir = root().join("assets/models");
-    let bytes =
-        std::fs::read(dir.join(file)).with_context(|| format!("reading assets/models/{file}"))?;
-    let digest = std::fs::read_to_string(dir.join(format!("{file}.sha256")))?;
-    Ok((
-        bytes,
-        digest
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_owned(),
-    ))
-}
-
 fn native(runs: usize) -> Result<Native> {
-    let (bytes, sha) = read_model(model_wasm::sentiment::MODEL_FILE)?;
+    let (bytes, sha) = shipped_model(model_wasm::sentiment::MODEL_FILE)?;
     let t = Instant::now();
     let sentiment =
         SentimentClassifier::from_model_file(model_wasm::sentiment::MODEL_FILE, &bytes, &sha)?;
@@ -103,7 +88,7 @@ fn native(runs: usize) -> Result<Native> {
     let sentiment_tokens = sentiment.tokenizer().encode(SENTENCE)?.ids.len();
     let (s_med, s_p90) = time_runs(runs, 3, || Ok(sentiment.classify(SENTENCE).map(|_| ())?))?;
 
-    let (bytes, sha) = read_model(catalog::IMAGE_MODEL_FILE)?;
+    let (bytes, sha) = shipped_model(catalog::IMAGE_MODEL_FILE)?;
     let t = Instant::now();
     let image = ImageClassifier::from_model_bytes(catalog::IMAGE_MODEL_FILE, &bytes, &sha)?;
     let image_load = t.elapsed().as_secs_f64() * 1e3;

@@ -5,13 +5,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use model_wasm::catalog;
 use model_wasm::image::{decode::decode, ImageClassifier};
 use model_wasm::sentiment::SentimentClassifier;
 use serde_json::json;
 
-use crate::project::root;
+use crate::project::{root, shipped_model};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,23 +20,8 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-fn model(file: &str) -> Result<(Vec<u8>, String)> {
-    let dir = root().join("assets/models");
-    let bytes =
-        std::fs::read(dir.join(file)).with_context(|| format!("reading assets/models/{file}"))?;
-    let digest = std::fs::read_to_string(dir.join(format!("{file}.sha256")))?;
-    Ok((
-        bytes,
-        digest
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_owned(),
-    ))
-}
-
 pub fn run(args: Args) -> Result<()> {
-    let (bytes, sha) = model(model_wasm::sentiment::MODEL_FILE)?;
+    let (bytes, sha) = shipped_model(model_wasm::sentiment::MODEL_FILE)?;
     let sentiment =
         SentimentClassifier::from_model_file(model_wasm::sentiment::MODEL_FILE, &bytes, &sha)?;
     let sentences: Vec<String> = serde_json::from_str(&std::fs::read_to_string(
@@ -48,7 +33,7 @@ pub fn run(args: Args) -> Result<()> {
         sentiment_out.push(json!({ "text": text, "label": p.label, "positive": p.positive, "truncated": p.truncated }));
     }
 
-    let (bytes, sha) = model(catalog::IMAGE_MODEL_FILE)?;
+    let (bytes, sha) = shipped_model(catalog::IMAGE_MODEL_FILE)?;
     let image = ImageClassifier::from_model_bytes(catalog::IMAGE_MODEL_FILE, &bytes, &sha)?;
     let mut images = Vec::new();
     let mut samples: Vec<PathBuf> = std::fs::read_dir(root().join("assets/samples"))?

@@ -34,3 +34,10 @@ pub fn run(what: &str, cmd: &mut Command) -> Result<()> {
 pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
+
+/// A shipped model file from `assets/models/` and its recorded sha256 (`<file>.sha256`).
+pub fn shipped_model(file: &str) -> Result<(Vec<u8>, String)> {
+    let path = root().join("assets/models").join(file);
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok((bytes, crate::quantize_sentiment::read_sha256(&path)?))
+}
