@@ -1,7 +1,16 @@
 //! The app's bridge to the inference worker. The app uses the same JS SDK (`/sdk/vitrine.js`)
 //! that other pages import, so there is exactly one worker protocol to keep correct.
+//!
+//! Each model is a [`Model`]: reactive load state (byte progress per file, preparing, ready,
+//! failed), the backend it runs on and the latency of its last answer on this device. The
+//! loaded `pipeline()` functions live in a thread-local table, since JS values cannot sit in
+//! Leptos' thread-safe signals.
 
-use js_sys::{Function, Promise, Reflect};
+use std::cell::RefCell;
+
+use js_sys::{Function, Object, Promise, Reflect};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -25,30 +34,357 @@ pub struct EngineInfo {
 
 /// Starts the worker (once per page) and asks it to describe itself.
 pub async fn engine_info() -> Result<EngineInfo, String> {
-    let value = call_sdk("engineInfo").await?;
+    let module = sdk().await?;
+    let value = call(&sdk_function(&module, "engineInfo")?, &module, &[]).await?;
     serde_wasm_bindgen::from_value(value)
         .map_err(|e| format!("unexpected answer from the engine: {e}"))
 }
 
-async fn call_sdk(function: &str) -> Result<JsValue, String> {
-    let module = JsFuture::from(load_sdk().map_err(js_error)?)
-        .await
-        .map_err(js_error)?;
-    let f: Function = Reflect::get(&module, &JsValue::from_str(function))
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    Sentiment,
+    Image,
+}
+
+impl Task {
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Sentiment => "sentiment",
+            Task::Image => "image",
+        }
+    }
+}
+
+/// Download progress of one model file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileProgress {
+    pub file: String,
+    pub loaded: f64,
+    pub total: f64,
+    pub cached: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum LoadState {
+    /// Not requested yet.
+    Idle,
+    /// Fetching (from the network or the Cache API); empty until the first byte arrives.
+    Downloading(Vec<FileProgress>),
+    /// Bytes are in; the worker verifies and builds the model.
+    Preparing(Vec<FileProgress>),
+    Ready {
+        cached: bool,
+    },
+    Failed(String),
+}
+
+impl LoadState {
+    pub fn name(&self) -> &'static str {
+        match self {
+            LoadState::Idle => "idle",
+            LoadState::Downloading(_) => "download",
+            LoadState::Preparing(_) => "prepare",
+            LoadState::Ready { .. } => "ready",
+            LoadState::Failed(_) => "failed",
+        }
+    }
+}
+
+/// The SDK's progress event: `{ stage, file, loaded, total, cached }`.
+#[derive(Deserialize)]
+struct Progress {
+    stage: String,
+    #[serde(default)]
+    file: Option<String>,
+    #[serde(default)]
+    loaded: Option<f64>,
+    #[serde(default)]
+    total: Option<f64>,
+    #[serde(default)]
+    cached: Option<bool>,
+}
+
+thread_local! {
+    static PIPELINES: RefCell<Vec<(&'static str, Function)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One model as the UI sees it.
+#[derive(Clone, Copy)]
+pub struct Model {
+    pub task: Task,
+    pub state: RwSignal<LoadState>,
+    /// `wasm-simd` or `webgpu`, once known.
+    pub backend: RwSignal<Option<String>>,
+    /// Milliseconds the last answer took on this device.
+    pub last_ms: RwSignal<Option<f64>>,
+}
+
+impl Model {
+    fn new(task: Task) -> Self {
+        Self {
+            task,
+            state: RwSignal::new(LoadState::Idle),
+            backend: RwSignal::new(None),
+            last_ms: RwSignal::new(None),
+        }
+    }
+
+    /// Starts loading in the background unless it is loading or loaded already.
+    pub fn preload(self) {
+        if matches!(
+            self.state.get_untracked(),
+            LoadState::Idle | LoadState::Failed(_)
+        ) {
+            spawn_local(async move {
+                let _ = self.pipeline().await;
+            });
+        }
+    }
+
+    /// The SDK's run function for this task, loading the model first if needed.
+    pub async fn pipeline(self) -> Result<Function, String> {
+        let name = self.task.name();
+        if let Some(run) = PIPELINES.with(|p| {
+            p.borrow()
+                .iter()
+                .find(|(t, _)| *t == name)
+                .map(|(_, f)| f.clone())
+        }) {
+            return Ok(run);
+        }
+        if !matches!(
+            self.state.get_untracked(),
+            LoadState::Downloading(_) | LoadState::Preparing(_)
+        ) {
+            self.state.set(LoadState::Downloading(Vec::new()));
+        }
+        let on_progress = Closure::<dyn FnMut(JsValue)>::new(move |p: JsValue| {
+            if let Ok(p) = serde_wasm_bindgen::from_value::<Progress>(p) {
+                self.on_progress(p);
+            }
+        });
+        let result = async {
+            let module = sdk().await?;
+            let options = Object::new();
+            Reflect::set(&options, &"onProgress".into(), on_progress.as_ref()).map_err(js_error)?;
+            let run = call(
+                &sdk_function(&module, "pipeline")?,
+                &module,
+                &[JsValue::from_str(name), options.into()],
+            )
+            .await?;
+            run.dyn_into::<Function>()
+                .map_err(|_| "the SDK returned no function".to_owned())
+        }
+        .await;
+        // The worker sends every progress event before it answers, so nothing calls this later.
+        drop(on_progress);
+        match result {
+            Ok(run) => {
+                PIPELINES.with(|p| p.borrow_mut().push((name, run.clone())));
+                let cached = match self.state.get_untracked() {
+                    LoadState::Downloading(f) | LoadState::Preparing(f) => {
+                        !f.is_empty() && f.iter().all(|f| f.cached)
+                    }
+                    LoadState::Ready { cached } => cached,
+                    _ => false,
+                };
+                self.state.set(LoadState::Ready { cached });
+                if self.backend.get_untracked().is_none() {
+                    if let Ok(info) = engine_info().await {
+                        if self.backend.get_untracked().is_none() {
+                            self.backend.set(Some(info.cpu_backend));
+                        }
+                    }
+                }
+                Ok(run)
+            }
+            Err(e) => {
+                self.state.set(LoadState::Failed(e.clone()));
+                Err(e)
+            }
+        }
+    }
+
+    fn on_progress(self, p: Progress) {
+        let mut files = match self.state.get_untracked() {
+            LoadState::Downloading(f) | LoadState::Preparing(f) => f,
+            _ => Vec::new(),
+        };
+        match p.stage.as_str() {
+            "download" => {
+                let file = p.file.unwrap_or_default();
+                let entry = FileProgress {
+                    file: file.clone(),
+                    loaded: p.loaded.unwrap_or(0.0),
+                    total: p.total.unwrap_or(0.0),
+                    cached: p.cached.unwrap_or(false),
+                };
+                match files.iter_mut().find(|f| f.file == file) {
+                    Some(f) => *f = entry,
+                    None => files.push(entry),
+                }
+                self.state.set(LoadState::Downloading(files));
+            }
+            "prepare" => self.state.set(LoadState::Preparing(files)),
+            _ => {}
+        }
+    }
+
+    fn record(self, ms: f64, backend: &str) {
+        self.last_ms.set(Some(ms));
+        if self.backend.get_untracked().as_deref() != Some(backend) {
+            self.backend.set(Some(backend.to_owned()));
+        }
+    }
+}
+
+/// Both models, shared by every page through context.
+#[derive(Clone, Copy)]
+pub struct Models {
+    pub sentiment: Model,
+    pub image: Model,
+}
+
+pub fn provide_models() {
+    provide_context(Models {
+        sentiment: Model::new(Task::Sentiment),
+        image: Model::new(Task::Image),
+    });
+}
+
+pub fn use_models() -> Models {
+    expect_context::<Models>()
+}
+
+/// `{ label, score, positive, truncated, ms, backend }` from the sentiment pipeline.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct SentimentResult {
+    pub label: String,
+    pub score: f64,
+    pub positive: f64,
+    pub truncated: bool,
+    pub ms: f64,
+    pub backend: String,
+}
+
+/// One word of the input and how much it pushed the answer (`> 0`: towards positive).
+/// `start`/`end` are UTF-8 byte offsets into the text, so they index a Rust `str` directly.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct WordContribution {
+    pub word: String,
+    pub start: usize,
+    pub end: usize,
+    pub contribution: f64,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Explanation {
+    pub words: Vec<WordContribution>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct ImageClass {
+    pub index: u32,
+    pub label: String,
+    pub score: f64,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct ImageResult {
+    pub top: Vec<ImageClass>,
+    pub ms: f64,
+    pub backend: String,
+}
+
+pub async fn classify_text(model: Model, text: &str) -> Result<SentimentResult, String> {
+    let run = model.pipeline().await?;
+    let value = call(&run, &JsValue::NULL, &[JsValue::from_str(text)]).await?;
+    let result: SentimentResult = decode(value)?;
+    model.record(result.ms, &result.backend);
+    Ok(result)
+}
+
+pub async fn explain_text(model: Model, text: &str) -> Result<Explanation, String> {
+    let run = model.pipeline().await?;
+    let explain: Function = Reflect::get(&run, &"explain".into())
         .map_err(js_error)?
         .dyn_into()
-        .map_err(|_| format!("the SDK has no function {function}"))?;
+        .map_err(|_| "the SDK cannot explain".to_owned())?;
+    decode(call(&explain, &run, &[JsValue::from_str(text)]).await?)
+}
+
+/// Classifies a Blob/File, ImageBitmap or ImageData.
+pub async fn classify_image(model: Model, image: &JsValue) -> Result<ImageResult, String> {
+    let run = model.pipeline().await?;
+    let result: ImageResult =
+        decode(call(&run, &JsValue::NULL, std::slice::from_ref(image)).await?)?;
+    model.record(result.ms, &result.backend);
+    Ok(result)
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(value: JsValue) -> Result<T, String> {
+    serde_wasm_bindgen::from_value(value)
+        .map_err(|e| format!("unexpected answer from the engine: {e}"))
+}
+
+async fn sdk() -> Result<JsValue, String> {
+    JsFuture::from(load_sdk().map_err(js_error)?)
+        .await
+        .map_err(js_error)
+}
+
+fn sdk_function(module: &JsValue, name: &str) -> Result<Function, String> {
+    Reflect::get(module, &JsValue::from_str(name))
+        .map_err(js_error)?
+        .dyn_into()
+        .map_err(|_| format!("the SDK has no function {name}"))
+}
+
+/// Calls `f` with `args` and awaits the promise it returns.
+async fn call(f: &Function, this: &JsValue, args: &[JsValue]) -> Result<JsValue, String> {
+    let list = js_sys::Array::new();
+    for a in args {
+        list.push(a);
+    }
     let promise: Promise = f
-        .call0(&module)
+        .apply(this, &list)
         .map_err(js_error)?
         .dyn_into()
         .map_err(js_error)?;
     JsFuture::from(promise).await.map_err(js_error)
 }
 
-fn js_error(e: JsValue) -> String {
+pub fn js_error(e: JsValue) -> String {
     e.dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| e.as_string())
         .unwrap_or_else(|| "unknown error".to_owned())
+}
+
+/// "12.3 MB" (binary megabytes, as download dialogs show them).
+pub fn megabytes(bytes: f64) -> String {
+    format!("{:.1} MB", bytes / 1_048_576.0)
+}
+
+/// "12 ms", or "0.8 ms" for very fast answers.
+pub fn millis(ms: f64) -> String {
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_sizes_and_times() {
+        assert_eq!(megabytes(24_545_536.0), "23.4 MB");
+        assert_eq!(megabytes(4_809_192.0), "4.6 MB");
+        assert_eq!(millis(8.25), "8.2 ms");
+        assert_eq!(millis(123.4), "123 ms");
+    }
 }

@@ -2,6 +2,7 @@
 //! insights) to its page; inference happens in a Web Worker reached through `engine.rs`.
 
 mod components;
+mod dom;
 mod engine;
 mod i18n;
 mod pages;

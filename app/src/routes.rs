@@ -5,6 +5,7 @@ use leptos_meta::{provide_meta_context, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
+use crate::engine::provide_models;
 use crate::i18n::{provide_i18n, use_i18n};
 use crate::pages::{
     embed::Embed, insights::Insights, kiosk::Kiosk, landing::Landing, not_found::NotFound,
@@ -15,6 +16,7 @@ use crate::pages::{
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_i18n();
+    provide_models();
     let i18n = use_i18n();
     view! {
         <Title text=i18n.text("meta.title")/>

@@ -89,6 +89,8 @@ test('the language switch translates the page, sets lang, and persists', async (
   await page.getByTestId('lang-switch').click();
   await page.waitForFunction(() => document.documentElement.lang === 'zh');
   assert.match(await page.locator('h1').innerText(), /设备/);
+  // The hero's model starts downloading on load; reloading mid-download would abort it.
+  await page.locator('[data-testid="load-progress-sentiment"][data-state="ready"]').waitFor({ timeout: 60_000 });
   await page.reload();
   await page.waitForFunction(() => document.documentElement.lang === 'zh');
   assert.deepEqual(page.problems, []);
