@@ -6,7 +6,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::image::{preprocess::check_dimensions, ImageClassifier, PixelBuffer};
-use crate::sentiment::SentimentClassifier;
+use crate::sentiment::{MatmulMode, SentimentClassifier};
 use crate::ModelError;
 
 #[wasm_bindgen(start)]
@@ -54,6 +54,20 @@ pub fn image_dimensions(encoded: &[u8]) -> Result<JsValue, JsError> {
     to_js(&Dimensions { width, height })
 }
 
+/// Lower-case hex sha256 of `bytes`: the worker's fallback where `crypto.subtle` is missing
+/// (pages served over plain http from another host). Hashed in 64 KB calls rather than one, so
+/// V8 promotes the hashing code from its baseline compiler to its optimising one after the first
+/// few (it never does so in the middle of a single long call).
+#[wasm_bindgen(js_name = sha256Hex)]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for chunk in bytes.chunks(64 * 1024) {
+        hasher.update(chunk);
+    }
+    hex::encode(hasher.finalize())
+}
+
 /// The sentiment model, loaded once per worker.
 #[wasm_bindgen]
 pub struct SentimentEngine {
@@ -62,10 +76,15 @@ pub struct SentimentEngine {
 
 #[wasm_bindgen]
 impl SentimentEngine {
-    /// Verifies `bytes` against `sha256` and loads the model.
+    /// Loads the model from `bytes`, which the caller has already checked against the manifest's
+    /// sha256: `verify` in `public/sdk/worker.js` is the browser's one integrity check (native
+    /// `crypto.subtle`, far faster than hashing 24 MB in wasm; see
+    /// [`SentimentClassifier::from_verified_model_file`]).
     #[wasm_bindgen(constructor)]
-    pub fn new(name: &str, bytes: &[u8], sha256: &str) -> Result<SentimentEngine, JsError> {
-        let inner = SentimentClassifier::from_model_file(name, bytes, sha256).map_err(js_error)?;
+    pub fn new(name: &str, bytes: &[u8]) -> Result<SentimentEngine, JsError> {
+        let inner =
+            SentimentClassifier::from_verified_model_file(name, bytes, MatmulMode::default())
+                .map_err(js_error)?;
         Ok(Self { inner })
     }
 
@@ -74,7 +93,8 @@ impl SentimentEngine {
         to_js(&self.inner.classify(text).map_err(js_error)?)
     }
 
-    /// `{ prediction, words: [{ word, start, end, contribution }] }` (byte offsets, UTF-8).
+    /// `{ prediction, words: [{ word, start, end, contribution }] }` (byte offsets, UTF-8;
+    /// contribution in positive log-odds, see [`SentimentClassifier::explain`]).
     pub fn explain(&self, text: &str) -> Result<JsValue, JsError> {
         to_js(&self.inner.explain(text).map_err(js_error)?)
     }

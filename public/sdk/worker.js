@@ -3,9 +3,9 @@
 // or `{ id, progress }` while a long request runs.
 //
 // Model delivery: `/models/manifest.json` names each task's file, sha256 and size. Files are
-// streamed with byte-level progress, verified by sha256 inside the engine (Rust), and kept in the
-// Cache API under their digest, so the next visit and offline use load from disk. A cached copy
-// that fails verification is dropped and downloaded again.
+// streamed with byte-level progress, verified by sha256 (`verify` below: the browser's one
+// integrity check) and kept in the Cache API under their digest, so the next visit and offline
+// use load from disk. A cached copy that fails verification is dropped and downloaded again.
 
 import init, * as engine from './model-wasm.js';
 
@@ -18,7 +18,8 @@ const ready = init();
 
 const caches_ = typeof caches === 'undefined' ? null : caches; // absent on insecure origins
 let manifestPromise = null;
-const engines = new Map(); // task -> Promise<engine>
+// task -> { promise: Promise<engine>, listeners: Set<progress fn>, seen: Map<stage, last event> }
+const loads = new Map();
 
 async function manifest() {
   manifestPromise ??= (async () => {
@@ -80,41 +81,77 @@ async function dropStaleCopies(cache, entry) {
   }
 }
 
-function construct(task, entry, bytes) {
-  if (task === 'sentiment') return new engine.SentimentEngine(entry.file, bytes, entry.sha256);
+const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+
+/**
+ * Checks every copy (downloaded or cached) against the manifest's sha256 before the engine sees
+ * it. The platform's native SHA-256 (crypto.subtle) takes tens of milliseconds for the 24 MB
+ * sentiment model, where sha2 compiled to wasm took over a second; the engine's own sha256Hex
+ * is the fallback on insecure origins, which have no crypto.subtle. Native Rust callers (eval,
+ * tests) verify in `SentimentClassifier::from_model_file` instead.
+ */
+async function verify(entry, bytes) {
+  const actual = crypto.subtle ? hex(await crypto.subtle.digest('SHA-256', bytes)) : engine.sha256Hex(bytes);
+  if (actual !== entry.sha256.toLowerCase()) {
+    throw new Error(`the model file ${entry.file} is damaged or incomplete (sha256 ${actual}, expected ${entry.sha256}); reload the page to download it again`);
+  }
+}
+
+async function construct(task, entry, bytes) {
+  await verify(entry, bytes);
+  if (task === 'sentiment') return new engine.SentimentEngine(entry.file, bytes);
+  // The image engine still re-checks the digest itself (redundant now, and cheap at 4.8 MB).
   return new engine.ImageEngine(entry.file, bytes, entry.sha256);
 }
 
-/** Loads (once) the engine for `task`: download or cache, verify, prepare. */
-function load(task, progress) {
-  if (!engines.has(task)) {
-    const loading = (async () => {
+/**
+ * Loads (once) the engine for `task`: download or cache, verify, prepare. Every caller that
+ * passes `progress` hears the load's events, including one who asks while it is already under
+ * way or done (the page's own demo often starts it first): they get the latest event of each
+ * stage so far, then the rest live.
+ */
+function load(task, progress = null) {
+  let state = loads.get(task);
+  if (!state) {
+    state = { listeners: new Set(), seen: new Map() };
+    const emit = (event) => {
+      state.seen.set(event.stage, event);
+      for (const listener of state.listeners) listener(event);
+    };
+    state.promise = (async () => {
       await ready;
       const entry = (await manifest()).models?.[task];
       if (!entry) throw new Error(`no model for task "${task}"`);
-      let { bytes, cache, key, cached } = await modelBytes(entry, progress);
-      progress({ stage: 'prepare', file: entry.file });
+      let { bytes, cache, key, cached } = await modelBytes(entry, emit);
+      emit({ stage: 'prepare', file: entry.file });
       let model;
       try {
-        model = construct(task, entry, bytes);
+        model = await construct(task, entry, bytes);
       } catch (error) {
         if (!cached) throw error;
         // A damaged cache entry: forget it and fetch a fresh copy once.
         await cache.delete(key);
-        ({ bytes, cache, key, cached } = await modelBytes(entry, progress));
-        model = construct(task, entry, bytes);
+        ({ bytes, cache, key, cached } = await modelBytes(entry, emit));
+        model = await construct(task, entry, bytes);
       }
       if (cache && !cached) {
         await cache.put(key, new Response(bytes, { headers: { 'content-type': 'application/octet-stream' } }));
         await dropStaleCopies(cache, entry);
       }
-      progress({ stage: 'ready', file: entry.file });
+      emit({ stage: 'ready', file: entry.file });
       return model;
     })();
-    engines.set(task, loading);
-    loading.catch(() => engines.delete(task)); // a failed load can be retried
+    loads.set(task, state);
+    state.promise.catch(() => loads.delete(task)); // a failed load can be retried
+  } else if (progress) {
+    for (const event of state.seen.values()) progress(event);
   }
-  return engines.get(task);
+  if (progress) {
+    state.listeners.add(progress);
+    const unsubscribe = () => state.listeners.delete(progress);
+    state.promise.then(unsubscribe, unsubscribe);
+  }
+  return state.promise;
 }
 
 function timed(run) {
@@ -155,18 +192,18 @@ const handlers = {
     await load(task, progress);
     return { task, backend: BACKEND };
   },
-  sentiment: async ({ text }, progress) => {
-    const model = await load('sentiment', progress);
+  sentiment: async ({ text }) => {
+    const model = await load('sentiment');
     const { result, ms } = timed(() => model.classify(String(text ?? '')));
     return { label: result.label, score: result.score, positive: result.positive, truncated: result.truncated, ms, backend: BACKEND };
   },
-  explain: async ({ text }, progress) => {
-    const model = await load('sentiment', progress);
+  explain: async ({ text }) => {
+    const model = await load('sentiment');
     const { result, ms } = timed(() => model.explain(String(text ?? '')));
     return { ...result, ms, backend: BACKEND };
   },
-  image: async ({ image }, progress) => {
-    const model = await load('image', progress);
+  image: async ({ image }) => {
+    const model = await load('image');
     const pixels = await toPixels(image);
     const { result, ms } = timed(() => model.classifyRgba(pixels.width, pixels.height, new Uint8Array(pixels.data.buffer)));
     return { top: result, ms, backend: BACKEND };

@@ -1,8 +1,11 @@
 //! The shipped model file: one GGUF holding the 8-bit weights (Q8_0 for the encoder matrices and
 //! the embedding tables), f32 vectors, and the tokenizer JSON as metadata, so a single download
 //! with a single sha256 carries everything the browser needs.
+//!
+//! Only the header is parsed here; tensors are read straight from the caller's bytes when the
+//! model asks for them (see [`super::weights::QuantizedWeights`]), so the 24 MB are neither
+//! copied into per-tensor buffers first nor held twice.
 
-use std::collections::HashMap;
 use std::io::Cursor;
 
 use candle_core::quantized::gguf_file;
@@ -20,46 +23,40 @@ pub const TASK_KEY: &str = "vitrine.task";
 pub const TASK: &str = "sentiment-sst2";
 
 /// Weights and tokenizer read from a model file.
-pub struct ModelFile {
-    pub weights: QuantizedWeights,
+pub struct ModelFile<'a> {
+    pub weights: QuantizedWeights<'a>,
     pub tokenizer_json: String,
 }
 
-/// Parses a GGUF model file already verified by the caller.
-pub fn parse(
+/// Parses the header of a GGUF model file already verified by the caller.
+pub fn parse<'a>(
     name: &str,
-    bytes: &[u8],
+    bytes: &'a [u8],
     device: &Device,
     mode: MatmulMode,
-) -> Result<ModelFile, ModelError> {
+) -> Result<ModelFile<'a>, ModelError> {
     let invalid = |reason: String| ModelError::InvalidModel {
         name: name.to_owned(),
         reason,
     };
-    let mut reader = Cursor::new(bytes);
-    let content = gguf_file::Content::read(&mut reader)
+    let mut content = gguf_file::Content::read(&mut Cursor::new(bytes))
         .map_err(|e| invalid(format!("not a GGUF file ({e})")))?;
-    let text = |key: &str| -> Result<String, ModelError> {
-        content
-            .metadata
-            .get(key)
-            .and_then(|v| v.to_string().ok())
-            .cloned()
-            .ok_or_else(|| invalid(format!("metadata {key} is missing")))
+    let mut text = |key: &str| -> Result<String, ModelError> {
+        match content.metadata.remove(key) {
+            Some(gguf_file::Value::String(s)) => Ok(s),
+            _ => Err(invalid(format!("metadata {key} is missing"))),
+        }
     };
     if text(TASK_KEY)? != TASK {
         return Err(invalid(format!("it is not a {TASK} model")));
     }
     let tokenizer_json = text(TOKENIZER_KEY)?;
-    let mut tensors = HashMap::new();
-    for tensor_name in content.tensor_infos.keys() {
-        let t = content
-            .tensor(&mut reader, tensor_name, device)
-            .map_err(|e| invalid(e.to_string()))?;
-        tensors.insert(tensor_name.clone(), t);
-    }
+    let data = usize::try_from(content.tensor_data_offset)
+        .ok()
+        .and_then(|start| bytes.get(start..))
+        .ok_or_else(|| invalid("the file ends before its tensors".to_owned()))?;
     Ok(ModelFile {
-        weights: QuantizedWeights::new(tensors, device.clone(), mode),
+        weights: QuantizedWeights::new(content.tensor_infos, data, device.clone(), mode),
         tokenizer_json,
     })
 }

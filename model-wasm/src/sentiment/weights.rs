@@ -6,8 +6,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::quantized::ggml_file::qtensor_from_ggml;
+use candle_core::quantized::gguf_file::TensorInfo;
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Result, Shape, Tensor};
+
+use super::q8_0;
 
 /// A prefix-scoped view of the model's weights, in the spirit of candle's `VarBuilder`.
 #[derive(Clone)]
@@ -15,7 +19,7 @@ pub enum Weights<'a> {
     /// f32 weights; gradients flow when the builder is backed by a `VarMap`.
     Float(candle_nn::VarBuilder<'a>),
     /// Weights read from the shipped GGUF file (8-bit matrices, f32 vectors).
-    Quantized(QuantizedWeights),
+    Quantized(QuantizedWeights<'a>),
 }
 
 /// How the 8-bit weight matrices are multiplied at run time. The file is 8-bit either way.
@@ -31,20 +35,29 @@ pub enum MatmulMode {
     Int8,
 }
 
-/// Tensors of a GGUF file plus the current name prefix.
+/// The tensors of a GGUF file, read in place from the file's bytes, plus the current name
+/// prefix. Each tensor is decoded once, when the model asks for it, straight into the buffer
+/// it will live in: no intermediate copy of the 24 MB.
 #[derive(Clone)]
-pub struct QuantizedWeights {
-    tensors: Arc<HashMap<String, Arc<QTensor>>>,
+pub struct QuantizedWeights<'a> {
+    infos: Arc<HashMap<String, TensorInfo>>,
+    /// The file from its tensor-data section on; [`TensorInfo::offset`] is relative to it.
+    data: &'a [u8],
     prefix: String,
     device: Device,
     mode: MatmulMode,
 }
 
-impl QuantizedWeights {
-    pub fn new(tensors: HashMap<String, QTensor>, device: Device, mode: MatmulMode) -> Self {
-        let tensors = tensors.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+impl<'a> QuantizedWeights<'a> {
+    pub fn new(
+        infos: HashMap<String, TensorInfo>,
+        data: &'a [u8],
+        device: Device,
+        mode: MatmulMode,
+    ) -> Self {
         Self {
-            tensors: Arc::new(tensors),
+            infos: Arc::new(infos),
+            data,
             prefix: String::new(),
             device,
             mode,
@@ -59,20 +72,69 @@ impl QuantizedWeights {
         }
     }
 
-    fn get(&self, name: &str, shape: &Shape) -> Result<Arc<QTensor>> {
+    /// The tensor's type and its bytes in the file, after checking its shape and extent.
+    fn raw(&self, name: &str, shape: &Shape) -> Result<(GgmlDType, &'a [u8])> {
         let path = self.path(name);
-        let t = self
-            .tensors
+        let info = self
+            .infos
             .get(&path)
             .ok_or_else(|| candle_core::Error::Msg(format!("missing tensor {path}")))?;
-        if t.shape() != shape {
+        if &info.shape != shape {
             candle_core::bail!(
                 "tensor {path} has shape {:?}, expected {shape:?}",
-                t.shape()
+                info.shape
             );
         }
-        Ok(t.clone())
+        let dtype = info.ggml_dtype;
+        let elems = shape.elem_count();
+        if !elems.is_multiple_of(dtype.block_size()) {
+            candle_core::bail!("tensor {path}: {elems} values are not whole {dtype:?} blocks");
+        }
+        let len = elems / dtype.block_size() * dtype.type_size();
+        let bytes = usize::try_from(info.offset)
+            .ok()
+            .and_then(|start| self.data.get(start..start.checked_add(len)?))
+            .ok_or_else(|| {
+                candle_core::Error::Msg(format!("tensor {path} runs past the end of the file"))
+            })?;
+        Ok((dtype, bytes))
     }
+
+    /// The tensor as stored (8-bit stays 8-bit).
+    fn qtensor(&self, name: &str, shape: &Shape) -> Result<QTensor> {
+        let (dtype, bytes) = self.raw(name, shape)?;
+        // candle reinterprets the bytes as blocks in place, which needs them aligned for the
+        // block type (2 bytes for Q8_0's f16 scale, 4 for f32). GGUF aligns tensors to 32 bytes
+        // within the file and allocators align the file's buffer, so this copy is a fallback.
+        if (bytes.as_ptr() as usize).is_multiple_of(8) {
+            qtensor_from_ggml(dtype, bytes, shape.dims().to_vec(), &self.device)
+        } else {
+            let mut aligned = vec![0u64; bytes.len().div_ceil(8)];
+            let buf = &mut bytemuck_bytes(&mut aligned)[..bytes.len()];
+            buf.copy_from_slice(bytes);
+            qtensor_from_ggml(dtype, buf, shape.dims().to_vec(), &self.device)
+        }
+    }
+
+    /// The tensor expanded to f32.
+    fn dequantized(&self, name: &str, shape: &Shape) -> Result<Tensor> {
+        let (dtype, bytes) = self.raw(name, shape)?;
+        let values = match dtype {
+            GgmlDType::F32 => bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            GgmlDType::Q8_0 => q8_0::dequantize(bytes),
+            _ => return self.qtensor(name, shape)?.dequantize(&self.device),
+        };
+        Tensor::from_vec(values, shape, &self.device)
+    }
+}
+
+/// The bytes of a `u64` buffer (an 8-byte-aligned scratch area).
+fn bytemuck_bytes(words: &mut [u64]) -> &mut [u8] {
+    // SAFETY: u8 has no alignment or validity requirements; the length covers the same memory.
+    unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 8) }
 }
 
 impl Weights<'_> {
@@ -91,9 +153,9 @@ impl Weights<'_> {
     /// A matrix used in `x @ W^T`; see [`MatmulMode`] for how a quantized one is run.
     pub fn matrix(&self, name: &str, (rows, cols): (usize, usize)) -> Result<QMatMul> {
         match self {
-            Self::Quantized(q) if q.mode == MatmulMode::F32 => Ok(QMatMul::Tensor(
-                q.get(name, &(rows, cols).into())?.dequantize(&q.device)?,
-            )),
+            Self::Quantized(q) if q.mode == MatmulMode::F32 => {
+                Ok(QMatMul::Tensor(q.dequantized(name, &(rows, cols).into())?))
+            }
             _ => self.table(name, (rows, cols)),
         }
     }
@@ -103,7 +165,7 @@ impl Weights<'_> {
     pub fn table(&self, name: &str, (rows, cols): (usize, usize)) -> Result<QMatMul> {
         match self {
             Self::Float(vb) => Ok(QMatMul::Tensor(vb.get((rows, cols), name)?)),
-            Self::Quantized(q) => QMatMul::from_arc(q.get(name, &(rows, cols).into())?),
+            Self::Quantized(q) => QMatMul::from_qtensor(q.qtensor(name, &(rows, cols).into())?),
         }
     }
 
@@ -112,7 +174,7 @@ impl Weights<'_> {
         let shape = shape.into();
         match self {
             Self::Float(vb) => vb.get(shape, name),
-            Self::Quantized(q) => q.get(name, &shape)?.dequantize(&q.device),
+            Self::Quantized(q) => q.dequantized(name, &shape),
         }
     }
 }
