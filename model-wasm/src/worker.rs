@@ -108,10 +108,11 @@ pub struct ImageEngine {
 
 #[wasm_bindgen]
 impl ImageEngine {
-    /// Verifies `bytes` against `sha256` and loads the model.
+    /// Loads the model from `bytes`, which the caller checks against the manifest's sha256
+    /// (`verify` in `public/sdk/worker.js`), as for [`SentimentEngine::new`].
     #[wasm_bindgen(constructor)]
-    pub fn new(name: &str, bytes: &[u8], sha256: &str) -> Result<ImageEngine, JsError> {
-        let inner = ImageClassifier::from_model_bytes(name, bytes, sha256).map_err(js_error)?;
+    pub fn new(name: &str, bytes: &[u8]) -> Result<ImageEngine, JsError> {
+        let inner = ImageClassifier::from_verified_model_bytes(name, bytes).map_err(js_error)?;
         Ok(Self { inner })
     }
 

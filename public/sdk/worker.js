@@ -84,11 +84,11 @@ async function dropStaleCopies(cache, entry) {
 const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
 
 /**
- * Checks every copy (downloaded or cached) against the manifest's sha256 before the engine sees
- * it. The platform's native SHA-256 (crypto.subtle) takes tens of milliseconds for the 24 MB
- * sentiment model, where sha2 compiled to wasm took over a second; the engine's own sha256Hex
- * is the fallback on insecure origins, which have no crypto.subtle. Native Rust callers (eval,
- * tests) verify in `SentimentClassifier::from_model_file` instead.
+ * Checks every copy (downloaded or cached) against the manifest's sha256. The platform's native
+ * SHA-256 (crypto.subtle) takes tens of milliseconds for the 24 MB sentiment model, where sha2
+ * compiled to wasm took over a second; the engine's own sha256Hex is the fallback on insecure
+ * origins, which have no crypto.subtle. Native Rust callers (eval, tests) verify in
+ * `SentimentClassifier::from_model_file` / `ImageClassifier::from_model_bytes` instead.
  */
 async function verify(entry, bytes) {
   const actual = crypto.subtle ? hex(await crypto.subtle.digest('SHA-256', bytes)) : engine.sha256Hex(bytes);
@@ -97,11 +97,30 @@ async function verify(entry, bytes) {
   }
 }
 
+/**
+ * The engine for `task`, built from bytes that match the manifest. crypto.subtle hashes on
+ * another thread, so the engine is built meanwhile (its parser checks every bound, so damaged
+ * bytes fail safely) and handed out only once the digest matches: the check costs no time.
+ */
 async function construct(task, entry, bytes) {
-  await verify(entry, bytes);
-  if (task === 'sentiment') return new engine.SentimentEngine(entry.file, bytes);
-  // The image engine still re-checks the digest itself (redundant now, and cheap at 4.8 MB).
-  return new engine.ImageEngine(entry.file, bytes, entry.sha256);
+  const verified = verify(entry, bytes);
+  verified.catch(() => {}); // awaited below; don't report it as unhandled in the meantime
+  let model;
+  try {
+    model = task === 'sentiment'
+      ? new engine.SentimentEngine(entry.file, bytes)
+      : new engine.ImageEngine(entry.file, bytes);
+  } catch (error) {
+    await verified; // a damaged file says so, rather than whatever the parser tripped on
+    throw error;
+  }
+  try {
+    await verified;
+  } catch (error) {
+    model.free();
+    throw error;
+  }
+  return model;
 }
 
 /**
@@ -119,10 +138,11 @@ function load(task, progress = null) {
       for (const listener of state.listeners) listener(event);
     };
     state.promise = (async () => {
-      await ready;
+      // The bytes come from the cache or network while the engine's wasm still compiles.
       const entry = (await manifest()).models?.[task];
       if (!entry) throw new Error(`no model for task "${task}"`);
       let { bytes, cache, key, cached } = await modelBytes(entry, emit);
+      await ready;
       emit({ stage: 'prepare', file: entry.file });
       let model;
       try {
@@ -187,7 +207,10 @@ async function toPixels(image) {
 }
 
 const handlers = {
-  engineInfo: () => engine.engineInfo(),
+  engineInfo: async () => {
+    await ready;
+    return engine.engineInfo();
+  },
   load: async ({ task }, progress) => {
     await load(task, progress);
     return { task, backend: BACKEND };
@@ -213,7 +236,7 @@ const handlers = {
 self.addEventListener('message', async ({ data }) => {
   const { id, type, args } = data ?? {};
   try {
-    await ready;
+    // Handlers wait for the engine's wasm themselves (`load` only once it needs it).
     const handler = handlers[type];
     if (!handler) throw new Error(`unknown request "${type}"`);
     const result = await handler(args ?? {}, (progress) => self.postMessage({ id, progress }));

@@ -50,6 +50,12 @@ impl ImageClassifier {
     /// stale cache entry must fail here, not produce confident nonsense).
     pub fn from_model_bytes(name: &str, bytes: &[u8], sha256: &str) -> Result<Self, ModelError> {
         checksum::verify(name, bytes, sha256)?;
+        Self::from_verified_model_bytes(name, bytes)
+    }
+
+    /// Loads a model file whose sha256 the caller has already checked: only the browser worker,
+    /// which hashes with the platform's native SHA-256 (see `verify` in `public/sdk/worker.js`).
+    pub fn from_verified_model_bytes(name: &str, bytes: &[u8]) -> Result<Self, ModelError> {
         let (layers, labels) = weights::decode(name, bytes)?;
         Self::from_layers(&layers, labels)
     }
