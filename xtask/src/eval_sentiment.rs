@@ -35,6 +35,10 @@ pub struct Args {
     /// Keep the 8-bit matrices 8-bit at run time (low-memory mode) instead of expanding them.
     #[arg(long)]
     pub int8_matmul: bool,
+    /// Record accuracy, F1 and size of this evaluation in assets/models/metrics.toml, from
+    /// where the build writes them into the landing page's model card.
+    #[arg(long)]
+    pub record: bool,
     /// Write `sentence<TAB>label` rows the float model predicts (for a committed agreement sample).
     #[arg(long, requires = "float")]
     pub write_float_labels: Option<PathBuf>,
@@ -110,8 +114,27 @@ pub fn run(args: Args) -> Result<()> {
     }
     report_latency(&classifier)?;
     let (acc, f1) = scores(&predicted, &gold);
+    if args.record {
+        let data = match args.split.as_deref() {
+            Some("val") => "our held-out SST-2 validation split".to_owned(),
+            _ => tsv
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        };
+        let mut values = toml::Table::new();
+        values.insert("model".into(), name.into());
+        values.insert("data".into(), data.into());
+        values.insert("n".into(), i64::try_from(texts.len())?.into());
+        values.insert("accuracy".into(), round4(acc).into());
+        values.insert("f1".into(), round4(f1).into());
+        crate::metrics::record("sentiment", values)?;
+    }
     println!("accuracy={acc:.4} f1={f1:.4} n={}", texts.len());
     Ok(())
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
 }
 
 /// The unquantized fine-tuned model behind the same API.

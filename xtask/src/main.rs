@@ -5,6 +5,7 @@ mod bench;
 mod convert_image_model;
 mod eval_image;
 mod eval_sentiment;
+mod metrics;
 mod native_reference;
 mod project;
 mod pth;
