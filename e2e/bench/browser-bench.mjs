@@ -43,7 +43,30 @@ async function latencies(page, task, runs) {
   }, [task, SENTENCE, runs]);
 }
 
-const browser = await launch();
+/**
+ * Memory after `early` and after `late` inferences in total: the engine's wasm memory plus the
+ * page's JS heap, each after a garbage collection. A leak shows as growth between the two.
+ */
+async function memory(page, task, early, late) {
+  return page.evaluate(async ([task, sentence, early, late]) => {
+    const sdk = await import('/sdk/vitrine.js');
+    const run = await sdk.pipeline(task);
+    const input = task === 'sentiment' ? sentence : await (await fetch('/samples/owl.jpg')).blob();
+    const sample = async () => {
+      globalThis.gc?.();
+      return (await sdk.engineMemory()).wasmBytes + performance.memory.usedJSHeapSize;
+    };
+    for (let i = 0; i < early; i++) await run(input);
+    const after_early = await sample();
+    for (let i = early; i < late; i++) await run(input);
+    return { after_early, after_late: await sample() };
+  }, [task, SENTENCE, early, late]);
+}
+
+const MEMORY_RUNS = Number(process.env.VITRINE_BENCH_MEMORY_RUNS ?? 1000);
+
+// Precise, collectable memory figures for `memory` (the page's JS heap is otherwise bucketed).
+const browser = await launch(['--enable-precise-memory-info', '--js-flags=--expose-gc']);
 const out = {};
 for (const task of ['sentiment', 'image']) {
   const context = await browser.newContext();
@@ -62,7 +85,10 @@ for (const task of ['sentiment', 'image']) {
   await page.reload();
   const warm = await firstResult(page, task);
   const ms = await latencies(page, task, RUNS[task]);
-  out[task] = { cold_ms: cold.sdk, cold_page_ms: cold.page, warm_ms: warm.sdk, warm_page_ms: warm.page, downloaded_bytes: downloaded, median_ms: quantile(ms, 0.5), p90_ms: quantile(ms, 0.9), runs: ms.length };
+  await page.reload();
+  const mem = await memory(page, task, 10, MEMORY_RUNS);
+  out[task] = { cold_ms: cold.sdk, cold_page_ms: cold.page, warm_ms: warm.sdk, warm_page_ms: warm.page, downloaded_bytes: downloaded, median_ms: quantile(ms, 0.5), p90_ms: quantile(ms, 0.9), runs: ms.length,
+    memory_after_10_bytes: mem.after_early, memory_after_n_bytes: mem.after_late, memory_runs: MEMORY_RUNS };
   await context.close();
 }
 await browser.close();

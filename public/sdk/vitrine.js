@@ -55,6 +55,11 @@ export function engineInfo() {
   return call('engineInfo');
 }
 
+/** Memory the on-device engine holds: `{ wasmBytes }` (its wasm linear memory). */
+export function engineMemory() {
+  return call('memory');
+}
+
 const TASKS = ['sentiment', 'image'];
 
 /**

@@ -211,6 +211,14 @@ const handlers = {
     await ready;
     return engine.engineInfo();
   },
+  // Memory held by the engine: its wasm linear memory (model weights and buffers; it never
+  // shrinks, so a leak shows as growth). Collects garbage first where the browser allows it
+  // (`--js-flags=--expose-gc`, as the benchmark runs), so the figure is what is live.
+  memory: async () => {
+    const wasm = await ready;
+    globalThis.gc?.();
+    return { wasmBytes: wasm.memory.buffer.byteLength };
+  },
   load: async ({ task }, progress) => {
     await load(task, progress);
     return { task, backend: BACKEND };

@@ -26,6 +26,9 @@ pub struct Args {
     /// Measured runs per model (after warm-up).
     #[arg(long, default_value_t = 40)]
     pub runs: usize,
+    /// Inferences per model in the browser's memory-growth check.
+    #[arg(long, default_value_t = 1000)]
+    pub memory_runs: usize,
     /// Internal: measure natively in this process and print JSON.
     #[arg(long, hide = true)]
     pub native_json: bool,
@@ -56,6 +59,10 @@ struct Browser {
     downloaded_bytes: u64,
     median_ms: f64,
     p90_ms: f64,
+    /// Engine wasm memory + page JS heap after 10 and after `memory_runs` inferences.
+    memory_after_10_bytes: f64,
+    memory_after_n_bytes: f64,
+    memory_runs: usize,
 }
 
 #[derive(Deserialize, Debug)]
@@ -157,6 +164,7 @@ pub fn run(args: Args) -> Result<()> {
         .env("CHROMIUM", &chromium)
         .env("VITRINE_BENCH_SENTENCE", SENTENCE)
         .env("VITRINE_BENCH_RUNS", args.runs.to_string())
+        .env("VITRINE_BENCH_MEMORY_RUNS", args.memory_runs.to_string())
         .output()?;
     server.terminate()?;
     anyhow::ensure!(
@@ -208,6 +216,19 @@ pub fn run(args: Args) -> Result<()> {
             b.downloaded_bytes as f64 / 1e6
         );
     }
+    println!();
+    println!("| model | memory after 10 inferences | after N | N | growth |");
+    println!("|---|---|---|---|---|");
+    for (name, b) in [("sentiment", &browser.sentiment), ("image", &browser.image)] {
+        println!(
+            "| {name} | {:.1} MB | {:.1} MB | {} | {:+.1}% |",
+            b.memory_after_10_bytes / 1e6,
+            b.memory_after_n_bytes / 1e6,
+            b.memory_runs,
+            100.0 * (b.memory_after_n_bytes / b.memory_after_10_bytes - 1.0)
+        );
+    }
+    println!("memory: the engine's wasm memory plus the page's JS heap, each after a garbage collection.");
     Ok(())
 }
 
