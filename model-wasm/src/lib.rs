@@ -6,6 +6,8 @@
 pub mod catalog;
 pub mod checksum;
 pub mod error;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod image;
 pub mod info;
 pub mod sentiment;

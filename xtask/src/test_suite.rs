@@ -19,6 +19,10 @@ pub struct Args {
     pub no_e2e: bool,
 }
 
+/// The GPU backend is a cargo feature (the shipped wasm does not include it yet); the suite
+/// lints and tests it everywhere.
+const GPU_FEATURE: &str = "model-wasm/gpu";
+
 pub fn test(args: Args) -> Result<()> {
     let started = Instant::now();
     run(
@@ -32,6 +36,8 @@ pub fn test(args: Args) -> Result<()> {
             "--release",
             "--workspace",
             "--all-targets",
+            "--features",
+            GPU_FEATURE,
             "--",
             "-D",
             "warnings",
@@ -49,14 +55,23 @@ pub fn test(args: Args) -> Result<()> {
             "app",
             "-p",
             "model-wasm",
+            "--features",
+            GPU_FEATURE,
             "--",
             "-D",
             "warnings",
         ]),
     )?;
+    toolchain::ensure_lavapipe()?;
     run(
-        "unit, golden and API tests (cargo test --release)",
-        cargo().args(["test", "--release", "--workspace"]),
+        "unit, golden, GPU kernel and API tests (cargo test --release)",
+        cargo().args([
+            "test",
+            "--release",
+            "--workspace",
+            "--features",
+            GPU_FEATURE,
+        ]),
     )?;
     site_build::build(false)?;
     serve::build_server()?;

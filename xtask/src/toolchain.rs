@@ -161,6 +161,39 @@ pub fn ensure_chromium() -> Result<PathBuf> {
     Ok(path)
 }
 
+/// Mesa's lavapipe (a Vulkan driver on the CPU), so the GPU kernels' tests run on machines
+/// without a GPU. Installed with apt-get when missing and we are root; otherwise those tests
+/// skip and say why.
+pub fn ensure_lavapipe() -> Result<()> {
+    let icd = Path::new("/usr/share/vulkan/icd.d");
+    let present = std::fs::read_dir(icd).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("lvp_icd"))
+    });
+    if present {
+        return Ok(());
+    }
+    let is_root = output_of("id", &["-u"]).is_some_and(|u| u.trim() == "0");
+    if !is_root {
+        step("GPU kernel tests will skip: run `sudo apt-get install -y mesa-vulkan-drivers libvulkan1` to run them on the CPU");
+        return Ok(());
+    }
+    step("installing Mesa's CPU Vulkan driver for the GPU kernel tests (apt-get)");
+    run(
+        Command::new("apt-get").arg("update").arg("-qq"),
+        "apt-get update",
+        "Check access to Debian's package mirrors.",
+    )?;
+    run(
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "mesa-vulkan-drivers", "libvulkan1"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+        "apt-get install mesa-vulkan-drivers libvulkan1",
+        "Install them by hand; the GPU kernel tests need a Vulkan driver.",
+    )
+}
+
 fn is_newer(a: &Path, b: &Path) -> bool {
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     matches!((modified(a), modified(b)), (Some(a), Some(b)) if a >= b)

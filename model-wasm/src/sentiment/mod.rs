@@ -9,7 +9,7 @@ pub mod classifier;
 pub mod file;
 pub mod layers;
 pub mod model;
-mod q8_0;
+pub(crate) mod q8_0;
 pub mod tokenizer;
 pub mod weights;
 

@@ -65,6 +65,24 @@ fn expand_block(scale: f32, qs: &[u8; QK], ys: &mut [f32; QK]) {
     }
 }
 
+/// Splits Q8_0 blocks into their signed bytes, packed four to a `u32` (little-endian, as the
+/// GPU kernels read them), and one f32 scale per block: the GPU backend's upload layout.
+#[cfg(feature = "gpu")]
+pub fn split(bytes: &[u8]) -> (Vec<u32>, Vec<f32>) {
+    let blocks = bytes.len() / BLOCK_BYTES;
+    let mut qs = Vec::with_capacity(blocks * QK / 4);
+    let mut scales = Vec::with_capacity(blocks);
+    for block in bytes.chunks_exact(BLOCK_BYTES) {
+        scales.push(f16_to_f32(u16::from_le_bytes([block[0], block[1]])));
+        qs.extend(
+            block[2..]
+                .chunks_exact(4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        );
+    }
+    (qs, scales)
+}
+
 /// IEEE half to single precision (exact: every f16 is representable as an f32).
 fn f16_to_f32(h: u16) -> f32 {
     let sign = u32::from(h & 0x8000) << 16;
