@@ -5,7 +5,7 @@
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use model_wasm::gpu::kernels::{Kernels, Linear, Q8Matrix};
+use model_wasm::gpu::kernels::{Activation, Kernels, Linear, Norm, Q8Matrix};
 use model_wasm::gpu::Gpu;
 
 fn gpu() -> Option<Gpu> {
@@ -51,8 +51,8 @@ fn relative_l2(ours: &[f32], reference: &[f32]) -> f32 {
 fn linear_q8_matches_candle() {
     let Some(gpu) = gpu() else { return };
     let kernels = Kernels::new(&gpu);
-    // The encoder's shapes: attention (384→384), feed-forward in (384→1536) and out (1536→384),
-    // for a batch of 7 tokens.
+    // The encoder's shapes: attention (384→384), feed-forward in (384→1536, with its GELU) and
+    // out (1536→384), for a batch of 7 tokens.
     for (m, k, n) in [(7, 384, 384), (7, 384, 1536), (7, 1536, 384), (1, 64, 3)] {
         let w = Tensor::from_vec(values(n * k, 1 + n as u32, 0.2), (n, k), &Device::Cpu).unwrap();
         let q = QTensor::quantize(&w, GgmlDType::Q8_0).unwrap();
@@ -62,9 +62,18 @@ fn linear_q8_matches_candle() {
         let w_cpu = q.dequantize(&Device::Cpu).unwrap();
         let x_cpu = Tensor::from_vec(x.clone(), (m, k), &Device::Cpu).unwrap();
         let b_cpu = Tensor::from_vec(bias.clone(), n, &Device::Cpu).unwrap();
+        let act = if n == 1536 {
+            Activation::Gelu
+        } else {
+            Activation::None
+        };
         let reference: Vec<f32> = x_cpu
             .matmul(&w_cpu.t().unwrap())
             .and_then(|y| y.broadcast_add(&b_cpu))
+            .and_then(|y| match act {
+                Activation::Gelu => y.gelu_erf(),
+                Activation::None => Ok(y),
+            })
             .and_then(|y| y.flatten_all())
             .and_then(|y| y.to_vec1())
             .unwrap();
@@ -75,7 +84,7 @@ fn linear_q8_matches_candle() {
         let y_gpu = gpu.output("y", m * n);
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         kernels
-            .linear(&gpu, &mut encoder, &x_gpu, m, &layer, &y_gpu)
+            .linear(&gpu, &mut encoder, &x_gpu, m, &layer, act, &y_gpu)
             .unwrap();
         gpu.queue.submit([encoder.finish()]);
         let ours = pollster::block_on(gpu.read(&y_gpu)).unwrap();
@@ -102,6 +111,43 @@ fn linear_q8_refuses_mismatched_sizes() {
     let y = gpu.output("y", 8);
     let mut encoder = gpu.device.create_command_encoder(&Default::default());
     assert!(kernels
-        .linear(&gpu, &mut encoder, &x, 2, &layer, &y)
+        .linear(&gpu, &mut encoder, &x, 2, &layer, Activation::None, &y)
         .is_err());
+}
+
+#[test]
+fn add_layer_norm_matches_candle() {
+    let Some(gpu) = gpu() else { return };
+    let kernels = Kernels::new(&gpu);
+    for (rows, cols) in [(7, 384), (1, 384), (3, 100)] {
+        let x = values(rows * cols, 11 + cols as u32, 2.0);
+        let r = values(rows * cols, 5, 1.0);
+        let gamma = values(cols, 17, 1.0);
+        let beta = values(cols, 19, 0.3);
+        let eps = 1e-12;
+        let sum = (Tensor::from_vec(x.clone(), (rows, cols), &Device::Cpu).unwrap()
+            + Tensor::from_vec(r.clone(), (rows, cols), &Device::Cpu).unwrap())
+        .unwrap();
+        let reference: Vec<f32> = candle_nn::ops::layer_norm(
+            &sum,
+            &Tensor::from_vec(gamma.clone(), cols, &Device::Cpu).unwrap(),
+            &Tensor::from_vec(beta.clone(), cols, &Device::Cpu).unwrap(),
+            eps,
+        )
+        .and_then(|y| y.flatten_all())
+        .and_then(|y| y.to_vec1())
+        .unwrap();
+
+        let norm = Norm::upload(&gpu, &gamma, &beta, eps).unwrap();
+        let (x_gpu, r_gpu) = (gpu.upload("x", &x), gpu.upload("r", &r));
+        let y_gpu = gpu.output("y", rows * cols);
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        kernels
+            .add_layer_norm(&gpu, &mut encoder, &x_gpu, &r_gpu, rows, &norm, &y_gpu)
+            .unwrap();
+        gpu.queue.submit([encoder.finish()]);
+        let ours = pollster::block_on(gpu.read(&y_gpu)).unwrap();
+        let err = relative_l2(&ours, &reference);
+        assert!(err <= 1e-3, "{rows}×{cols}: relative L2 error {err}");
+    }
 }

@@ -60,9 +60,44 @@ impl Linear {
     }
 }
 
+/// What a linear layer applies to its outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    None = 0,
+    /// The exact (erf) GELU of BERT's feed-forward layers.
+    Gelu = 1,
+}
+
+/// A layer norm's parameters resident on the GPU.
+pub struct Norm {
+    gamma: wgpu::Buffer,
+    beta: wgpu::Buffer,
+    cols: usize,
+    eps: f32,
+}
+
+impl Norm {
+    pub fn upload(gpu: &Gpu, gamma: &[f32], beta: &[f32], eps: f32) -> Result<Self, GpuError> {
+        if gamma.len() != beta.len() {
+            return Err(GpuError::Shape(format!(
+                "{} scales and {} shifts",
+                gamma.len(),
+                beta.len()
+            )));
+        }
+        Ok(Self {
+            gamma: gpu.upload("norm gamma", gamma),
+            beta: gpu.upload("norm beta", beta),
+            cols: gamma.len(),
+            eps,
+        })
+    }
+}
+
 /// The compiled kernels of one device.
 pub struct Kernels {
     matmul_q8: wgpu::ComputePipeline,
+    add_layer_norm: wgpu::ComputePipeline,
 }
 
 impl Kernels {
@@ -86,10 +121,12 @@ impl Kernels {
         };
         Self {
             matmul_q8: pipeline("matmul_q8", include_str!("matmul_q8.wgsl")),
+            add_layer_norm: pipeline("add_layer_norm", include_str!("add_layer_norm.wgsl")),
         }
     }
 
-    /// Records `y[m, n] = x[m, k] · Wᵀ + bias` (W is `n × k`, 8-bit). `y` holds `m × n` f32.
+    /// Records `y[m, n] = act(x[m, k] · Wᵀ + bias)` (W is `n × k`, 8-bit). `y` holds `m × n`.
+    #[allow(clippy::too_many_arguments)] // one dispatch's operands; a struct would only rename them
     pub fn linear(
         &self,
         gpu: &Gpu,
@@ -97,53 +134,99 @@ impl Kernels {
         x: &wgpu::Buffer,
         m: usize,
         layer: &Linear,
+        act: Activation,
         y: &wgpu::Buffer,
     ) -> Result<(), GpuError> {
-        let (w, bias) = (&layer.weight, &layer.bias);
-        let need = |buffer: &wgpu::Buffer, values: usize, what: &str| {
-            if buffer.size() < (values * 4) as u64 {
-                return Err(GpuError::Shape(format!(
-                    "{what} holds {} bytes, needs {}",
-                    buffer.size(),
-                    values * 4
-                )));
-            }
-            Ok(())
-        };
+        let w = &layer.weight;
         need(x, m * w.cols, "x")?;
         need(y, m * w.rows, "y")?;
-        let dims = [m as u32, w.rows as u32, w.cols as u32, 0];
-        let dims = gpu
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("matmul_q8 dims"),
-                contents: bytemuck::cast_slice(&dims),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
-        let layout = self.matmul_q8.get_bind_group_layout(0);
-        let bind = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("matmul_q8"),
-            layout: &layout,
-            entries: &[
-                entry(0, &dims),
-                entry(1, x),
-                entry(2, &w.qs),
-                entry(3, &w.scales),
-                entry(4, bias),
-                entry(5, y),
-            ],
-        });
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        pass.set_pipeline(&self.matmul_q8);
-        pass.set_bind_group(0, &bind, &[]);
-        pass.dispatch_workgroups((w.rows as u32).div_ceil(WORKGROUP), m as u32, 1);
+        let dims = uniform(gpu, &[m as u32, w.rows as u32, w.cols as u32, act as u32]);
+        let buffers = [&dims, x, &w.qs, &w.scales, &layer.bias, y];
+        dispatch(
+            gpu,
+            encoder,
+            &self.matmul_q8,
+            &buffers,
+            ((w.rows as u32).div_ceil(WORKGROUP), m as u32),
+        );
+        Ok(())
+    }
+
+    /// Records `y = LayerNorm(x + residual)` over `rows` rows of the norm's width.
+    #[allow(clippy::too_many_arguments)] // as for `linear`
+    pub fn add_layer_norm(
+        &self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        x: &wgpu::Buffer,
+        residual: &wgpu::Buffer,
+        rows: usize,
+        norm: &Norm,
+        y: &wgpu::Buffer,
+    ) -> Result<(), GpuError> {
+        let len = rows * norm.cols;
+        need(x, len, "x")?;
+        need(residual, len, "residual")?;
+        need(y, len, "y")?;
+        let dims: [u32; 4] = [rows as u32, norm.cols as u32, norm.eps.to_bits(), 0];
+        let dims = uniform(gpu, &dims);
+        let buffers = [&dims, x, residual, &norm.gamma, &norm.beta, y];
+        dispatch(
+            gpu,
+            encoder,
+            &self.add_layer_norm,
+            &buffers,
+            (rows as u32, 1),
+        );
         Ok(())
     }
 }
 
-fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry {
-        binding,
-        resource: buffer.as_entire_binding(),
+/// Fails unless `buffer` holds at least `values` f32.
+fn need(buffer: &wgpu::Buffer, values: usize, what: &str) -> Result<(), GpuError> {
+    if buffer.size() < (values * 4) as u64 {
+        return Err(GpuError::Shape(format!(
+            "{what} holds {} bytes, needs {}",
+            buffer.size(),
+            values * 4
+        )));
     }
+    Ok(())
+}
+
+/// A small uniform buffer of a kernel's dimensions.
+fn uniform(gpu: &Gpu, words: &[u32; 4]) -> wgpu::Buffer {
+    gpu.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("dims"),
+            contents: bytemuck::cast_slice(words),
+            usage: wgpu::BufferUsages::UNIFORM,
+        })
+}
+
+/// Binds `buffers` in order (binding 0, 1, …) and records one dispatch of `pipeline`.
+fn dispatch(
+    gpu: &Gpu,
+    encoder: &mut wgpu::CommandEncoder,
+    pipeline: &wgpu::ComputePipeline,
+    buffers: &[&wgpu::Buffer],
+    (x, y): (u32, u32),
+) {
+    let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
+        .iter()
+        .zip(0..)
+        .map(|(buffer, binding)| wgpu::BindGroupEntry {
+            binding,
+            resource: buffer.as_entire_binding(),
+        })
+        .collect();
+    let bind = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: None,
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    });
+    let mut pass = encoder.begin_compute_pass(&Default::default());
+    pass.set_pipeline(pipeline);
+    pass.set_bind_group(0, &bind, &[]);
+    pass.dispatch_workgroups(x, y, 1);
 }
