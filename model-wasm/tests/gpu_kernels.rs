@@ -5,7 +5,9 @@
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use model_wasm::gpu::kernels::{Activation, Kernels, Linear, Norm, Q8Matrix};
+use model_wasm::gpu::kernels::{
+    Activation, AttentionShape, Kernels, Linear, Norm, Q8Matrix, HEAD_DIM,
+};
 use model_wasm::gpu::Gpu;
 
 fn gpu() -> Option<Gpu> {
@@ -150,4 +152,70 @@ fn add_layer_norm_matches_candle() {
         let err = relative_l2(&ours, &reference);
         assert!(err <= 1e-3, "{rows}×{cols}: relative L2 error {err}");
     }
+}
+
+#[test]
+fn attention_matches_candle_with_padding() {
+    let Some(gpu) = gpu() else { return };
+    let kernels = Kernels::new(&gpu);
+    // Two sequences padded to 9 tokens: the second has 5 real ones.
+    let (batch, len, heads) = (2, 9, 12);
+    let hidden = heads * HEAD_DIM;
+    let lengths = [9, 5];
+    let mask: Vec<f32> = lengths
+        .iter()
+        .flat_map(|&n| (0..len).map(move |j| if j < n { 1.0 } else { 0.0 }))
+        .collect();
+    let [q, k, v] = [21, 22, 23].map(|seed| values(batch * len * hidden, seed, 1.5));
+
+    // CPU reference, as the encoder computes it: (b, heads, len, d), additive mask, softmax.
+    let split = |x: &[f32]| {
+        Tensor::from_vec(x.to_vec(), (batch, len, heads, HEAD_DIM), &Device::Cpu)
+            .and_then(|t| t.transpose(1, 2))
+            .and_then(|t| t.contiguous())
+            .unwrap()
+    };
+    let (qt, kt, vt) = (split(&q), split(&k), split(&v));
+    let bias: Vec<f32> = mask
+        .iter()
+        .map(|&m| if m == 1.0 { 0.0 } else { -1e9 })
+        .collect();
+    let bias = Tensor::from_vec(bias, (batch, 1, 1, len), &Device::Cpu).unwrap();
+    let scores = (qt.matmul(&kt.t().unwrap()).unwrap() / (HEAD_DIM as f64).sqrt())
+        .and_then(|s| s.broadcast_add(&bias))
+        .unwrap();
+    let probs = candle_nn::ops::softmax_last_dim(&scores).unwrap();
+    let reference: Vec<f32> = probs
+        .matmul(&vt)
+        .and_then(|c| c.transpose(1, 2))
+        .and_then(|c| c.flatten_all())
+        .and_then(|c| c.to_vec1())
+        .unwrap();
+
+    let [q_gpu, k_gpu, v_gpu] = [&q, &k, &v].map(|x| gpu.upload("qkv", x));
+    let mask_gpu = gpu.upload("mask", &mask);
+    let out = gpu.output("ctx", batch * len * hidden);
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    kernels
+        .attention(
+            &gpu,
+            &mut encoder,
+            [&q_gpu, &k_gpu, &v_gpu],
+            &mask_gpu,
+            AttentionShape { batch, len, heads },
+            &out,
+        )
+        .unwrap();
+    gpu.queue.submit([encoder.finish()]);
+    let ours = pollster::block_on(gpu.read(&out)).unwrap();
+    // Padding positions' outputs are never used downstream (pooling skips them): compare the
+    // real tokens only.
+    let real = |x: &[f32]| -> Vec<f32> {
+        (0..batch)
+            .flat_map(|b| (0..lengths[b]).map(move |i| (b, i)))
+            .flat_map(|(b, i)| x[(b * len + i) * hidden..(b * len + i + 1) * hidden].to_vec())
+            .collect()
+    };
+    let err = relative_l2(&real(&ours), &real(&reference));
+    assert!(err <= 1e-3, "relative L2 error {err}");
 }

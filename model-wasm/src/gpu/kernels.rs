@@ -98,6 +98,18 @@ impl Norm {
 pub struct Kernels {
     matmul_q8: wgpu::ComputePipeline,
     add_layer_norm: wgpu::ComputePipeline,
+    attention: wgpu::ComputePipeline,
+}
+
+/// The head width the attention kernel is written for (MiniLM-L6: 384 = 12 × 32).
+pub const HEAD_DIM: usize = 32;
+
+/// The shape of a batch of sequences in the attention kernel.
+#[derive(Debug, Clone, Copy)]
+pub struct AttentionShape {
+    pub batch: usize,
+    pub len: usize,
+    pub heads: usize,
 }
 
 impl Kernels {
@@ -122,6 +134,7 @@ impl Kernels {
         Self {
             matmul_q8: pipeline("matmul_q8", include_str!("matmul_q8.wgsl")),
             add_layer_norm: pipeline("add_layer_norm", include_str!("add_layer_norm.wgsl")),
+            attention: pipeline("attention", include_str!("attention.wgsl")),
         }
     }
 
@@ -177,6 +190,47 @@ impl Kernels {
             &self.add_layer_norm,
             &buffers,
             (rows as u32, 1),
+        );
+        Ok(())
+    }
+}
+
+impl Kernels {
+    /// Records multi-head attention: `out = softmax(q·kᵀ/√d + padding mask) · v`, with q, k, v
+    /// and out `[batch·len, heads·32]` and `mask` `[batch·len]` (1 token, 0 padding).
+    #[allow(clippy::too_many_arguments)] // as for `linear`
+    pub fn attention(
+        &self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        [q, k, v]: [&wgpu::Buffer; 3],
+        mask: &wgpu::Buffer,
+        shape: AttentionShape,
+        out: &wgpu::Buffer,
+    ) -> Result<(), GpuError> {
+        let AttentionShape { batch, len, heads } = shape;
+        let len_all = batch * len * heads * HEAD_DIM;
+        for (buffer, what) in [(q, "q"), (k, "k"), (v, "v"), (out, "out")] {
+            need(buffer, len_all, what)?;
+        }
+        need(mask, batch * len, "mask")?;
+        let dims = uniform(
+            gpu,
+            &[
+                batch as u32,
+                len as u32,
+                heads as u32,
+                (heads * HEAD_DIM) as u32,
+            ],
+        );
+        let buffers = [&dims, q, k, v, mask, out];
+        let queries = (batch * heads * len) as u32;
+        dispatch(
+            gpu,
+            encoder,
+            &self.attention,
+            &buffers,
+            (queries.div_ceil(WORKGROUP), 1),
         );
         Ok(())
     }
