@@ -219,3 +219,57 @@ fn attention_matches_candle_with_padding() {
     let err = relative_l2(&real(&ours), &real(&reference));
     assert!(err <= 1e-3, "relative L2 error {err}");
 }
+
+/// The whole encoder on the GPU against the CPU path, with the shipped 8-bit file: the same
+/// sentence vectors (≤ 1e-3 relative) and, through the same head, the same labels.
+#[test]
+fn sentiment_encoder_matches_the_cpu_path() {
+    use model_wasm::gpu::sentiment::GpuEncoder;
+    use model_wasm::sentiment::bert::mean_pool;
+    use model_wasm::sentiment::{
+        file, Batch, BertConfig, MatmulMode, NoDropout, SentimentModel, SentimentTokenizer, Weights,
+    };
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../assets/models")
+        .join(model_wasm::sentiment::MODEL_FILE);
+    let Ok(bytes) = std::fs::read(&path) else {
+        eprintln!("SKIPPED: {} is missing", path.display());
+        return;
+    };
+    let Some(gpu) = gpu() else { return };
+    let parsed = file::parse("model", &bytes, &Device::Cpu, MatmulMode::F32).unwrap();
+    let vb = Weights::Quantized(parsed.weights);
+    let cfg = BertConfig::MINILM_L6;
+    let cpu = SentimentModel::load(&vb, &cfg).unwrap();
+    let on_gpu = GpuEncoder::load(&gpu, &vb, cfg).unwrap();
+    let tokenizer = SentimentTokenizer::from_bytes(parsed.tokenizer_json.as_bytes()).unwrap();
+    let texts = [
+        "a gorgeous, witty, seductive movie.",
+        "the plot is nowhere near as clever as it thinks it is, and the ending drags",
+        "not bad at all",
+    ];
+    let seqs: Vec<Vec<u32>> = texts
+        .iter()
+        .map(|t| tokenizer.encode(t).unwrap().ids)
+        .collect();
+    let batch = Batch::new(&seqs, &Device::Cpu).unwrap();
+    let hidden = cpu
+        .encoder
+        .forward(&batch.ids, &batch.mask, &NoDropout)
+        .unwrap();
+    let reference: Vec<f32> = mean_pool(&hidden, &batch.mask)
+        .and_then(|p| p.flatten_all())
+        .and_then(|p| p.to_vec1())
+        .unwrap();
+    let ours = pollster::block_on(on_gpu.pooled(&gpu, &seqs)).unwrap();
+    let err = relative_l2(&ours, &reference);
+    eprintln!("sentence vectors, GPU vs CPU: relative L2 error {err:.2e}");
+    assert!(err <= 1e-3, "pooled vectors: relative L2 error {err}");
+    let logits = |pooled: Vec<f32>| {
+        cpu.head(&Tensor::from_vec(pooled, (texts.len(), cfg.hidden), &Device::Cpu).unwrap())
+            .and_then(|l| l.argmax(1))
+            .and_then(|l| l.to_vec1::<u32>())
+            .unwrap()
+    };
+    assert_eq!(logits(ours), logits(reference), "labels");
+}

@@ -99,6 +99,8 @@ pub struct Kernels {
     matmul_q8: wgpu::ComputePipeline,
     add_layer_norm: wgpu::ComputePipeline,
     attention: wgpu::ComputePipeline,
+    embed: wgpu::ComputePipeline,
+    mean_pool: wgpu::ComputePipeline,
 }
 
 /// The head width the attention kernel is written for (MiniLM-L6: 384 = 12 × 32).
@@ -135,6 +137,8 @@ impl Kernels {
             matmul_q8: pipeline("matmul_q8", include_str!("matmul_q8.wgsl")),
             add_layer_norm: pipeline("add_layer_norm", include_str!("add_layer_norm.wgsl")),
             attention: pipeline("attention", include_str!("attention.wgsl")),
+            embed: pipeline("embed", include_str!("embed.wgsl")),
+            mean_pool: pipeline("mean_pool", include_str!("mean_pool.wgsl")),
         }
     }
 
@@ -231,6 +235,89 @@ impl Kernels {
             &self.attention,
             &buffers,
             (queries.div_ceil(WORKGROUP), 1),
+        );
+        Ok(())
+    }
+}
+
+/// Token embedding tables resident on the GPU.
+pub struct EmbeddingTables {
+    /// `vocab × hidden`, 8-bit.
+    pub words: Q8Matrix,
+    /// `max_positions × hidden`, f32.
+    pub positions: wgpu::Buffer,
+    pub max_positions: usize,
+    /// The type-0 row (single-sentence input), f32.
+    pub token_type: wgpu::Buffer,
+}
+
+impl Kernels {
+    /// Records `out[t] = words[ids[t]] + positions[t mod len] + token_type` for `batch × len`
+    /// token ids (u32; every id must be below the vocabulary size, which the tokenizer ensures).
+    #[allow(clippy::too_many_arguments)] // as for `linear`
+    pub fn embed(
+        &self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        ids: &wgpu::Buffer,
+        (batch, len): (usize, usize),
+        tables: &EmbeddingTables,
+        out: &wgpu::Buffer,
+    ) -> Result<(), GpuError> {
+        let hidden = tables.words.cols;
+        if len > tables.max_positions {
+            return Err(GpuError::Shape(format!(
+                "{len} tokens, the model has {} positions",
+                tables.max_positions
+            )));
+        }
+        need(ids, batch * len, "ids")?;
+        need(out, batch * len * hidden, "out")?;
+        let dims = uniform(gpu, &[(batch * len) as u32, len as u32, hidden as u32, 0]);
+        let words = &tables.words;
+        let buffers = [
+            &dims,
+            ids,
+            &words.qs,
+            &words.scales,
+            &tables.positions,
+            &tables.token_type,
+            out,
+        ];
+        let values = (batch * len * hidden) as u32;
+        dispatch(
+            gpu,
+            encoder,
+            &self.embed,
+            &buffers,
+            (values.div_ceil(WORKGROUP), 1),
+        );
+        Ok(())
+    }
+
+    /// Records the mean over real tokens: `x [batch·len, hidden]` → `out [batch, hidden]`.
+    #[allow(clippy::too_many_arguments)] // as for `linear`
+    pub fn mean_pool(
+        &self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        x: &wgpu::Buffer,
+        mask: &wgpu::Buffer,
+        (batch, len, hidden): (usize, usize, usize),
+        out: &wgpu::Buffer,
+    ) -> Result<(), GpuError> {
+        need(x, batch * len * hidden, "x")?;
+        need(mask, batch * len, "mask")?;
+        need(out, batch * hidden, "out")?;
+        let dims = uniform(gpu, &[batch as u32, len as u32, hidden as u32, 0]);
+        let buffers = [&dims, x, mask, out];
+        let values = (batch * hidden) as u32;
+        dispatch(
+            gpu,
+            encoder,
+            &self.mean_pool,
+            &buffers,
+            (values.div_ceil(WORKGROUP), 1),
         );
         Ok(())
     }

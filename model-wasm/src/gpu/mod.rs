@@ -6,6 +6,7 @@
 //! [`kernels`] holds the WGSL and the typed operations built on it.
 
 pub mod kernels;
+pub mod sentiment;
 
 use wgpu::util::DeviceExt;
 
@@ -21,6 +22,8 @@ pub enum GpuError {
     ReadBack(String),
     #[error("a GPU operation was given mismatched sizes: {0}")]
     Shape(String),
+    #[error("the model's weights cannot go to the GPU: {0}")]
+    Weights(String),
 }
 
 /// A device and its queue, plus what the adapter is (for the backend badge and the benchmark).

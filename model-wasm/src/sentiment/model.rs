@@ -61,6 +61,12 @@ impl SentimentModel {
         self.classifier.forward(&pooled)
     }
 
+    /// `(batch, 2)` logits from mean-pooled sentence vectors `(batch, hidden)`: the head alone,
+    /// for backends that run the encoder elsewhere (the GPU).
+    pub fn head(&self, pooled: &Tensor) -> Result<Tensor> {
+        self.classifier.forward(pooled)
+    }
+
     /// `(batch, 2)` logits for inference.
     pub fn forward(&self, batch: &Batch) -> Result<Tensor> {
         self.forward_t(batch, &NoDropout)

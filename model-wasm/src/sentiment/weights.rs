@@ -178,3 +178,26 @@ impl Weights<'_> {
         }
     }
 }
+
+#[cfg(feature = "gpu")]
+impl<'a> Weights<'a> {
+    /// The Q8_0 bytes of an 8-bit matrix exactly as stored in the model file: the GPU backend
+    /// uploads them as they are, so the GPU computes with the very weights the CPU does.
+    pub fn q8_0_bytes(&self, name: &str, (rows, cols): (usize, usize)) -> Result<&'a [u8]> {
+        match self {
+            Self::Quantized(q) => {
+                let (dtype, bytes) = q.raw(name, &(rows, cols).into())?;
+                if dtype != GgmlDType::Q8_0 {
+                    candle_core::bail!("{} is {dtype:?}, the GPU path expects Q8_0", q.path(name));
+                }
+                Ok(bytes)
+            }
+            Self::Float(_) => candle_core::bail!("the GPU path reads the 8-bit model file"),
+        }
+    }
+
+    /// Any tensor's values as f32 (vectors and small tables).
+    pub fn f32_values(&self, name: &str, shape: impl Into<Shape>) -> Result<Vec<f32>> {
+        self.tensor(name, shape)?.flatten_all()?.to_vec1()
+    }
+}
