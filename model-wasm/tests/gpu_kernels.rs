@@ -273,3 +273,32 @@ fn sentiment_encoder_matches_the_cpu_path() {
     };
     assert_eq!(logits(ours), logits(reference), "labels");
 }
+
+/// EfficientNet-Lite0 on the GPU against the CPU path, with the shipped 8-bit file and real
+/// photos: logits within 1e-3 (relative L2), the same top-1.
+#[test]
+fn image_network_matches_the_cpu_path() {
+    use model_wasm::gpu::image::GpuImageNet;
+    use model_wasm::image::{decode::decode, preprocess::preprocess, weights, ImageClassifier};
+    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets");
+    let file = model_wasm::catalog::IMAGE_MODEL_FILE;
+    let Ok(bytes) = std::fs::read(models.join("models").join(file)) else {
+        eprintln!("SKIPPED: {file} is missing");
+        return;
+    };
+    let Some(gpu) = gpu() else { return };
+    let (layers, labels) = weights::decode(file, &bytes).unwrap();
+    let cpu = ImageClassifier::from_layers(&layers, labels).unwrap();
+    let on_gpu = GpuImageNet::load(&gpu, &layers).unwrap();
+    for photo in ["owl.jpg", "parrot.jpg"] {
+        let image = decode(&std::fs::read(models.join("samples").join(photo)).unwrap()).unwrap();
+        let pixels = image.pixels().unwrap();
+        let reference = cpu.logits(&pixels).unwrap();
+        let ours = pollster::block_on(on_gpu.logits(&gpu, &preprocess(&pixels))).unwrap();
+        let err = relative_l2(&ours, &reference);
+        eprintln!("{photo}: logits, GPU vs CPU: relative L2 error {err:.2e}");
+        assert!(err <= 1e-3, "{photo}: relative L2 error {err}");
+        let top = |l: &[f32]| (0..l.len()).max_by(|&a, &b| l[a].total_cmp(&l[b]));
+        assert_eq!(top(&ours), top(&reference), "{photo}: top-1");
+    }
+}

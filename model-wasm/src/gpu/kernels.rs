@@ -116,23 +116,7 @@ pub struct AttentionShape {
 
 impl Kernels {
     pub fn new(gpu: &Gpu) -> Self {
-        let pipeline = |label: &str, source: &str| {
-            let module = gpu
-                .device
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(label),
-                    source: wgpu::ShaderSource::Wgsl(source.into()),
-                });
-            gpu.device
-                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(label),
-                    layout: None,
-                    module: &module,
-                    entry_point: Some("main"),
-                    compilation_options: Default::default(),
-                    cache: None,
-                })
-        };
+        let pipeline = |label, source| pipeline(gpu, label, source);
         Self {
             matmul_q8: pipeline("matmul_q8", include_str!("matmul_q8.wgsl")),
             add_layer_norm: pipeline("add_layer_norm", include_str!("add_layer_norm.wgsl")),
@@ -323,8 +307,27 @@ impl Kernels {
     }
 }
 
+/// Compiles one WGSL kernel (entry point `main`).
+pub(super) fn pipeline(gpu: &Gpu, label: &str, source: &str) -> wgpu::ComputePipeline {
+    let module = gpu
+        .device
+        .create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(label),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+    gpu.device
+        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(label),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        })
+}
+
 /// Fails unless `buffer` holds at least `values` f32.
-fn need(buffer: &wgpu::Buffer, values: usize, what: &str) -> Result<(), GpuError> {
+pub(super) fn need(buffer: &wgpu::Buffer, values: usize, what: &str) -> Result<(), GpuError> {
     if buffer.size() < (values * 4) as u64 {
         return Err(GpuError::Shape(format!(
             "{what} holds {} bytes, needs {}",
@@ -336,7 +339,7 @@ fn need(buffer: &wgpu::Buffer, values: usize, what: &str) -> Result<(), GpuError
 }
 
 /// A small uniform buffer of a kernel's dimensions.
-fn uniform(gpu: &Gpu, words: &[u32; 4]) -> wgpu::Buffer {
+pub(super) fn uniform(gpu: &Gpu, words: &[u32]) -> wgpu::Buffer {
     gpu.device
         .create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("dims"),
@@ -346,7 +349,7 @@ fn uniform(gpu: &Gpu, words: &[u32; 4]) -> wgpu::Buffer {
 }
 
 /// Binds `buffers` in order (binding 0, 1, …) and records one dispatch of `pipeline`.
-fn dispatch(
+pub(super) fn dispatch(
     gpu: &Gpu,
     encoder: &mut wgpu::CommandEncoder,
     pipeline: &wgpu::ComputePipeline,

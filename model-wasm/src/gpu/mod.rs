@@ -5,6 +5,7 @@
 //! command buffer and reads back once. This module holds the device and the buffer plumbing;
 //! [`kernels`] holds the WGSL and the typed operations built on it.
 
+pub mod image;
 pub mod kernels;
 pub mod sentiment;
 
