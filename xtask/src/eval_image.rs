@@ -47,16 +47,20 @@ fn record(args: &Args, model: &Path, score: &Score, float: Option<&Score>) -> Re
     values.insert("top1".into(), rate(score.top1).into());
     values.insert("top5".into(), rate(score.top5).into());
     if let Some(f) = float {
-        let same = f
-            .predictions
-            .iter()
-            .zip(&score.predictions)
-            .filter(|(a, b)| a.is_some() && a == b)
-            .count();
+        let same = agreement(f, score);
         values.insert("float_top1".into(), rate(f.top1).into());
         values.insert("agreement".into(), rate(same).into());
     }
     crate::metrics::record("image", values)
+}
+
+/// On how many images two models name the same top-1 class.
+fn agreement(a: &Score, b: &Score) -> usize {
+    a.predictions
+        .iter()
+        .zip(&b.predictions)
+        .filter(|(x, y)| x.is_some() && x == y)
+        .count()
 }
 
 /// Hits and misses of one model.
@@ -113,12 +117,7 @@ pub fn run(args: Args) -> Result<()> {
         record(&args, &model_path, &score, float_score.as_ref())?;
     }
     if let Some(f) = float_score {
-        let same = f
-            .predictions
-            .iter()
-            .zip(&score.predictions)
-            .filter(|(a, b)| a.is_some() && a == b)
-            .count();
+        let same = agreement(&f, &score);
         println!("8-bit: {}", score.line());
         println!(
             "8-bit vs float: top-1 class identical on {same}/{} images; top-1 accuracy {:+.2} points",

@@ -146,16 +146,8 @@ pub fn ensure_chromium() -> Result<PathBuf> {
         bail!("Chromium is needed for the browser tests: run `sudo apt-get install -y chromium` (or set CHROMIUM=/path/to/chromium), then run this again.");
     }
     step("installing Chromium for the browser tests (apt-get)");
-    run(
-        Command::new("apt-get").arg("update").arg("-qq"),
-        "apt-get update",
-        "Check access to Debian's package mirrors.",
-    )?;
-    run(
-        Command::new("apt-get")
-            .args(["install", "-y", "-qq", "chromium"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-        "apt-get install chromium",
+    apt_install(
+        &["chromium"],
         "Install Chromium by hand or set CHROMIUM=/path/to/chromium.",
     )?;
     Ok(path)
@@ -180,6 +172,14 @@ pub fn ensure_lavapipe() -> Result<()> {
         return Ok(());
     }
     step("installing Mesa's CPU Vulkan driver for the GPU kernel tests (apt-get)");
+    apt_install(
+        &["mesa-vulkan-drivers", "libvulkan1"],
+        "Install them by hand; the GPU kernel tests need a Vulkan driver.",
+    )
+}
+
+/// `apt-get update` then `apt-get install -y PACKAGES` (as root), with `remedy` on failure.
+fn apt_install(packages: &[&str], remedy: &str) -> Result<()> {
     run(
         Command::new("apt-get").arg("update").arg("-qq"),
         "apt-get update",
@@ -187,10 +187,11 @@ pub fn ensure_lavapipe() -> Result<()> {
     )?;
     run(
         Command::new("apt-get")
-            .args(["install", "-y", "-qq", "mesa-vulkan-drivers", "libvulkan1"])
+            .args(["install", "-y", "-qq"])
+            .args(packages)
             .env("DEBIAN_FRONTEND", "noninteractive"),
-        "apt-get install mesa-vulkan-drivers libvulkan1",
-        "Install them by hand; the GPU kernel tests need a Vulkan driver.",
+        &format!("apt-get install {}", packages.join(" ")),
+        remedy,
     )
 }
 

@@ -162,33 +162,9 @@ impl GpuEncoder {
             heads: self.cfg.heads,
         };
         for layer in &self.layers {
-            k.linear(
-                gpu,
-                &mut enc,
-                &x,
-                tokens,
-                &layer.query,
-                Activation::None,
-                &q,
-            )?;
-            k.linear(
-                gpu,
-                &mut enc,
-                &x,
-                tokens,
-                &layer.key,
-                Activation::None,
-                &key,
-            )?;
-            k.linear(
-                gpu,
-                &mut enc,
-                &x,
-                tokens,
-                &layer.value,
-                Activation::None,
-                &v,
-            )?;
+            for (projection, out) in [(&layer.query, &q), (&layer.key, &key), (&layer.value, &v)] {
+                k.linear(gpu, &mut enc, &x, tokens, projection, Activation::None, out)?;
+            }
             k.attention(gpu, &mut enc, [&q, &key, &v], &mask, shape, &ctx)?;
             k.linear(
                 gpu,
