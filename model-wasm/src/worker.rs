@@ -2,6 +2,10 @@
 //! Kept thin: it converts between JS values and the pure Rust API, nothing more. Errors cross
 //! as `JsError` carrying the human message of [`crate::ModelError`].
 
+#[cfg(feature = "gpu")]
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -71,7 +75,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// The sentiment model, loaded once per worker.
 #[wasm_bindgen]
 pub struct SentimentEngine {
-    inner: SentimentClassifier,
+    inner: Rc<SentimentClassifier>,
+    /// The same model on the GPU, once `enableGpu` succeeded.
+    #[cfg(feature = "gpu")]
+    gpu: Rc<RefCell<Option<Rc<gpu_backend::SentimentGpu>>>>,
 }
 
 #[wasm_bindgen]
@@ -85,7 +92,11 @@ impl SentimentEngine {
         let inner =
             SentimentClassifier::from_verified_model_file(name, bytes, MatmulMode::default())
                 .map_err(js_error)?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner: Rc::new(inner),
+            #[cfg(feature = "gpu")]
+            gpu: Rc::default(),
+        })
     }
 
     /// `{ label, score, positive, truncated }`.
@@ -97,6 +108,83 @@ impl SentimentEngine {
     /// contribution in positive log-odds, see [`SentimentClassifier::explain`]).
     pub fn explain(&self, text: &str) -> Result<JsValue, JsError> {
         to_js(&self.inner.explain(text).map_err(js_error)?)
+    }
+}
+
+#[cfg(feature = "gpu")]
+#[wasm_bindgen]
+impl SentimentEngine {
+    /// Uploads the model (the same verified `bytes`) to the GPU through WebGPU. Resolves once
+    /// `classifyGpu` can run; rejects, leaving the CPU path as it was, when there is no usable
+    /// adapter or the upload fails.
+    #[wasm_bindgen(js_name = enableGpu)]
+    pub fn enable_gpu(&self, name: String, bytes: Vec<u8>) -> js_sys::Promise {
+        let slot = self.gpu.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let on_gpu = gpu_backend::SentimentGpu::load(&name, &bytes).await?;
+            *slot.borrow_mut() = Some(Rc::new(on_gpu));
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// `classify` on the GPU: a Promise of `{ label, score, positive, truncated }`.
+    #[wasm_bindgen(js_name = classifyGpu)]
+    pub fn classify_gpu(&self, text: String) -> js_sys::Promise {
+        let (cpu, on_gpu) = (self.inner.clone(), self.gpu.borrow().clone());
+        wasm_bindgen_futures::future_to_promise(async move {
+            let on_gpu = on_gpu.ok_or_else(|| JsError::new("the GPU path is not enabled"))?;
+            let prediction = on_gpu.classify(&cpu, &text).await?;
+            Ok(to_js(&prediction)?)
+        })
+    }
+}
+
+/// The GPU half of the sentiment engine (WebGPU through wgpu).
+#[cfg(feature = "gpu")]
+mod gpu_backend {
+    use super::*;
+    use crate::gpu::sentiment::GpuEncoder;
+    use crate::gpu::{Gpu, GpuError};
+    use crate::sentiment::{file, BertConfig, Prediction, Weights};
+
+    pub struct SentimentGpu {
+        gpu: Gpu,
+        encoder: GpuEncoder,
+    }
+
+    fn gpu_error(e: GpuError) -> JsError {
+        JsError::new(&e.to_string())
+    }
+
+    impl SentimentGpu {
+        pub async fn load(name: &str, bytes: &[u8]) -> Result<Self, JsError> {
+            let gpu = Gpu::new().await.map_err(gpu_error)?;
+            let parsed = file::parse(
+                name,
+                bytes,
+                &candle_core::Device::Cpu,
+                MatmulMode::default(),
+            )
+            .map_err(js_error)?;
+            let weights = Weights::Quantized(parsed.weights);
+            let encoder =
+                GpuEncoder::load(&gpu, &weights, BertConfig::MINILM_L6).map_err(gpu_error)?;
+            Ok(Self { gpu, encoder })
+        }
+
+        pub async fn classify(
+            &self,
+            cpu: &SentimentClassifier,
+            text: &str,
+        ) -> Result<Prediction, JsError> {
+            let tokens = cpu.tokenizer().encode(text).map_err(js_error)?;
+            let pooled = self
+                .encoder
+                .pooled(&self.gpu, &[tokens.ids.as_slice()])
+                .await
+                .map_err(gpu_error)?;
+            cpu.predict_from_pooled(&tokens, pooled).map_err(js_error)
+        }
     }
 }
 

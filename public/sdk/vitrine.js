@@ -64,11 +64,15 @@ const TASKS = ['sentiment', 'image'];
 
 /**
  * Loads the model for `task` ('sentiment' or 'image') in the worker and returns a function that
- * runs it. `onProgress` receives `{ stage: 'download'|'prepare'|'ready', file, loaded, total, cached }`.
+ * runs it. `onProgress` receives `{ stage: 'download'|'prepare'|'ready', file, loaded, total, cached }`
+ * (`ready` also says the `backend`). `backend`: 'auto' (default: WebGPU where it is verified and
+ * faster on this device, measured once and remembered), 'wasm' or 'webgpu' (falls back to wasm
+ * if WebGPU fails). Results say which backend answered.
  */
-export async function pipeline(task, { onProgress } = {}) {
+export async function pipeline(task, { onProgress, backend = 'auto' } = {}) {
   if (!TASKS.includes(task)) throw new Error(`unknown task "${task}"; use 'sentiment' or 'image'`);
-  await call('load', { task }, { onProgress });
+  if (!['auto', 'wasm', 'webgpu'].includes(backend)) throw new Error(`unknown backend "${backend}"; use 'auto', 'wasm' or 'webgpu'`);
+  await call('load', { task, backend }, { onProgress });
   if (task === 'sentiment') {
     const run = (text) => call('sentiment', { text });
     run.explain = (text) => call('explain', { text });

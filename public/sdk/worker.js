@@ -12,6 +12,9 @@ import init, * as engine from './model-wasm.js';
 const MODELS = new URL('../models/', import.meta.url);
 const CACHE_NAME = 'vitrine-models-v1';
 const BACKEND = 'wasm-simd';
+const GPU_BACKEND = 'webgpu';
+// Where the measured backend choice is remembered (per browser profile, i.e. per device).
+const BACKEND_CHOICE = new URL('backend-choice.json', MODELS).href;
 
 // Starts compiling the engine as soon as the worker starts, before the first request arrives.
 const ready = init();
@@ -129,10 +132,10 @@ async function construct(task, entry, bytes) {
  * way or done (the page's own demo often starts it first): they get the latest event of each
  * stage so far, then the rest live.
  */
-function load(task, progress = null) {
+function load(task, progress = null, preference = 'auto') {
   let state = loads.get(task);
   if (!state) {
-    state = { listeners: new Set(), seen: new Map() };
+    state = { listeners: new Set(), seen: new Map(), backend: BACKEND };
     const emit = (event) => {
       state.seen.set(event.stage, event);
       for (const listener of state.listeners) listener(event);
@@ -158,7 +161,8 @@ function load(task, progress = null) {
         await cache.put(key, new Response(bytes, { headers: { 'content-type': 'application/octet-stream' } }));
         await dropStaleCopies(cache, entry);
       }
-      emit({ stage: 'ready', file: entry.file });
+      state.backend = await chooseBackend(task, model, entry, bytes, preference);
+      emit({ stage: 'ready', file: entry.file, backend: state.backend });
       return model;
     })();
     loads.set(task, state);
@@ -174,10 +178,82 @@ function load(task, progress = null) {
   return state.promise;
 }
 
-function timed(run) {
+async function timed(run) {
   const start = performance.now();
-  const result = run();
+  const result = await run();
   return { result, ms: performance.now() - start };
+}
+
+async function rememberedChoices() {
+  try {
+    const hit = await (await caches_?.open(CACHE_NAME))?.match(BACKEND_CHOICE);
+    return hit ? await hit.json() : {};
+  } catch {
+    return {};
+  }
+}
+
+async function remember(task, backend, measured) {
+  try {
+    const cache = await caches_?.open(CACHE_NAME);
+    const choices = { ...(await rememberedChoices()), [task]: { backend, ...measured } };
+    await cache?.put(BACKEND_CHOICE, new Response(JSON.stringify(choices), { headers: { 'content-type': 'application/json' } }));
+  } catch {
+    // Not remembering only means measuring again next visit.
+  }
+}
+
+/**
+ * The backend `task` runs on: WebGPU where it is there, gives the CPU's answer, and is faster
+ * on this device; otherwise wasm SIMD. `preference` ('auto' | 'wasm' | 'webgpu', from the SDK)
+ * overrides the measurement. The choice is measured once per device and remembered. Any GPU
+ * failure, now or later (see `run`), lands on the CPU path without the visitor seeing it.
+ * Only the sentiment model has a GPU path in this build.
+ */
+async function chooseBackend(task, model, entry, bytes, preference) {
+  if (task !== 'sentiment' || preference === 'wasm' || !self.navigator?.gpu || !model.enableGpu) return BACKEND;
+  const remembered = (await rememberedChoices())[task]?.backend;
+  if (preference !== 'webgpu' && remembered === BACKEND) return BACKEND;
+  const probe = 'A warm, funny and beautifully made film, if a little long.';
+  try {
+    await model.enableGpu(entry.file, bytes);
+    // The GPU must give the CPU's answer before it may give any.
+    const cpu = model.classify(probe);
+    const gpu = await model.classifyGpu(probe);
+    if (Math.abs(cpu.positive - gpu.positive) > 1e-3) {
+      throw new Error(`the GPU answered ${gpu.positive}, the CPU ${cpu.positive}`);
+    }
+    if (preference === 'webgpu' || remembered === GPU_BACKEND) return GPU_BACKEND;
+    const average = async (run) => {
+      await run();
+      const start = performance.now();
+      for (let i = 0; i < 3; i++) await run();
+      return (performance.now() - start) / 3;
+    };
+    const cpuMs = await average(async () => model.classify(probe));
+    const gpuMs = await average(() => model.classifyGpu(probe));
+    const choice = gpuMs < cpuMs ? GPU_BACKEND : BACKEND;
+    await remember(task, choice, { cpuMs, gpuMs });
+    return choice;
+  } catch (error) {
+    await remember(task, BACKEND, { gpuError: String(error?.message ?? error) });
+    return BACKEND;
+  }
+}
+
+/** Classifies on the chosen backend; a GPU failure switches this task to the CPU for good. */
+async function classifySentiment(state, model, text) {
+  if (state.backend === GPU_BACKEND) {
+    try {
+      const { result, ms } = await timed(() => model.classifyGpu(text));
+      return { result, ms, backend: GPU_BACKEND };
+    } catch (error) {
+      state.backend = BACKEND;
+      await remember('sentiment', BACKEND, { gpuError: String(error?.message ?? error) });
+    }
+  }
+  const { result, ms } = await timed(() => model.classify(text));
+  return { result, ms, backend: BACKEND };
 }
 
 /** RGBA pixels for anything the SDK accepts: Blob/File, ImageBitmap, ImageData. */
@@ -219,24 +295,25 @@ const handlers = {
     globalThis.gc?.();
     return { wasmBytes: wasm.memory.buffer.byteLength };
   },
-  load: async ({ task }, progress) => {
-    await load(task, progress);
-    return { task, backend: BACKEND };
+  load: async ({ task, backend }, progress) => {
+    await load(task, progress, backend ?? 'auto');
+    return { task, backend: loads.get(task)?.backend ?? BACKEND };
   },
   sentiment: async ({ text }) => {
     const model = await load('sentiment');
-    const { result, ms } = timed(() => model.classify(String(text ?? '')));
-    return { label: result.label, score: result.score, positive: result.positive, truncated: result.truncated, ms, backend: BACKEND };
+    const { result, ms, backend } = await classifySentiment(loads.get('sentiment'), model, String(text ?? ''));
+    return { label: result.label, score: result.score, positive: result.positive, truncated: result.truncated, ms, backend };
   },
   explain: async ({ text }) => {
+    // Explaining runs its variants as CPU batches in this build.
     const model = await load('sentiment');
-    const { result, ms } = timed(() => model.explain(String(text ?? '')));
+    const { result, ms } = await timed(() => model.explain(String(text ?? '')));
     return { ...result, ms, backend: BACKEND };
   },
   image: async ({ image }) => {
     const model = await load('image');
     const pixels = await toPixels(image);
-    const { result, ms } = timed(() => model.classifyRgba(pixels.width, pixels.height, new Uint8Array(pixels.data.buffer)));
+    const { result, ms } = await timed(() => model.classifyRgba(pixels.width, pixels.height, new Uint8Array(pixels.data.buffer)));
     return { top: result, ms, backend: BACKEND };
   },
 };

@@ -9,6 +9,8 @@ pub mod image;
 pub mod kernels;
 pub mod sentiment;
 
+use std::sync::{Arc, Mutex};
+
 use wgpu::util::DeviceExt;
 
 /// Why the GPU path is unavailable or failed. The caller falls back to the CPU path on any of
@@ -25,6 +27,8 @@ pub enum GpuError {
     Shape(String),
     #[error("the model's weights cannot go to the GPU: {0}")]
     Weights(String),
+    #[error("the GPU reported an error ({0})")]
+    Device(String),
 }
 
 /// A device and its queue, plus what the adapter is (for the backend badge and the benchmark).
@@ -32,6 +36,10 @@ pub struct Gpu {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pub adapter: wgpu::AdapterInfo,
+    /// The first validation error or device loss the device reported. wgpu's default is to
+    /// panic, which in the browser would take the CPU engine down with it; instead the next
+    /// read-back fails, and the caller falls back to the CPU.
+    fault: Arc<Mutex<Option<String>>>,
 }
 
 impl Gpu {
@@ -53,10 +61,26 @@ impl Gpu {
             })
             .await
             .map_err(|e| GpuError::NoDevice(e.to_string()))?;
+        let fault = Arc::new(Mutex::new(None));
+        let record = |fault: &Arc<Mutex<Option<String>>>| {
+            let fault = fault.clone();
+            move |message: String| {
+                if let Ok(mut slot) = fault.lock() {
+                    slot.get_or_insert(message);
+                }
+            }
+        };
+        let on_error = record(&fault);
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| on_error(e.to_string())));
+        let on_lost = record(&fault);
+        device.set_device_lost_callback(move |reason, message| {
+            on_lost(format!("device lost ({reason:?}): {message}"))
+        });
         Ok(Self {
             device,
             queue,
             adapter: adapter.get_info(),
+            fault,
         })
     }
 
@@ -105,6 +129,9 @@ impl Gpu {
         rx.await
             .map_err(|_| GpuError::ReadBack("the device was lost".into()))?
             .map_err(|e| GpuError::ReadBack(e.to_string()))?;
+        if let Some(fault) = self.fault.lock().ok().and_then(|f| f.clone()) {
+            return Err(GpuError::Device(fault));
+        }
         let values = {
             let view = staging
                 .slice(..)

@@ -249,6 +249,23 @@ impl SentimentClassifier {
     }
 }
 
+#[cfg(feature = "gpu")]
+impl SentimentClassifier {
+    /// The prediction for `tokens` from its sentence vector computed elsewhere (the GPU encoder,
+    /// [`crate::gpu::sentiment::GpuEncoder::pooled`]): the same head and softmax as [`Self::classify`].
+    pub fn predict_from_pooled(
+        &self,
+        tokens: &Tokens,
+        pooled: Vec<f32>,
+    ) -> Result<Prediction, ModelError> {
+        let hidden = pooled.len();
+        let pooled = Tensor::from_vec(pooled, (1, hidden), &self.device)?;
+        let probs = softmax_last_dim(&self.model.head(&pooled)?)?;
+        let positive = probs.narrow(1, 1, 1)?.squeeze(1)?.to_vec1::<f32>()?;
+        Ok(Prediction::from_positive(positive[0], tokens.truncated))
+    }
+}
+
 /// The logistic function: log-odds back to a probability (the two-class softmax).
 fn sigmoid(log_odds: f32) -> f32 {
     1.0 / (1.0 + (-log_odds).exp())
