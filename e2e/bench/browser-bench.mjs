@@ -92,4 +92,28 @@ for (const task of ['sentiment', 'image']) {
   await context.close();
 }
 await browser.close();
+
+// The WebGPU path, forced, on whatever adapter Chromium offers with --enable-unsafe-webgpu
+// (SwiftShader, in software, on machines without a GPU: a correctness run, not a speed one).
+const gpuBrowser = await launch(['--enable-unsafe-webgpu']);
+try {
+  const page = await (await gpuBrowser.newContext()).newPage();
+  await page.goto(BASE + QUIET_PAGE);
+  const run = await page.evaluate(async ([sentence, runs]) => {
+    const sdk = await import('/sdk/vitrine.js');
+    const events = [];
+    const run = await sdk.pipeline('sentiment', { backend: 'webgpu', onProgress: (p) => events.push(p) });
+    const adapter = await navigator.gpu?.requestAdapter();
+    for (let i = 0; i < 3; i++) await run(sentence);
+    const ms = [];
+    for (let i = 0; i < runs; i++) ms.push((await run(sentence)).ms);
+    const info = adapter?.info ?? {};
+    return { ms, backend: events.find((e) => e.stage === 'ready')?.backend, adapter: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') };
+  }, [SENTENCE, Math.min(RUNS.sentiment, 15)]);
+  out.sentiment_webgpu = run.backend === 'webgpu'
+    ? { median_ms: quantile(run.ms, 0.5), p90_ms: quantile(run.ms, 0.9), adapter: run.adapter || 'unknown adapter' }
+    : null;
+} finally {
+  await gpuBrowser.close();
+}
 console.log(JSON.stringify(out));

@@ -69,6 +69,15 @@ struct Browser {
 struct BrowserRun {
     sentiment: Browser,
     image: Browser,
+    /// The sentiment model forced onto WebGPU; None when the browser offered no adapter.
+    sentiment_webgpu: Option<WebGpuRun>,
+}
+
+#[derive(Deserialize, Debug)]
+struct WebGpuRun {
+    median_ms: f64,
+    p90_ms: f64,
+    adapter: String,
 }
 
 fn quantiles(mut ms: Vec<f64>) -> (f64, f64) {
@@ -198,6 +207,16 @@ pub fn run(args: Args) -> Result<()> {
             a.median_ms, a.p90_ms, o.median_ms, o.p90_ms, b.median_ms, b.p90_ms,
             b.median_ms / o.median_ms, b.median_ms / a.median_ms
         );
+    }
+    match &browser.sentiment_webgpu {
+        Some(gpu) => println!(
+            "sentiment on WebGPU ({}; SwiftShader is software, so this is a correctness run, not a speed one): median {:.1} ms (p90 {:.1}), {:.2}× the wasm path",
+            gpu.adapter,
+            gpu.median_ms,
+            gpu.p90_ms,
+            gpu.median_ms / browser.sentiment.median_ms
+        ),
+        None => println!("sentiment on WebGPU: no adapter in this browser"),
     }
     println!();
     println!("| model | native load | browser cold first result (from navigation) | browser warm, cached (from navigation) | downloaded (compressed) |");
