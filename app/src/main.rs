@@ -4,7 +4,11 @@
 mod components;
 mod dom;
 mod engine;
+mod fullscreen;
 mod i18n;
+mod idle;
+mod kiosk_config;
+mod offline;
 mod pages;
 mod routes;
 
