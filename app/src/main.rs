@@ -3,6 +3,7 @@
 
 mod components;
 mod dom;
+mod embed_frame;
 mod engine;
 mod fullscreen;
 mod i18n;
