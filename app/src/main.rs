@@ -12,6 +12,7 @@ mod kiosk_config;
 mod offline;
 mod pages;
 mod routes;
+mod tour_script;
 
 fn main() {
     console_error_panic_hook::set_once();
