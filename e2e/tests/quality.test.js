@@ -138,7 +138,6 @@ test('first paint of the landing page is under 1 MB transferred with gzip', { ti
   await page.goto(BASE + '/', { waitUntil: 'load' });
   await page.locator('#hero-title').waitFor();
   const rendered = Date.now() - started;
-  const fcp = await page.evaluate(() => performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint')?.startTime);
   // Everything the page fetched before the models and the inference engine start downloading.
   const isModelOrEngine = (url) => /\/models\/|\/sdk\//.test(new URL(url).pathname);
   let firstPaint = 0;
@@ -150,7 +149,7 @@ test('first paint of the landing page is under 1 MB transferred with gzip', { ti
     if (isModelOrEngine(url)) engine += size;
     else { firstPaint += size; files.push(`${new URL(url).pathname} ${size}`); }
   }
-  console.log(`first paint: ${firstPaint} bytes transferred (gzip) in ${files.length} files; on Fast 3G: first contentful paint ${fcp?.toFixed(0)} ms, hero rendered after ${rendered} ms; SDK+engine+models fetched by then: ${engine} bytes`);
+  console.log(`first paint: ${firstPaint} bytes transferred (gzip) in ${files.length} files; hero rendered ${rendered} ms after navigation on Fast 3G; SDK+engine+models fetched by then: ${engine} bytes`);
   console.log(files.join('\n'));
   assert.ok(firstPaint > 0);
   assert.ok(firstPaint <= 1024 * 1024, `${firstPaint} bytes`);
