@@ -1,7 +1,8 @@
 //! Turns the landing copy in `assets/content/*.toml` into a static, sorted key → text table
 //! compiled into the app. Marketing edits the TOML; nothing in Rust changes. Doing this at
 //! build time keeps a TOML parser out of the wasm bundle and catches missing translations
-//! before they ship: every locale must define exactly the keys English defines.
+//! before they ship: every locale must define exactly the keys English defines (so both
+//! languages also have the same number of tour steps).
 //!
 //! Measured figures come from `assets/models/metrics.toml` (written by the eval commands with
 //! `--record`): copy says `{{sentiment.accuracy|percent}}` and the build puts in the number, so a
@@ -81,6 +82,13 @@ fn flatten(prefix: &str, value: &toml::Value, out: &mut BTreeMap<String, String>
         }
         toml::Value::String(s) => {
             out.insert(prefix.to_owned(), s.clone());
+        }
+        // Arrays of tables (e.g. `[[tour.steps]]`) are numbered from 1, so `tour.steps.3.title`
+        // is the third step: the same number the visitor sees and the `/tour/3` link uses.
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                flatten(&format!("{prefix}.{}", i + 1), item, out, file);
+            }
         }
         other => panic!(
             "{}: `{prefix}` must be text, found {}",

@@ -23,7 +23,7 @@ impl Locale {
         }
     }
 
-    fn from_code(code: &str) -> Option<Self> {
+    pub fn from_code(code: &str) -> Option<Self> {
         let code = code.to_ascii_lowercase();
         if code.starts_with("zh") {
             Some(Locale::Zh)
@@ -61,6 +61,15 @@ pub fn lookup(locale: Locale, key: &str) -> &'static str {
     }
 }
 
+/// The text for `key` if the content files define it: for keys built at run time (tour steps).
+pub fn try_lookup(locale: Locale, key: &str) -> Option<&'static str> {
+    let table = locale.table();
+    table
+        .binary_search_by(|(k, _)| (*k).cmp(key))
+        .ok()
+        .map(|i| table[i].1)
+}
+
 #[derive(Clone, Copy)]
 pub struct I18n {
     pub locale: RwSignal<Locale>,
@@ -73,6 +82,12 @@ impl I18n {
         key: &'static str,
     ) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
         move || lookup(self.locale.get(), key)
+    }
+
+    /// Switches the language for this page only: embeds (a host page's choice, and no storage
+    /// written from inside someone else's page) and kiosks (the next visitor gets the default).
+    pub fn set_for_page(self, locale: Locale) {
+        self.locale.set(locale);
     }
 
     pub fn set(self, locale: Locale) {

@@ -3,10 +3,16 @@
 
 mod components;
 mod dom;
+mod embed_frame;
 mod engine;
+mod fullscreen;
 mod i18n;
+mod idle;
+mod kiosk_config;
+mod offline;
 mod pages;
 mod routes;
+mod tour_script;
 
 fn main() {
     console_error_panic_hook::set_once();

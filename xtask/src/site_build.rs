@@ -65,6 +65,7 @@ pub fn build(force: bool) -> Result<()> {
             .env("PATH", toolchain::tool_path()?),
     )?;
     write_model_manifest(&dist().join("models"))?;
+    write_precache_list(&dist())?;
     step("pre-compressing dist/ (brotli + gzip)");
     let files = precompress(&dist())?;
     report_sizes(&files);
@@ -106,6 +107,50 @@ fn write_model_manifest(models_dir: &Path) -> Result<()> {
         serde_json::to_vec_pretty(&manifest)?,
     )?;
     Ok(())
+}
+
+/// `precache.json`: what the kiosk's service worker (`public/sw.js`) stores for offline use —
+/// every built file except the models (the worker's own model cache holds those) and the service
+/// worker itself — plus a version that changes with any file's content, so a new deployment
+/// refreshes the stored copies. Written before pre-compression: `.br`/`.gz` are not files a
+/// browser asks for.
+fn write_precache_list(dir: &Path) -> Result<()> {
+    let mut all = Vec::new();
+    collect(dir, &mut all)?;
+    let mut files = Vec::new();
+    let mut digests = String::new();
+    for (path, _, _) in all {
+        let path = PathBuf::from(path);
+        let rel = path
+            .strip_prefix(dir)
+            .with_context(|| format!("{} is outside dist/", path.display()))?
+            .to_string_lossy()
+            .replace('\\', "/");
+        if !precached(&rel) {
+            continue;
+        }
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        digests.push_str(&format!(
+            "{rel} {}\n",
+            model_wasm::checksum::sha256_hex(&bytes)
+        ));
+        files.push(format!("/{rel}"));
+    }
+    files.sort();
+    let version = model_wasm::checksum::sha256_hex(digests.as_bytes());
+    let list = serde_json::json!({ "version": &version[..16], "files": files });
+    std::fs::write(dir.join("precache.json"), serde_json::to_vec_pretty(&list)?)?;
+    Ok(())
+}
+
+/// Whether the service worker should store `rel` (a path inside `dist/`).
+fn precached(rel: &str) -> bool {
+    let skipped_ext = [".br", ".gz", ".md", ".sha256"];
+    !(rel.starts_with("models/")
+        || rel == STAMP
+        || rel == "sw.js"
+        || rel == "precache.json"
+        || skipped_ext.iter().any(|ext| rel.ends_with(ext)))
 }
 
 fn inputs_fingerprint() -> Result<String> {
@@ -244,4 +289,22 @@ fn report_sizes(files: &[BuiltFile]) {
 
 fn kib(bytes: u64) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::precached;
+
+    #[test]
+    fn the_offline_shell_leaves_out_models_and_build_leftovers() {
+        assert!(precached("index.html"));
+        assert!(precached("app-0123456789abcdef_bg.wasm"));
+        assert!(precached("sdk/model-wasm_bg.wasm"));
+        assert!(precached("samples/owl.jpg"));
+        assert!(!precached("models/sentiment-minilm-l6-sst2-q8.gguf"));
+        assert!(!precached("models/manifest.json"));
+        assert!(!precached("app-0123456789abcdef_bg.wasm.br"));
+        assert!(!precached(".vitrine-build"));
+        assert!(!precached("sw.js"));
+    }
 }

@@ -1,6 +1,7 @@
 //! The image demo: drag and drop, file picker, paste, webcam and a gallery of credited sample
 //! photos; a preview of the chosen picture and the model's top-5 guesses as bars. The model
-//! loads when the demo scrolls into view, or on first use.
+//! loads when the demo scrolls into view, or on first use. The tour shows a chosen sample
+//! straight away (`initial_sample`).
 
 use std::cell::RefCell;
 
@@ -62,7 +63,11 @@ fn revoke(preview: Option<Preview>) {
 }
 
 #[component]
-pub fn ImageDemo() -> impl IntoView {
+pub fn ImageDemo(
+    /// A name from [`SAMPLES`] to classify as soon as the demo appears (a tour step).
+    #[prop(optional)]
+    initial_sample: Option<&'static str>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let t = move |key| i18n.text(key);
     let model = use_models().image;
@@ -101,7 +106,8 @@ pub fn ImageDemo() -> impl IntoView {
         status.set(Status::Busy);
         spawn_local(async move {
             let result = classify_image(model, &image).await;
-            if seq.get_value() == my {
+            // A newer picture won, or the demo is gone (kiosk reset, next tour step): drop it.
+            if seq.try_get_value() == Some(my) {
                 status.set(match result {
                     Ok(r) => Status::Done(r),
                     Err(e) => Status::Failed(e),
@@ -127,7 +133,11 @@ pub fn ImageDemo() -> impl IntoView {
         let url = format!("/samples/{name}.jpg");
         status.set(Status::Busy);
         spawn_local(async move {
-            match fetch_blob(&url).await {
+            let fetched = fetch_blob(&url).await;
+            if seq.try_get_value().is_none() {
+                return; // unmounted while fetching
+            }
+            match fetched {
                 Ok(blob) => classify(
                     blob,
                     Preview {
@@ -139,6 +149,11 @@ pub fn ImageDemo() -> impl IntoView {
             }
         });
     };
+
+    if let Some(name) = initial_sample.filter(|n| SAMPLES.iter().any(|(s, _)| s == n)) {
+        near.set(true);
+        classify_sample(name);
+    }
 
     // Camera: start into the <video>, capture a frame as a JPEG, always stop the stream after.
     let stop = move || {
@@ -157,14 +172,16 @@ pub fn ImageDemo() -> impl IntoView {
         spawn_local(async move {
             match start_camera(&v).await {
                 Ok(stream) => {
-                    if camera.get_untracked() == Camera::Starting {
+                    if camera.try_get_untracked() == Some(Camera::Starting) {
                         STREAM.with(|s| *s.borrow_mut() = Some(stream));
                         camera.set(Camera::On);
                     } else {
                         stop_camera(&stream, None);
                     }
                 }
-                Err(e) => camera.set(Camera::Failed(e)),
+                Err(e) => {
+                    let _ = camera.try_set(Camera::Failed(e));
+                }
             }
         });
     };
@@ -175,6 +192,9 @@ pub fn ImageDemo() -> impl IntoView {
         spawn_local(async move {
             let frame = capture_frame(&v).await;
             stop();
+            if seq.try_get_value().is_none() {
+                return; // unmounted while capturing
+            }
             match frame {
                 Ok(blob) => classify_blob(blob.unchecked_into()),
                 Err(e) => status.set(Status::Failed(e)),

@@ -1,6 +1,9 @@
 //! The live sentiment demo: answers as you type (debounced; inference runs in the worker, so
 //! typing never waits), a label with a confidence bar, the words that drove the answer, example
 //! chips, a truncation notice and a share link (`#text=…`) that restores the text.
+//!
+//! Other modes reuse it: the tour fills it with `initial`, and the kiosk and embeds turn the
+//! share link off (`share=false`): a link to a booth screen or someone else's page is no use.
 
 use std::time::Duration;
 
@@ -45,7 +48,15 @@ enum Share {
 }
 
 #[component]
-pub fn SentimentDemo() -> impl IntoView {
+pub fn SentimentDemo(
+    /// Text to analyse as soon as the demo appears (a tour step).
+    #[prop(optional)]
+    initial: Option<String>,
+    /// Offer a share link, and restore the text of one found in the address.
+    #[prop(default = true)]
+    share: bool,
+) -> impl IntoView {
+    let share_enabled = share;
     let i18n = use_i18n();
     let t = move |key| i18n.text(key);
     let model = use_models().sentiment;
@@ -76,7 +87,8 @@ pub fn SentimentDemo() -> impl IntoView {
         busy.set(true);
         spawn_local(async move {
             let answer = classify_text(model, &input).await;
-            if seq.get_value() != my {
+            // A newer request won, or the demo is gone (kiosk reset, next tour step): drop it.
+            if seq.try_get_value() != Some(my) {
                 return;
             }
             busy.set(false);
@@ -89,7 +101,7 @@ pub fn SentimentDemo() -> impl IntoView {
                 }
             }
             if let Ok(explained) = explain_text(model, &input).await {
-                if seq.get_value() == my {
+                if seq.try_get_value() == Some(my) {
                     words.set(Some((input, explained.words)));
                 }
             }
@@ -125,17 +137,22 @@ pub fn SentimentDemo() -> impl IntoView {
     });
 
     // A share link restores the text and runs it straight away.
-    if let Some(shared) = shared_text() {
-        set_now(shared);
-    }
-    let hash_listener = window_event_listener(ev::hashchange, move |_| {
+    if share_enabled {
         if let Some(shared) = shared_text() {
-            if shared != text.get_untracked() {
-                set_now(shared);
-            }
+            set_now(shared);
         }
-    });
-    on_cleanup(move || hash_listener.remove());
+        let hash_listener = window_event_listener(ev::hashchange, move |_| {
+            if let Some(shared) = shared_text() {
+                if shared != text.get_untracked() {
+                    set_now(shared);
+                }
+            }
+        });
+        on_cleanup(move || hash_listener.remove());
+    }
+    if let Some(initial) = initial {
+        set_now(initial);
+    }
 
     let copy_link = move |_| {
         let Some(url) = share_link(&text.get_untracked()) else {
@@ -203,6 +220,7 @@ pub fn SentimentDemo() -> impl IntoView {
 
             <WordsView words=words outcome=outcome/>
 
+            {share_enabled.then(|| view! {
             <div class="share-row">
                 <button type="button" class="btn btn-small" data-testid="share-button"
                     disabled=move || text.with(|s| s.trim().is_empty()) on:click=copy_link>
@@ -228,6 +246,7 @@ pub fn SentimentDemo() -> impl IntoView {
                     }
                 }}
             </div>
+            })}
         </article>
     }
 }

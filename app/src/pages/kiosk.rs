@@ -1,18 +1,146 @@
-//! Kiosk mode (`/kiosk`): full screen, no outbound navigation, large touch targets.
+//! Kiosk mode (`/kiosk`) for a booth: full screen, big touch targets, one demo at a time, no
+//! way to wander off the page. After the configured idle time the visitor's text, photo and
+//! results are cleared (the demos are rebuilt from scratch, which also stops the camera and frees
+//! the photo) and the attract loop returns. Staff leave with a long press and the PIN. The
+//! service worker keeps the whole kiosk, models included, working offline.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
-use crate::components::engine_status::EngineStatus;
+use crate::components::attract_loop::AttractLoop;
+use crate::components::image_demo::ImageDemo;
+use crate::components::sentiment_demo::SentimentDemo;
+use crate::components::staff_exit::StaffExit;
+use crate::engine::use_models;
 use crate::i18n::use_i18n;
+use crate::idle::watch_idle;
+use crate::kiosk_config::{self, KioskConfig};
+use crate::{fullscreen, offline};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Tab {
+    Text,
+    Photo,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Offline {
+    Preparing,
+    Ready,
+    Unavailable(String),
+}
 
 #[component]
 pub fn Kiosk() -> impl IntoView {
     let i18n = use_i18n();
+    let t = move |key| i18n.text(key);
+    let models = use_models();
+    let home_locale = i18n.locale.get_untracked();
+
+    let config = RwSignal::new(KioskConfig::default());
+    let config_error = RwSignal::new(None::<String>);
+    let attract = RwSignal::new(true);
+    let tab = RwSignal::new(Tab::Text);
+    // Bumped on every idle reset: the demos below are rebuilt, so nothing of the last visit stays.
+    let visit = RwSignal::new(0u64);
+    let offline_state = RwSignal::new(Offline::Preparing);
+
+    spawn_local(async move {
+        match kiosk_config::load().await {
+            Ok(loaded) => config.set(loaded),
+            Err(e) => {
+                leptos::logging::warn!("{e}");
+                config_error.set(Some(e.to_string()));
+            }
+        }
+    });
+    // Both models load at once: the booth shows either at any moment, also offline.
+    models.sentiment.preload();
+    models.image.preload();
+    spawn_local(async move {
+        // Precaching waits for the models the page is loading, so they are downloaded once.
+        let _ = models.sentiment.pipeline().await;
+        let _ = models.image.pipeline().await;
+        offline_state.set(match offline::make_available_offline().await {
+            Ok(()) => Offline::Ready,
+            Err(e) => Offline::Unavailable(e),
+        });
+    });
+
+    let reset = move || {
+        visit.update(|v| *v += 1);
+        tab.set(Tab::Text);
+        i18n.set_for_page(home_locale);
+        attract.set(true);
+    };
+    watch_idle(
+        Signal::derive(move || config.with(|c| c.idle)),
+        Signal::derive(move || !attract.get()),
+        reset,
+    );
+    let start = move || {
+        fullscreen::enter();
+        attract.set(false);
+    };
+    // A full page load, not a client-side route change: staff get the website in a clean state.
+    let exit = move || {
+        fullscreen::leave();
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().set_href("/");
+        }
+    };
+
+    let tab_button = move |which: Tab, key: &'static str, id: &'static str| {
+        view! {
+            <button type="button" class="kiosk-tab" data-testid=id aria-pressed=move || (tab.get() == which).to_string()
+                on:click=move |_| tab.set(which)>
+                {t(key)}
+            </button>
+        }
+    };
+
     view! {
-        <main id="main" class="kiosk" data-testid="page-kiosk">
-            <h1>{i18n.text("kiosk.title")}</h1>
-            <p class="lead">{i18n.text("kiosk.tagline")}</p>
-            <EngineStatus/>
+        <main id="main" class="kiosk" data-testid="page-kiosk" data-visit=move || visit.get().to_string()>
+            <header class="kiosk-bar">
+                <StaffExit pin=Signal::derive(move || config.with(|c| c.pin.clone()))
+                    hold=Signal::derive(move || config.with(|c| c.hold)) on_exit=Callback::new(move |()| exit())/>
+                <h1 class="kiosk-title">{t("kiosk.title")}</h1>
+                <span class="kiosk-offline small" data-testid="kiosk-offline"
+                    data-state=move || match offline_state.get() {
+                        Offline::Preparing => "preparing",
+                        Offline::Ready => "ready",
+                        Offline::Unavailable(_) => "unavailable",
+                    }
+                    title=move || match offline_state.get() { Offline::Unavailable(e) => e, _ => String::new() }>
+                    {move || match offline_state.get() {
+                        Offline::Preparing => t("kiosk.offline_preparing")(),
+                        Offline::Ready => t("kiosk.offline_ready")(),
+                        Offline::Unavailable(_) => t("kiosk.offline_unavailable")(),
+                    }}
+                </span>
+                <button type="button" class="btn btn-ghost kiosk-lang" data-testid="lang-switch"
+                    aria-label=t("nav.language_label")
+                    on:click=move |_| i18n.set_for_page(i18n.locale.get_untracked().other())>
+                    {t("nav.language")}
+                </button>
+            </header>
+            {move || config_error.get().map(|e| view! { <p class="notice kiosk-notice" role="status">{e}</p> })}
+            <div class="kiosk-tabs" role="group" aria-label=t("kiosk.choose")>
+                {tab_button(Tab::Text, "kiosk.tab_text", "kiosk-tab-text")}
+                {tab_button(Tab::Photo, "kiosk.tab_photo", "kiosk-tab-photo")}
+            </div>
+            <div class="kiosk-stage">
+                {move || {
+                    visit.track();
+                    match tab.get() {
+                        Tab::Text => view! { <SentimentDemo share=false/> }.into_any(),
+                        Tab::Photo => view! { <ImageDemo/> }.into_any(),
+                    }
+                }}
+            </div>
+            <Show when=move || attract.get()>
+                <AttractLoop slide=Signal::derive(move || config.with(|c| c.slide)) on_start=start/>
+            </Show>
         </main>
     }
 }
