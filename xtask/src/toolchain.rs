@@ -161,6 +161,66 @@ pub fn ensure_chromium() -> Result<PathBuf> {
     Ok(path)
 }
 
+/// PostgreSQL from Debian's package, for the PostgreSQL half of the feedback tests and
+/// `bench-feedback`. Installed when we are root; otherwise those parts skip with a loud message.
+pub fn ensure_postgresql() -> Result<()> {
+    let installed = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
+        versions
+            .filter_map(|v| v.ok())
+            .any(|v| v.path().join("bin/initdb").exists())
+    });
+    if installed {
+        return Ok(());
+    }
+    let is_root = output_of("id", &["-u"]).is_some_and(|u| u.trim() == "0");
+    if !is_root {
+        step("PostgreSQL is not installed and we are not root: the PostgreSQL feedback tests will be skipped (`sudo apt-get install -y postgresql` runs them)");
+        return Ok(());
+    }
+    apt_install("postgresql", "for the feedback tests against PostgreSQL")
+}
+
+fn apt_install(package: &str, why: &str) -> Result<()> {
+    step(&format!("installing {package} {why} (apt-get)"));
+    run(
+        Command::new("apt-get").arg("update").arg("-qq"),
+        "apt-get update",
+        "Check access to Debian's package mirrors.",
+    )?;
+    run(
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", package])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+        &format!("apt-get install {package}"),
+        &format!("Install {package} by hand, then run this again."),
+    )
+}
+
+/// A virtualenv under ~/.cache/vitrine with schemathesis (PyPI), for `bench-feedback`'s API
+/// fuzzing; returns the path of its `st` command.
+pub fn ensure_schemathesis() -> Result<PathBuf> {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ".".into());
+    let venv = home.join(".cache/vitrine/schemathesis-venv");
+    let st = venv.join("bin/st");
+    if st.exists() {
+        return Ok(st);
+    }
+    step("installing schemathesis from PyPI into ~/.cache/vitrine/schemathesis-venv (once)");
+    run(
+        Command::new("python3").arg("-m").arg("venv").arg(&venv),
+        "python3 -m venv",
+        "Install Python 3 with venv (Debian: `apt-get install -y python3-venv`).",
+    )?;
+    run(
+        Command::new(venv.join("bin/pip")).args(["install", "-q", "schemathesis"]),
+        "pip install schemathesis",
+        "Check access to PyPI, then run this again.",
+    )?;
+    Ok(st)
+}
+
 fn is_newer(a: &Path, b: &Path) -> bool {
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     matches!((modified(a), modified(b)), (Some(a), Some(b)) if a >= b)
