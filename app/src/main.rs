@@ -4,6 +4,7 @@
 mod components;
 mod dom;
 mod engine;
+mod feedback;
 mod i18n;
 mod pages;
 mod routes;
