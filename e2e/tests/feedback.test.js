@@ -96,6 +96,9 @@ test('offline: a rating waits in IndexedDB and is delivered exactly once after r
   const page = await newPage(browser, { allow: [/\/api\/feedback/] });
   const marker = `offline kiosk ${Date.now()}`;
   await page.goto(BASE + '/');
+  // The app preloads the outbox code while online; go offline only once it has arrived.
+  await page.getByTestId('visit-rating').waitFor();
+  await page.waitForFunction(() => performance.getEntriesByType('resource').some((e) => e.name.endsWith('/sdk/feedback-queue.js')));
   await page.context().setOffline(true);
   await rateVisit(page, marker);
   await page.getByTestId('consent-agree').click();

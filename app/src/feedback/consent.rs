@@ -60,8 +60,10 @@ fn session_storage() -> Option<web_sys::Storage> {
 }
 
 thread_local! {
-    // One choice shared by every feedback widget on the page.
-    static CHOICE: RwSignal<Choice> = RwSignal::new(
+    // One choice shared by every feedback widget on the page. Reference-counted, not owned by
+    // the component that happened to read it first: that one may unmount (a new answer
+    // replaces the old one) while others still need the choice.
+    static CHOICE: ArcRwSignal<Choice> = ArcRwSignal::new(
         session_storage()
             .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten())
             .map(|s| Choice::decode(&s))
@@ -69,8 +71,8 @@ thread_local! {
     );
 }
 
-pub fn choice() -> RwSignal<Choice> {
-    CHOICE.with(|c| *c)
+pub fn choice() -> ArcRwSignal<Choice> {
+    CHOICE.with(ArcRwSignal::clone)
 }
 
 pub fn set_choice(c: Choice) {
