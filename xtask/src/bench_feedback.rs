@@ -119,7 +119,7 @@ pub fn run(args: Args) -> Result<()> {
     let fuzz = schemathesis(
         &st,
         &Backend::Sqlite(work.path().join("fuzz.db")),
-        &dist,
+        work.path(),
         &args,
     )?;
 
