@@ -5,6 +5,7 @@ mod components;
 mod dom;
 mod embed_frame;
 mod engine;
+mod feedback;
 mod fullscreen;
 mod i18n;
 mod idle;

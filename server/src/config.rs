@@ -12,6 +12,8 @@ pub struct Config {
     pub addr: SocketAddr,
     /// The built site: `VITRINE_DIST` (default `dist`).
     pub dist_dir: PathBuf,
+    /// Storage, admin token, retention, CORS and rate limit (see `feedback/settings.rs`).
+    pub feedback: crate::feedback::Settings,
 }
 
 impl Config {
@@ -34,6 +36,7 @@ impl Config {
         Ok(Self {
             addr: SocketAddr::new(host, port),
             dist_dir,
+            feedback: crate::feedback::Settings::from_env()?,
         })
     }
 }

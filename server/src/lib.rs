@@ -1,8 +1,11 @@
 //! The Vitrine web server: serves the built site (`dist/`) with the headers a wasm app needs,
-//! and (later) stores opt-in feedback. `router` is the whole app, so tests drive it in-process.
+//! and stores opt-in feedback (`feedback/`). `router` is the whole app, so tests drive it
+//! in-process.
 
 pub mod config;
+pub mod feedback;
 pub mod health;
+pub mod metrics;
 pub mod security;
 pub mod site;
 
@@ -18,12 +21,13 @@ use tower_http::trace::TraceLayer;
 
 pub use config::Config;
 
-/// Builds the complete HTTP application for `config`.
-pub fn router(config: &Config) -> anyhow::Result<Router> {
+/// Builds the complete HTTP application for `config`, storing feedback in `store`.
+pub fn router(config: &Config, store: feedback::Store) -> anyhow::Result<Router> {
     let site = site::Site::load(&config.dist_dir)?;
     let request_id = HeaderName::from_static("x-request-id");
     Ok(Router::new()
         .merge(health::routes())
+        .merge(feedback::routes(&config.feedback, store))
         .merge(site.routes())
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(security::Policy::for_site(&site)),

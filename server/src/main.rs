@@ -1,4 +1,5 @@
-//! `server`: serves the built site. Configure with HOST, PORT, VITRINE_DIST (see config.rs).
+//! `server`: serves the built site and the feedback API. Configure with HOST, PORT,
+//! VITRINE_DIST (config.rs) and the feedback variables (feedback/settings.rs).
 
 use anyhow::{Context, Result};
 use tracing_subscriber::EnvFilter;
@@ -12,7 +13,14 @@ async fn main() -> Result<()> {
         )
         .init();
     let config = server::Config::from_env()?;
-    let app = server::router(&config)?;
+    let store = server::feedback::Store::connect(&config.feedback.database).await?;
+    if config.feedback.admin_token.is_none() {
+        tracing::warn!("VITRINE_ADMIN_TOKEN is not set: the insights API answers 401 to everyone");
+    }
+    if let Some(days) = config.feedback.retention_days {
+        server::feedback::retention::spawn(store.clone(), days);
+    }
+    let app = server::router(&config, store)?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| {
@@ -26,9 +34,13 @@ async fn main() -> Result<()> {
         config.dist_dir.display(),
         config.addr
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // The peer address feeds the per-IP rate limit.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("stopped cleanly");
     Ok(())
 }

@@ -8,7 +8,7 @@ use tower::ServiceExt;
 const INDEX: &str =
     "<!doctype html><html><head><script type=module>boot()</script></head><body></body></html>";
 
-fn site() -> (tempfile::TempDir, axum::Router) {
+async fn site() -> (tempfile::TempDir, axum::Router) {
     let dir = tempfile::tempdir().expect("temp dir");
     let dist = dir.path();
     std::fs::write(dist.join("index.html"), INDEX).unwrap();
@@ -20,12 +20,26 @@ fn site() -> (tempfile::TempDir, axum::Router) {
     std::fs::write(dist.join("app-0123456789abcdef_bg.wasm.br"), b"brotli!").unwrap();
     std::fs::create_dir(dist.join("sdk")).unwrap();
     std::fs::write(dist.join("sdk/vitrine.js"), "export {}").unwrap();
+    let (config, store) = config_and_store(dist.to_owned(), dir.path()).await;
+    let router = server::router(&config, store).expect("router");
+    (dir, router)
+}
+
+/// A config serving `dist_dir`, with its feedback database in `data`.
+async fn config_and_store(
+    dist_dir: std::path::PathBuf,
+    data: &std::path::Path,
+) -> (server::Config, server::feedback::Store) {
+    let feedback = server::feedback::Settings::sqlite(data.join("feedback.db"));
+    let store = server::feedback::Store::connect(&feedback.database)
+        .await
+        .expect("store");
     let config = server::Config {
         addr: "127.0.0.1:0".parse().unwrap(),
-        dist_dir: dist.to_owned(),
+        dist_dir,
+        feedback,
     };
-    let router = server::router(&config).expect("router");
-    (dir, router)
+    (config, store)
 }
 
 async fn get(
@@ -53,7 +67,7 @@ fn header_of(res: &axum::response::Response, name: header::HeaderName) -> &str {
 
 #[tokio::test]
 async fn client_routes_get_the_app_and_are_revalidated() {
-    let (_dir, router) = site();
+    let (_dir, router) = site().await;
     for route in [
         "/",
         "/kiosk",
@@ -77,7 +91,7 @@ async fn client_routes_get_the_app_and_are_revalidated() {
 
 #[tokio::test]
 async fn unknown_pages_get_the_app_with_404_and_missing_files_a_plain_404() {
-    let (_dir, router) = site();
+    let (_dir, router) = site().await;
     let page = get(&router, "/no/such/page", None).await;
     assert_eq!(page.status(), StatusCode::NOT_FOUND);
     assert!(header_of(&page, header::CONTENT_TYPE).starts_with("text/html"));
@@ -88,7 +102,7 @@ async fn unknown_pages_get_the_app_with_404_and_missing_files_a_plain_404() {
 
 #[tokio::test]
 async fn hashed_wasm_is_immutable_typed_and_served_precompressed() {
-    let (_dir, router) = site();
+    let (_dir, router) = site().await;
     let res = get(&router, "/app-0123456789abcdef_bg.wasm", Some("br, gzip")).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(header_of(&res, header::CONTENT_TYPE), "application/wasm");
@@ -103,7 +117,7 @@ async fn hashed_wasm_is_immutable_typed_and_served_precompressed() {
 
 #[tokio::test]
 async fn security_headers_allow_framing_only_for_embeds() {
-    let (_dir, router) = site();
+    let (_dir, router) = site().await;
     let page = get(&router, "/", None).await;
     let csp = header_of(&page, header::CONTENT_SECURITY_POLICY).to_owned();
     assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
@@ -123,7 +137,7 @@ async fn security_headers_allow_framing_only_for_embeds() {
 
 #[tokio::test]
 async fn health_answers_ok() {
-    let (_dir, router) = site();
+    let (_dir, router) = site().await;
     let res = get(&router, "/healthz", None).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body = res.into_body().collect().await.unwrap().to_bytes();
@@ -131,14 +145,11 @@ async fn health_answers_ok() {
     assert_eq!(json["status"], "ok");
 }
 
-#[test]
-fn a_missing_build_is_explained() {
+#[tokio::test]
+async fn a_missing_build_is_explained() {
     let dir = tempfile::tempdir().unwrap();
-    let config = server::Config {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        dist_dir: dir.path().join("dist"),
-    };
-    let err = match server::router(&config) {
+    let (config, store) = config_and_store(dir.path().join("dist"), dir.path()).await;
+    let err = match server::router(&config, store) {
         Ok(_) => panic!("no dist must be an error"),
         Err(e) => e.to_string(),
     };

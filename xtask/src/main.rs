@@ -2,9 +2,11 @@
 //! Each command lives in its own module, named after it.
 
 mod bench;
+mod bench_feedback;
 mod convert_image_model;
 mod eval_image;
 mod eval_sentiment;
+mod http_load;
 mod metrics;
 mod native_reference;
 mod project;
@@ -37,6 +39,8 @@ enum Command {
     NativeReference(native_reference::Args),
     /// Latency native vs in-browser, time to first result, download sizes, ratios.
     Bench(bench::Args),
+    /// Feedback API under load (SQLite, PostgreSQL), kill -9 durability, schemathesis fuzzing.
+    BenchFeedback(bench_feedback::Args),
     /// Build the release site into dist/ (pre-compressed, with a size report).
     Build {
         /// Rebuild even if dist/ is up to date.
@@ -63,6 +67,7 @@ fn main() -> Result<()> {
         Command::Build { force } => site_build::build(force),
         Command::NativeReference(args) => native_reference::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::BenchFeedback(args) => bench_feedback::run(args),
         Command::TrainSentiment(args) => train_sentiment::run(args),
         Command::QuantizeSentiment(args) => quantize_sentiment::run(args),
         Command::EvalSentiment(args) => eval_sentiment::run(args),

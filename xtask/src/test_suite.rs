@@ -63,6 +63,7 @@ pub fn test(args: Args) -> Result<()> {
         ]),
     )?;
     toolchain::ensure_lavapipe()?;
+    toolchain::ensure_postgresql()?;
     run(
         "unit, golden, GPU kernel and API tests (cargo test --release)",
         cargo().args([
@@ -92,7 +93,18 @@ fn e2e() -> Result<()> {
         out: reference.clone(),
     })?;
     let port = free_port()?;
-    let mut server = ServerGuard::new(serve::spawn_server(port, &[("RUST_LOG", "warn")])?);
+    // A fresh feedback database and a one-off admin token, shared with the suite.
+    let data = tempfile::tempdir()?;
+    let db = data.path().join("feedback.db");
+    let token = format!("e2e-{}", uuid::Uuid::new_v4());
+    let mut server = ServerGuard::new(serve::spawn_server(
+        port,
+        &[
+            ("RUST_LOG", "warn"),
+            ("VITRINE_DB", &db.to_string_lossy()),
+            ("VITRINE_ADMIN_TOKEN", &token),
+        ],
+    )?);
     wait_until_healthy(port, server.child())?;
     let base = format!("http://127.0.0.1:{port}");
     let result = run(
@@ -105,6 +117,7 @@ fn e2e() -> Result<()> {
                 "e2e/tests/",
             ])
             .env("VITRINE_URL", &base)
+            .env("VITRINE_ADMIN_TOKEN", &token)
             .env("CHROMIUM", &chromium)
             .env("VITRINE_NATIVE_REFERENCE", &reference)
             .env("VITRINE_ARTIFACTS", root().join("e2e/artifacts")),

@@ -141,8 +141,7 @@ pub fn ensure_chromium() -> Result<PathBuf> {
     if path.exists() {
         return Ok(path);
     }
-    let is_root = output_of("id", &["-u"]).is_some_and(|u| u.trim() == "0");
-    if !is_root {
+    if !is_root() {
         bail!("Chromium is needed for the browser tests: run `sudo apt-get install -y chromium` (or set CHROMIUM=/path/to/chromium), then run this again.");
     }
     step("installing Chromium for the browser tests (apt-get)");
@@ -166,8 +165,7 @@ pub fn ensure_lavapipe() -> Result<()> {
     if present {
         return Ok(());
     }
-    let is_root = output_of("id", &["-u"]).is_some_and(|u| u.trim() == "0");
-    if !is_root {
+    if !is_root() {
         step("GPU kernel tests will skip: run `sudo apt-get install -y mesa-vulkan-drivers libvulkan1` to run them on the CPU");
         return Ok(());
     }
@@ -176,6 +174,11 @@ pub fn ensure_lavapipe() -> Result<()> {
         &["mesa-vulkan-drivers", "libvulkan1"],
         "Install them by hand; the GPU kernel tests need a Vulkan driver.",
     )
+}
+
+/// Installing system packages needs root; otherwise the callers say what to run instead.
+fn is_root() -> bool {
+    output_of("id", &["-u"]).is_some_and(|u| u.trim() == "0")
 }
 
 /// `apt-get update` then `apt-get install -y PACKAGES` (as root), with `remedy` on failure.
@@ -193,6 +196,53 @@ fn apt_install(packages: &[&str], remedy: &str) -> Result<()> {
         &format!("apt-get install {}", packages.join(" ")),
         remedy,
     )
+}
+
+/// PostgreSQL from Debian's package, for the PostgreSQL half of the feedback tests and
+/// `bench-feedback`. Installed when we are root; otherwise those parts skip with a loud message.
+pub fn ensure_postgresql() -> Result<()> {
+    let installed = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
+        versions
+            .filter_map(|v| v.ok())
+            .any(|v| v.path().join("bin/initdb").exists())
+    });
+    if installed {
+        return Ok(());
+    }
+    if !is_root() {
+        step("PostgreSQL is not installed and we are not root: the PostgreSQL feedback tests will be skipped (`sudo apt-get install -y postgresql` runs them)");
+        return Ok(());
+    }
+    step("installing PostgreSQL for the feedback tests against it (apt-get)");
+    apt_install(
+        &["postgresql"],
+        "Install postgresql by hand, then run this again.",
+    )
+}
+
+/// A virtualenv under ~/.cache/vitrine with schemathesis (PyPI), for `bench-feedback`'s API
+/// fuzzing; returns the path of its `st` command.
+pub fn ensure_schemathesis() -> Result<PathBuf> {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ".".into());
+    let venv = home.join(".cache/vitrine/schemathesis-venv");
+    let st = venv.join("bin/st");
+    if st.exists() {
+        return Ok(st);
+    }
+    step("installing schemathesis from PyPI into ~/.cache/vitrine/schemathesis-venv (once)");
+    run(
+        Command::new("python3").arg("-m").arg("venv").arg(&venv),
+        "python3 -m venv",
+        "Install Python 3 with venv (Debian: `apt-get install -y python3-venv`).",
+    )?;
+    run(
+        Command::new(venv.join("bin/pip")).args(["install", "-q", "schemathesis"]),
+        "pip install schemathesis",
+        "Check access to PyPI, then run this again.",
+    )?;
+    Ok(st)
 }
 
 fn is_newer(a: &Path, b: &Path) -> bool {

@@ -345,7 +345,7 @@ pub fn ImageDemo(
                         Status::Failed(e) => view! {
                             <p class="error-text" data-testid="image-error">{t("image.error")}" "{e}</p>
                         }.into_any(),
-                        Status::Done(r) => top5_view(r).into_any(),
+                        Status::Done(r) => view! { {top5_view(r.clone())} {crate::feedback::on_image(&r)} }.into_any(),
                     }}
                 </div>
             </div>

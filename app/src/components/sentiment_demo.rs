@@ -214,7 +214,7 @@ pub fn SentimentDemo(
                             {t("sentiment.error")}" "{reason}
                         </p>
                     }.into_any(),
-                    Outcome::Answer(answer) => answer_view(answer).into_any(),
+                    Outcome::Answer(answer) => view! { {answer_view(answer.clone())} {crate::feedback::on_sentiment(&answer, text.get_untracked())} }.into_any(),
                 }}
             </div>
 

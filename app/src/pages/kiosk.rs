@@ -69,6 +69,7 @@ pub fn Kiosk() -> impl IntoView {
 
     let reset = move || {
         visit.update(|v| *v += 1);
+        crate::feedback::forget_for_next_visitor();
         tab.set(Tab::Text);
         i18n.set_for_page(home_locale);
         attract.set(true);

@@ -95,6 +95,7 @@ pub fn Landing() -> impl IntoView {
                 <h2 id="demos-title">{t("demos.title")}</h2>
                 <p class="lead">{t("demos.image_body")}</p>
                 <ImageDemo/>
+                <crate::feedback::VisitRating/>
                 <p class="muted small demos-more">
                     {t("demos.sentiment_body")}" "<a href="#sentiment-input">{t("demos.sentiment_link")}</a>
                 </p>

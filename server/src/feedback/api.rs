@@ -1,0 +1,193 @@
+//! The HTTP handlers: the public `POST /api/feedback` and the admin routes behind
+//! [`super::admin`]. Bodies are read as bytes and parsed here (not by axum's `Json`) so that
+//! every refusal uses the one JSON error shape of [`ApiError`].
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::error::{ApiError, ErrorBody};
+use super::insights::Insights;
+use super::record::Submission;
+use super::store::{FeedbackRow, Stored};
+use super::Api;
+
+/// The acknowledgement: once the client has it, the record is durably stored.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Ack {
+    pub id: Uuid,
+    /// When the server first stored it (ms since the Unix epoch).
+    pub received_ms: i64,
+    /// `true` when this was a retry of a submission already stored.
+    pub duplicate: bool,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Store one piece of feedback.
+#[utoipa::path(
+    post,
+    path = "/api/feedback",
+    tag = "feedback",
+    request_body(content = Submission, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Stored (durably committed)", body = Ack),
+        (status = 200, description = "A retry of a stored submission: nothing new was written", body = Ack),
+        (status = 400, description = "Not JSON, wrong types or unknown fields", body = ErrorBody),
+        (status = 409, description = "The id was used before for a different submission", body = ErrorBody),
+        (status = 413, description = "Body larger than 16 KB", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
+        (status = 422, description = "Out of range, too long, or not exactly one of result/visit", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; retry later", body = ErrorBody),
+    )
+)]
+pub async fn submit(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::NotJson);
+    }
+    let body = body?;
+    let submission: Submission = serde_json::from_slice(&body).map_err(ApiError::Malformed)?;
+    submission.validate()?;
+    let (status, received_ms, duplicate) = match api.store.insert(&submission, now_ms()).await? {
+        Stored::New { received_ms } => (StatusCode::CREATED, received_ms, false),
+        Stored::Repeat { received_ms } => (StatusCode::OK, received_ms, true),
+        Stored::Conflict => return Err(ApiError::KeyReused),
+    };
+    api.metrics.stored(duplicate);
+    let ack = Ack {
+        id: submission.id,
+        received_ms,
+        duplicate,
+    };
+    Ok((status, Json(ack)).into_response())
+}
+
+/// Aggregates for the insights page.
+#[utoipa::path(
+    get,
+    path = "/api/insights",
+    tag = "admin",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, body = Insights),
+        (status = 401, description = "No or wrong admin token", body = ErrorBody),
+        (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    )
+)]
+pub async fn insights(State(api): State<Api>) -> Result<Json<Insights>, ApiError> {
+    Ok(Json(api.store.insights(now_ms()).await?))
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `json` (default) or `csv`.
+    #[serde(default)]
+    #[param(inline)]
+    pub format: Format,
+}
+
+/// Every stored record, as a download.
+#[utoipa::path(
+    get,
+    path = "/api/feedback/export",
+    tag = "admin",
+    params(ExportQuery),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "JSON array, or CSV with a header row", content(
+            (Vec<FeedbackRow> = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    )
+)]
+pub async fn export(
+    State(api): State<Api>,
+    query: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query?;
+    let rows = api.store.all().await?;
+    let (mut res, disposition) = match query.format {
+        Format::Json => (
+            Json(rows).into_response(),
+            "attachment; filename=\"feedback.json\"",
+        ),
+        Format::Csv => (
+            (
+                [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+                super::csv_export::to_csv(&rows)?,
+            )
+                .into_response(),
+            "attachment; filename=\"feedback.csv\"",
+        ),
+    };
+    res.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static(disposition),
+    );
+    Ok(res)
+}
+
+/// Delete one record (e.g. on a visitor's request).
+#[utoipa::path(
+    delete,
+    path = "/api/feedback/{id}",
+    tag = "admin",
+    params(("id" = String, Path, description = "The record's id (UUID)")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    )
+)]
+pub async fn delete(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::BadId(id.clone()))?;
+    if api.store.delete(&id.to_string()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}

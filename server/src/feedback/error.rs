@@ -1,0 +1,95 @@
+//! Every API failure as one JSON shape, `{"error": code, "message": sentence}`, with a status
+//! that says whose fault it is. Database details are logged, never sent.
+
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::record::Invalid;
+use super::store::StoreError;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable, machine-readable code, e.g. `invalid_json`.
+    pub error: &'static str,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the body must be JSON (Content-Type: application/json)")]
+    NotJson,
+    #[error("{0}")]
+    Body(#[from] BytesRejection),
+    #[error("{0}")]
+    Query(#[from] QueryRejection),
+    #[error("the body is not a valid submission: {0}")]
+    Malformed(serde_json::Error),
+    #[error("{0}")]
+    Invalid(#[from] Invalid),
+    #[error("`{0}` is not a feedback id (a UUID)")]
+    BadId(String),
+    #[error("this idempotency key was already used for a different submission")]
+    KeyReused,
+    #[error("no feedback with this id")]
+    NotFound,
+    #[error("an admin token is required (Authorization: Bearer …)")]
+    Unauthorized,
+    #[error("too many requests from this address; retry in {0} s")]
+    RateLimited(u64),
+    #[error("the feedback store is unavailable; the submission was not stored")]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::NotJson => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_json"),
+            Self::Body(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+            }
+            Self::Body(r) => (r.status(), "unreadable_body"),
+            Self::Query(_) => (StatusCode::BAD_REQUEST, "bad_query"),
+            Self::Malformed(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
+            Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_submission"),
+            Self::BadId(_) => (StatusCode::BAD_REQUEST, "bad_id"),
+            Self::KeyReused => (StatusCode::CONFLICT, "key_reused"),
+            Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if let Self::Store(e) = &self {
+            tracing::error!("feedback store: {e}");
+        }
+        let body = ErrorBody {
+            error: code,
+            message: self.to_string(),
+        };
+        let mut res = (status, Json(body)).into_response();
+        match self {
+            Self::Unauthorized => {
+                res.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"vitrine-insights\""),
+                );
+            }
+            Self::RateLimited(secs) => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            _ => {}
+        }
+        res
+    }
+}

@@ -1,0 +1,85 @@
+//! Opt-in feedback: `POST /api/feedback` for visitors, and the admin routes behind a token
+//! (insights, export, delete). See `record.rs` for what may be sent, `store.rs` for how it is
+//! kept, and `settings.rs` for the environment variables.
+
+pub mod admin;
+pub mod api;
+mod csv_export;
+pub mod error;
+pub mod insights;
+pub mod openapi;
+pub mod rate_limit;
+pub mod record;
+pub mod retention;
+pub mod settings;
+pub mod store;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, Method};
+use axum::middleware::from_fn_with_state;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::metrics::{self, Metrics};
+pub use settings::Settings;
+pub use store::{Database, Store};
+
+/// Largest accepted body: a full comment plus attached text in Chinese is under 13 KB.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct Api {
+    store: Store,
+    admin: Option<admin::AdminToken>,
+    metrics: Arc<Metrics>,
+}
+
+/// The `/api/*` routes and `/metrics`.
+pub fn routes(settings: &Settings, store: Store) -> Router {
+    let metrics = Arc::new(Metrics::default());
+    let api = Api {
+        store,
+        admin: settings.admin_token.as_deref().map(admin::AdminToken::new),
+        metrics: metrics.clone(),
+    };
+    let admin_routes = Router::new()
+        .route("/api/insights", get(api::insights))
+        .route("/api/feedback/export", get(api::export))
+        .route("/api/feedback/{id}", delete(api::delete))
+        .route_layer(from_fn_with_state(api.clone(), admin::require_token));
+    let limiter = Arc::new(rate_limit::PerIp::new(settings.rate_limit_per_minute));
+    let mut routes = Router::new()
+        .route(
+            "/api/feedback",
+            post(api::submit).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .merge(admin_routes)
+        .route("/api/openapi.json", get(openapi::document))
+        // Unknown API paths answer in JSON instead of falling through to the app page.
+        .route("/api/{*rest}", axum::routing::any(not_found))
+        .with_state(api)
+        .route_layer(from_fn_with_state(metrics.clone(), metrics::track))
+        .layer(from_fn_with_state(limiter, rate_limit::limit));
+    if !settings.cors_origins.is_empty() {
+        routes = routes.layer(cors(&settings.cors_origins));
+    }
+    routes.route("/metrics", get(metrics::serve).with_state(metrics))
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::NotFound
+}
+
+/// Cross-origin calls only from the configured origins (a kiosk shell or a staff dashboard on
+/// another host); without any, the browser's same-origin rule stands.
+fn cors(origins: &[HeaderValue]) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .max_age(std::time::Duration::from_secs(600))
+}
