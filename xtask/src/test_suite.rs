@@ -23,6 +23,19 @@ pub struct Args {
 /// lints and tests it everywhere.
 const GPU_FEATURE: &str = "model-wasm/gpu";
 
+/// Mesa's Vulkan loader prints "error: XDG_RUNTIME_DIR is invalid" for every GPU test when the
+/// variable is unset (as in CI and over ssh) although nothing is wrong; give it a private one.
+fn runtime_dir_for_mesa() -> Result<Option<(&'static str, std::path::PathBuf)>> {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return Ok(None);
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join("vitrine-xdg-runtime");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    Ok(Some(("XDG_RUNTIME_DIR", dir)))
+}
+
 pub fn test(args: Args) -> Result<()> {
     let started = Instant::now();
     run(
@@ -66,13 +79,15 @@ pub fn test(args: Args) -> Result<()> {
     toolchain::ensure_postgresql()?;
     run(
         "unit, golden, GPU kernel and API tests (cargo test --release)",
-        cargo().args([
-            "test",
-            "--release",
-            "--workspace",
-            "--features",
-            GPU_FEATURE,
-        ]),
+        cargo()
+            .args([
+                "test",
+                "--release",
+                "--workspace",
+                "--features",
+                GPU_FEATURE,
+            ])
+            .envs(runtime_dir_for_mesa()?),
     )?;
     site_build::build(false)?;
     serve::build_server()?;
