@@ -116,6 +116,20 @@ pub fn telemetry(latency_ms: f64, backend: &str) -> Option<Telemetry> {
 }
 
 /// Puts `s` in the outbox (IndexedDB), from where it is sent and retried until acknowledged.
+/// Queues `s` with the e-mail address the visitor gave under the separate marketing consent
+/// (the only way an address is ever sent), then reports how queueing went to `done`.
+pub fn submit(
+    mut s: Submission,
+    email: Option<String>,
+    done: impl FnOnce(Result<(), String>) + 'static,
+) {
+    s.contact = email.map(|email| Contact {
+        email,
+        marketing_consent: true,
+    });
+    leptos::task::spawn_local(async move { done(enqueue(&s).await) });
+}
+
 pub async fn enqueue(s: &Submission) -> Result<(), String> {
     let value = serde_wasm_bindgen::to_value(s).map_err(|e| e.to_string())?;
     let promise = enqueue_js(value).map_err(js_text)?;

@@ -2,10 +2,9 @@
 //! optional corrected label. Either goes through the consent step the first time.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use super::consent::{choice, Agreement, Choice, ConsentDialog};
-use super::outbox::{self, Contact, ResultPart, Submission};
+use super::outbox::{self, ResultPart, Submission};
 use crate::i18n::use_i18n;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -61,12 +60,8 @@ pub fn ResultFeedback(
         if perm.telemetry {
             s.telemetry = outbox::telemetry(ms, &backend);
         }
-        s.contact = agreement.and_then(|a| a.email).map(|email| Contact {
-            email,
-            marketing_consent: true,
-        });
-        spawn_local(async move {
-            status.set(match outbox::enqueue(&s).await {
+        outbox::submit(s, agreement.and_then(|a| a.email), move |queued| {
+            status.set(match queued {
                 Ok(()) => Status::Queued,
                 Err(e) => Status::Failed(e),
             });

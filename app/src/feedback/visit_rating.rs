@@ -2,10 +2,9 @@
 //! most 2000 characters with a live counter. Goes through the consent step the first time.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use super::consent::{choice, Agreement, Choice, ConsentDialog};
-use super::outbox::{self, Contact, Submission, VisitPart};
+use super::outbox::{self, Submission, VisitPart};
 use crate::i18n::use_i18n;
 
 const MAX_COMMENT: usize = 2000;
@@ -49,12 +48,8 @@ pub fn VisitRating() -> impl IntoView {
             usability: ratings[2].get_untracked(),
             comment: (!text.is_empty()).then_some(text),
         });
-        s.contact = agreement.and_then(|a| a.email).map(|email| Contact {
-            email,
-            marketing_consent: true,
-        });
-        spawn_local(async move {
-            status.set(match outbox::enqueue(&s).await {
+        outbox::submit(s, agreement.and_then(|a| a.email), move |queued| {
+            status.set(match queued {
                 Ok(()) => Status::Queued,
                 Err(e) => Status::Failed(e),
             });
