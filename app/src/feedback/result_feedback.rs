@@ -107,9 +107,9 @@ pub fn ResultFeedback(
                 Status::Idle | Status::Asking(_) => view! {
                     <span class="muted small">{t("feedback.was_right")}</span>
                     <button type="button" class="btn btn-small thumb-btn" data-testid="thumb-up"
-                        aria-label=t("feedback.thumb_up") on:click=move |_| submit("up")>"👍"</button>
+                        aria-label=t("feedback.thumb_up") on:click=move |_| submit("up")><ThumbIcon/></button>
                     <button type="button" class="btn btn-small thumb-btn" data-testid="thumb-down"
-                        aria-label=t("feedback.thumb_down") on:click=move |_| thumbs_down()>"👎"</button>
+                        aria-label=t("feedback.thumb_down") on:click=move |_| thumbs_down()><ThumbIcon down=true/></button>
                 }.into_any(),
                 Status::Correcting => {
                     let list_id = list_id.clone();
@@ -143,5 +143,16 @@ pub fn ResultFeedback(
                 <ConsentDialog offer_text=offer_text on_close=on_consent/>
             </Show>
         </div>
+    }
+}
+
+/// A thumb drawn as an outline, not an emoji: kiosks and some Linux desktops have no colour-emoji
+/// font and would show an empty box.
+#[component]
+fn ThumbIcon(#[prop(optional)] down: bool) -> impl IntoView {
+    view! {
+        <svg class="thumb-icon" class:thumb-down=down viewBox="0 0 24 24" aria-hidden="true">
+            <path d="M7 10v12M15 5.88 14 10h5.83a2 2 0 0 1 1.92 2.56l-2.33 8A2 2 0 0 1 17.5 22H4a2 2 0 0 1-2-2v-8a2 2 0 0 1 2-2h2.76a2 2 0 0 0 1.79-1.11L12 2a3.13 3.13 0 0 1 3 3.88Z"/>
+        </svg>
     }
 }
