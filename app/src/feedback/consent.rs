@@ -103,6 +103,23 @@ pub struct Agreement {
 }
 
 /// The consent dialog. `on_close` gets `Some` after "Agree", `None` after "Don't send" or Escape.
+/// One separately ticked permission of the consent step.
+#[component]
+fn ConsentOption(
+    id: &'static str,
+    checked: RwSignal<bool>,
+    label: impl Fn() -> &'static str + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <label class="check">
+            <input type="checkbox" data-testid=id
+                prop:checked=move || checked.get()
+                on:change=move |e| checked.set(event_target_checked(&e))/>
+            {label}
+        </label>
+    }
+}
+
 #[component]
 pub fn ConsentDialog(
     /// Offer the "attach my text" box (sentiment answers only: images are never uploaded).
@@ -173,25 +190,10 @@ pub fn ConsentDialog(
                 <fieldset class="consent-options">
                     <legend class="sr-only">{t("feedback.consent_options")}</legend>
                     {offer_text.then(|| view! {
-                        <label class="check">
-                            <input type="checkbox" data-testid="consent-text"
-                                prop:checked=move || attach_text.get()
-                                on:change=move |e| attach_text.set(event_target_checked(&e))/>
-                            {t("feedback.consent_text")}
-                        </label>
+                        <ConsentOption id="consent-text" checked=attach_text label=t("feedback.consent_text")/>
                     })}
-                    <label class="check">
-                        <input type="checkbox" data-testid="consent-telemetry"
-                            prop:checked=move || telemetry.get()
-                            on:change=move |e| telemetry.set(event_target_checked(&e))/>
-                        {t("feedback.consent_telemetry")}
-                    </label>
-                    <label class="check">
-                        <input type="checkbox" data-testid="consent-marketing"
-                            prop:checked=move || marketing.get()
-                            on:change=move |e| marketing.set(event_target_checked(&e))/>
-                        {t("feedback.consent_marketing")}
-                    </label>
+                    <ConsentOption id="consent-telemetry" checked=telemetry label=t("feedback.consent_telemetry")/>
+                    <ConsentOption id="consent-marketing" checked=marketing label=t("feedback.consent_marketing")/>
                     <Show when=move || marketing.get()>
                         <label class="field-label" for="consent-email">{t("feedback.email_label")}</label>
                         <input id="consent-email" class="text-input" type="email" autocomplete="email"
