@@ -15,7 +15,8 @@ const SHELL = 'vitrine-shell-v1';
 const MODELS = 'vitrine-models-v1'; // shared with /sdk/worker.js: keep names and keys in step
 const PRECACHE = '/precache.json';
 const APP_PAGE = '/index.html';
-const HASHED = /-[0-9a-f]{16}(_bg)?\.[a-z0-9]+$/;
+// Trunk's hash is a u64 printed without leading zeros: 8 to 16 digits (as server/src/site.rs).
+const HASHED = /-[0-9a-f]{8,16}(_bg)?\.[a-z0-9]+$/;
 const NETWORK_TIMEOUT_MS = 4000;
 
 const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');

@@ -63,7 +63,7 @@ test('headers: wasm MIME, compression, caching, security', async () => {
   assert.ok(html.headers.get('x-request-id'));
 
   const body = await html.text();
-  const wasmPath = body.match(/href=\/?(app-[0-9a-f]{16}_bg\.wasm)/)?.[1];
+  const wasmPath = body.match(/href=\/?(app-[0-9a-f]{8,16}_bg\.wasm)/)?.[1];
   assert.ok(wasmPath, 'index.html preloads the hashed app wasm');
   const wasm = await fetch(`${BASE}/${wasmPath}`, { headers: { 'accept-encoding': 'br' } });
   assert.equal(wasm.headers.get('content-type'), 'application/wasm');

@@ -3,7 +3,7 @@
 //! - Client routes (`/kiosk`, `/tour/…`, `/embed/…`, …) get `index.html`; the app routes itself.
 //! - Files come pre-compressed (`.br`, `.gz` written by `cargo xtask build`): brotli at maximum
 //!   quality is too slow to do per request for multi-megabyte wasm and model files.
-//! - Trunk puts a content hash in file names (`app-0123456789abcdef_bg.wasm`); those never change,
+//! - Trunk puts a content hash in file names (`app-0123456789abcdef_bg.wasm`, leading zeros dropped); those never change,
 //!   so browsers may keep them for a year. Everything else is revalidated on each visit.
 
 use std::path::{Path, PathBuf};
@@ -30,6 +30,8 @@ pub const CLIENT_ROUTES: &[&str] = &[
     "/embed/image",
 ];
 
+/// Fewest hex digits taken as a Trunk content hash (see [`is_content_hashed`]).
+const MIN_HASH_DIGITS: usize = 8;
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
@@ -115,14 +117,20 @@ async fn cache_control(req: Request, next: Next) -> Response {
     response
 }
 
-/// True for Trunk's hashed outputs: `name-<16 hex digits>` followed by `.ext` or `_bg.wasm`.
+/// True for Trunk's hashed outputs: `name-<hash>` followed by `.ext` or `_bg.wasm`.
+///
+/// Trunk writes the 64-bit hash with `{:x}`, so leading zeros are dropped: one build in sixteen
+/// has 15 digits. Eight digits is the floor (one build in four billion has fewer), which still
+/// keeps ordinary names such as `cafe-1.png` out.
 pub fn is_content_hashed(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or_default();
     let stem = file.split('.').next().unwrap_or_default();
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     match stem.rsplit_once('-') {
         Some((name, hash)) => {
-            !name.is_empty() && hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+            !name.is_empty()
+                && (MIN_HASH_DIGITS..=16).contains(&hash.len())
+                && hash.bytes().all(|b| b.is_ascii_hexdigit())
         }
         None => false,
     }
@@ -137,10 +145,14 @@ mod tests {
         assert!(is_content_hashed("/app-0123456789abcdef.js"));
         assert!(is_content_hashed("/app-0123456789abcdef_bg.wasm"));
         assert!(is_content_hashed("/style-89abcdef01234567.css"));
+        // Trunk drops leading zeros: this build's app file had a 15-digit hash.
+        assert!(is_content_hashed("/app-17209e2e9329f90.js"));
+        assert!(is_content_hashed("/app-17209e2e9329f90_bg.wasm"));
         assert!(!is_content_hashed("/index.html"));
         assert!(!is_content_hashed("/sdk/vitrine.js"));
         assert!(!is_content_hashed("/sdk/model_wasm_bg.wasm"));
         assert!(!is_content_hashed("/app-0123.js"));
+        assert!(!is_content_hashed("/app-0123456789abcdef0.js"));
         assert!(!is_content_hashed("/-0123456789abcdef.js"));
     }
 }
