@@ -112,7 +112,11 @@ test('meta: title, description, Open Graph and Twitter tags, robots.txt, noscrip
     assert.ok(content && content.length > 3, `${selector} has content`);
   }
   assert.match(await page.locator('noscript').innerHTML(), /JavaScript/);
-  const og = await fetch(BASE + await page.locator('meta[property="og:image"]').getAttribute('content'));
+  // Link-preview crawlers need the picture's full address, on whatever host the site runs.
+  for (const selector of ['meta[property="og:image"]', 'meta[name="twitter:image"]']) {
+    assert.equal(await page.locator(selector).getAttribute('content'), `${BASE}/og-image.png`, selector);
+  }
+  const og = await fetch(await page.locator('meta[property="og:image"]').getAttribute('content'));
   assert.equal(og.status, 200);
   assert.equal(og.headers.get('content-type'), 'image/png');
   const robots = await fetch(BASE + '/robots.txt');

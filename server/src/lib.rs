@@ -5,6 +5,7 @@
 pub mod config;
 pub mod feedback;
 pub mod health;
+pub mod link_preview;
 pub mod metrics;
 pub mod security;
 pub mod site;

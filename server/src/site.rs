@@ -10,13 +10,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use axum::extract::Request;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
+
+use crate::link_preview::absolute_preview_urls;
 
 /// Paths the app renders itself (see `app/src/routes.rs`). Anything else without a file
 /// extension still gets the app, with status 404, so the visitor sees a friendly page.
@@ -64,7 +66,10 @@ impl Site {
         let mut router = Router::new();
         for &route in CLIENT_ROUTES {
             let page = self.index_html.clone();
-            router = router.route(route, get(move || app_page(page, StatusCode::OK)));
+            router = router.route(
+                route,
+                get(move |headers: HeaderMap| app_page(page, headers, StatusCode::OK)),
+            );
         }
         let page = self.index_html.clone();
         let files = ServeDir::new(&self.dist)
@@ -80,14 +85,14 @@ impl Site {
     }
 }
 
-async fn app_page(page: String, status: StatusCode) -> Response {
+async fn app_page(page: String, headers: HeaderMap, status: StatusCode) -> Response {
     (
         status,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
         )],
-        page,
+        absolute_preview_urls(&page, &headers),
     )
         .into_response()
 }
@@ -98,7 +103,8 @@ async fn not_found(page: String, req: Request) -> Response {
         // A missing asset: the app page would only confuse a script or image loader.
         (StatusCode::NOT_FOUND, "not found\n").into_response()
     } else {
-        app_page(page, StatusCode::NOT_FOUND).await
+        let headers = req.headers().clone();
+        app_page(page, headers, StatusCode::NOT_FOUND).await
     }
 }
 
