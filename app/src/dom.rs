@@ -55,6 +55,21 @@ export async function startCamera(video) {
   await video.play().catch(() => {});
   return stream;
 }
+export function keepTabInside(event) {
+  // A modal dialog (aria-modal) must hold keyboard focus: Tab from its last control wraps to
+  // the first, Shift+Tab from the first to the last, instead of walking into the page behind.
+  if (event.key !== 'Tab') return;
+  const box = event.currentTarget;
+  const controls = Array.from(box.querySelectorAll(
+    'button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])',
+  )).filter((el) => el.getClientRects().length > 0);
+  if (controls.length === 0) { event.preventDefault(); return; }
+  const first = controls[0];
+  const last = controls[controls.length - 1];
+  const at = document.activeElement;
+  if (event.shiftKey && (at === first || !box.contains(at))) { event.preventDefault(); last.focus(); }
+  else if (!event.shiftKey && (at === last || !box.contains(at))) { event.preventDefault(); first.focus(); }
+}
 export function stopCamera(stream, video) {
   if (stream) stream.getTracks().forEach((t) => t.stop());
   if (video) video.srcObject = null;
@@ -81,6 +96,9 @@ extern "C" {
     fn when_visible_js(element: &web_sys::Element, callback: &JsValue);
     #[wasm_bindgen(js_name = startCamera, catch)]
     fn start_camera_js(video: &web_sys::HtmlVideoElement) -> Result<Promise, JsValue>;
+    /// Wraps Tab and Shift+Tab inside the element the keydown listener is on (a modal dialog).
+    #[wasm_bindgen(js_name = keepTabInside)]
+    pub fn keep_tab_inside(event: &web_sys::KeyboardEvent);
     #[wasm_bindgen(js_name = stopCamera)]
     fn stop_camera_js(stream: &JsValue, video: Option<web_sys::HtmlVideoElement>);
     #[wasm_bindgen(js_name = captureFrame, catch)]

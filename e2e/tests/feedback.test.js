@@ -66,6 +66,16 @@ test('consent declined: no request reaches the API', { timeout: 60_000 }, async 
   assert.equal(await dialog.getAttribute('role'), 'dialog');
   // The dialog says what, where and why before anything is sent.
   assert.match(await dialog.innerText(), /\/api\/feedback/);
+  // It is modal for the keyboard too: Tab and Shift+Tab go round its controls, never behind it.
+  const inside = () => page.evaluate(() => !!document.activeElement?.closest('[data-testid="consent-dialog"]'));
+  for (let i = 0; i < 8; i++) {
+    await page.keyboard.press('Tab');
+    assert.ok(await inside(), `focus left the dialog after ${i + 1} Tab presses`);
+  }
+  for (let i = 0; i < 8; i++) {
+    await page.keyboard.press('Shift+Tab');
+    assert.ok(await inside(), `focus left the dialog after ${i + 1} Shift+Tab presses`);
+  }
   await page.getByTestId('consent-decline').click();
   await page.getByTestId('visit-not-sent').waitFor();
   await sleep(1500);

@@ -109,6 +109,7 @@ pub fn StaffExit(
                         // Keys typed here are the PIN, not a visitor's activity on the attract loop.
                         e.stop_propagation();
                         if e.key() == "Escape" { close(); }
+                        crate::dom::keep_tab_inside(&e);
                     }>
                     <h2 id="staff-title">{t("kiosk.staff_title")}</h2>
                     <form on:submit=move |e: ev::SubmitEvent| { e.prevent_default(); submit(); }>

@@ -102,7 +102,6 @@ pub struct Agreement {
     pub email: Option<String>,
 }
 
-/// The consent dialog. `on_close` gets `Some` after "Agree", `None` after "Don't send" or Escape.
 /// One separately ticked permission of the consent step.
 #[component]
 fn ConsentOption(
@@ -120,6 +119,7 @@ fn ConsentOption(
     }
 }
 
+/// The consent dialog. `on_close` gets `Some` after "Agree", `None` after "Don't send" or Escape.
 #[component]
 pub fn ConsentDialog(
     /// Offer the "attach my text" box (sentiment answers only: images are never uploaded).
@@ -177,6 +177,7 @@ pub fn ConsentDialog(
         if e.key() == "Escape" {
             on_close.run(None);
         }
+        crate::dom::keep_tab_inside(&e);
     };
     view! {
         <div class="consent-backdrop">
