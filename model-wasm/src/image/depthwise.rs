@@ -13,6 +13,9 @@ use candle_core::{bail, CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
 use super::arch::same_padding;
 
+/// Channels summed together in registers: four 128-bit SIMD vectors of f32.
+const BLOCK: usize = 16;
+
 /// A depthwise conv layer with TF "SAME" padding.
 #[derive(Debug, Clone)]
 pub struct DepthwiseConv {
@@ -50,6 +53,40 @@ impl DepthwiseConv {
         })
     }
 
+    /// One output pixel, all channels: `out = relu6(bias + Σ_taps w[tap] · x[tap])`.
+    ///
+    /// Register-blocked: a block of [`BLOCK`] channels is summed over every tap in locals, which
+    /// LLVM keeps in SIMD registers (four `v128` in the browser), and stored once. The plain
+    /// loop it replaces loaded and stored the running sum for every tap: 3 loads and a store per
+    /// 4 multiply-adds instead of 2 loads, and this was 13% of the image model's wasm time.
+    fn pixel(&self, image: &[f32], taps: &[(usize, usize)], out: &mut [f32]) {
+        let c = self.channels;
+        let mut c0 = 0;
+        while c0 + BLOCK <= c {
+            let mut acc: [f32; BLOCK] = [0.0; BLOCK];
+            acc.copy_from_slice(&self.bias[c0..c0 + BLOCK]);
+            for &(x_at, w_at) in taps {
+                let x = &image[x_at + c0..][..BLOCK];
+                let wt = &self.weight[w_at + c0..][..BLOCK];
+                for ((a, &xi), &wi) in acc.iter_mut().zip(x).zip(wt) {
+                    *a += wi * xi;
+                }
+            }
+            for (o, a) in out[c0..c0 + BLOCK].iter_mut().zip(acc) {
+                *o = a.clamp(0.0, 6.0);
+            }
+            c0 += BLOCK;
+        }
+        // Channel counts not divisible by the block (none in Lite0, but any in general).
+        for ch in c0..c {
+            let mut acc = self.bias[ch];
+            for &(x_at, w_at) in taps {
+                acc += self.weight[w_at + ch] * image[x_at + ch];
+            }
+            out[ch] = acc.clamp(0.0, 6.0);
+        }
+    }
+
     /// `x` is NHWC f32; returns `relu6(depthwise(x) + bias)`, NHWC.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         x.contiguous()?.apply_op1_no_bwd(self)
@@ -82,13 +119,16 @@ impl CustomOp1 for DepthwiseConv {
         let (pad_top, pad_left) = (same_padding(h, k, s).0, same_padding(w, k, s).0);
         let (out_h, out_w) = (h.div_ceil(s), w.div_ceil(s));
         let mut out = vec![0f32; n * out_h * out_w * c];
+        // (input offset, weight offset) of each tap that lands inside the image, for one output
+        // pixel; at most k·k of them.
+        let mut taps: Vec<(usize, usize)> = Vec::with_capacity(k * k);
         for (image, dst) in data[start..end]
             .chunks_exact(h * w * c)
             .zip(out.chunks_exact_mut(out_h * out_w * c))
         {
             for (o, px) in dst.chunks_exact_mut(c).enumerate() {
                 let (oy, ox) = (o / out_w, o % out_w);
-                px.copy_from_slice(&self.bias);
+                taps.clear();
                 for ky in 0..k {
                     // Taps that land in the zero padding contribute nothing: skip them.
                     let Some(iy) = (oy * s + ky).checked_sub(pad_top).filter(|&iy| iy < h) else {
@@ -99,16 +139,10 @@ impl CustomOp1 for DepthwiseConv {
                         else {
                             continue;
                         };
-                        let src = &image[(iy * w + ix) * c..][..c];
-                        let tap = &self.weight[(ky * k + kx) * c..][..c];
-                        for ((acc, &x), &wt) in px.iter_mut().zip(src).zip(tap) {
-                            *acc += wt * x;
-                        }
+                        taps.push(((iy * w + ix) * c, (ky * k + kx) * c));
                     }
                 }
-                for v in px.iter_mut() {
-                    *v = v.clamp(0.0, 6.0);
-                }
+                self.pixel(image, &taps, px);
             }
         }
         Ok((CpuStorage::F32(out), Shape::from((n, out_h, out_w, c))))
@@ -160,6 +194,7 @@ mod tests {
             check(1, 4, 14, 14, k, stride)?;
             check(2, 3, 9, 7, k, stride)?; // odd, non-square, batch of two
             check(1, 2, 2, 3, k, stride)?; // smaller than the kernel
+            check(1, 40, 7, 7, k, stride)?; // two register blocks and a remainder
         }
         Ok(())
     }
