@@ -50,7 +50,10 @@ pub fn write(dir: &Path) -> Result<Inputs> {
     let image = ImageClassifier::from_model_bytes(catalog::IMAGE_MODEL_FILE, &bytes, &sha)?;
     // The same dequantisation the classifier does at load, so ONNX gets the weights we run.
     let (layers, _) = image_weights::decode(catalog::IMAGE_MODEL_FILE, &bytes)?;
-    save(&image_weights::to_tensors(&layers)?, &dir.join(IMAGE_WEIGHTS))?;
+    save(
+        &image_weights::to_tensors(&layers)?,
+        &dir.join(IMAGE_WEIGHTS),
+    )?;
     let photo = decode(&std::fs::read(root().join("assets/samples/owl.jpg"))?)?;
     let pixels = photo.pixels()?;
     let input = preprocess::preprocess(&pixels);
