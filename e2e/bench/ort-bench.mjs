@@ -21,7 +21,7 @@ const ORT_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), '../nod
 const ORT_RUNTIME = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 const MODELS = { sentiment_f32: 'sentiment-f32.onnx', sentiment_int8: 'sentiment-int8.onnx', image_f32: 'image-f32.onnx' };
 
-const TYPES = { '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.html': 'text/html' };
+const TYPES = { '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
 const PAGE = '<!doctype html><meta charset="utf-8"><title>ORT bench</title>';
 
 /** Serves ORT Web's dist under /ort/ and the bench's files under /models/, on loopback only. */
@@ -33,7 +33,7 @@ function serveOrt() {
     const file = top === 'ort' ? path.join(ORT_DIST, name) : top === 'models' ? path.join(ORT_DIR, name) : null;
     try {
       const body = file ? await readFile(file) : Buffer.from(PAGE);
-      res.writeHead(200, { 'content-type': TYPES[path.extname(file ?? '.html')] ?? 'application/octet-stream' });
+      res.writeHead(200, { 'content-type': file ? TYPES[path.extname(file)] ?? 'application/octet-stream' : 'text/html' });
       res.end(body);
     } catch {
       res.writeHead(404).end();
