@@ -1,6 +1,6 @@
 // Browser half of `cargo xtask bench-ort`: our wasm path (through the SDK, on the running Vitrine
 // server) and ONNX Runtime Web's wasm backend (single thread, SIMD; from a small static server
-// started here) timed in the same headless Chromium, one model after the other. Prints one JSON
+// started here) timed in the same headless Chromium, their runs interleaved. Prints one JSON
 // object on stdout.
 //
 // Env: VITRINE_URL (our server), ORT_DIR (ONNX files, inputs.json and owl-input.f32 from
@@ -44,41 +44,44 @@ function serveOrt() {
 
 const gzipBytes = async (file) => gzipSync(await readFile(file), { level: 9 }).length;
 
+/**
+ * Each runtime gets its own page, loaded and warmed up; `window.__step()` runs one inference and
+ * returns its time in ms, `window.__answer()` the last answer. The runs of all pages are then
+ * interleaved (see `interleaved`).
+ */
+
 /** Ours: the SDK's own per-inference time, measured in the worker around the engine call
  * (tokenising and preprocessing included, which ORT's timing below leaves out). */
-async function oursTimed(browser, task, sentence) {
+async function openOurs(browser, task, sentence) {
   const page = await browser.newPage();
-  await page.goto(BASE + '/insights');
-  const out = await page.evaluate(async ([task, sentence, runs, warmup]) => {
+  await page.goto(BASE + '/insights'); // a page that starts no model by itself
+  await page.evaluate(async ([task, sentence, warmup]) => {
     const sdk = await import('/sdk/vitrine.js');
     const run = await sdk.pipeline(task);
     const input = task === 'sentiment' ? sentence : await (await fetch('/samples/owl.jpg')).blob();
     let last;
     for (let i = 0; i < warmup; i++) last = await run(input);
-    const ms = [];
-    for (let i = 0; i < runs; i++) {
-      last = await run(input);
-      ms.push(last.ms);
-    }
-    const answer = task === 'sentiment' ? { positive: last.positive, label: last.label } : { top: last.top[0].index, label: last.top[0].label };
-    return { ms, answer };
-  }, [task, sentence, RUNS[task], WARMUP]);
-  await page.close();
-  return out;
+    window.__step = async () => (last = await run(input)).ms;
+    window.__answer = () => (task === 'sentiment'
+      ? { positive: last.positive, label: last.label }
+      : { top: last.top[0].index, label: last.top[0].label });
+  }, [task, sentence, WARMUP]);
+  return { page };
 }
 
 /** ORT Web, wasm backend, one thread: session.run alone, on the precomputed input tensor. */
-async function ortTimed(browser, ortBase, model, runs) {
+async function openOrt(browser, ortBase, model) {
   const page = await browser.newPage();
   await page.goto(ortBase + '/');
-  const out = await page.evaluate(async ([model, runs, warmup]) => {
+  const info = await page.evaluate(async ([file, warmup]) => {
     const ort = await import('/ort/ort.wasm.min.mjs');
     ort.env.wasm.numThreads = 1; // our engine runs on one thread in its worker
     ort.env.wasm.proxy = false;
     ort.env.wasm.wasmPaths = '/ort/';
     const inputs = await (await fetch('/models/inputs.json')).json();
+    const sentiment = file.startsWith('sentiment');
     let feeds;
-    if (model.startsWith('sentiment')) {
+    if (sentiment) {
       const ids = BigInt64Array.from(inputs.token_ids, (id) => BigInt(id));
       feeds = { input_ids: new ort.Tensor('int64', ids, [1, ids.length]) };
     } else {
@@ -86,27 +89,48 @@ async function ortTimed(browser, ortBase, model, runs) {
       feeds = { pixels: new ort.Tensor('float32', pixels, [1, 3, 224, 224]) };
     }
     const t0 = performance.now();
-    const bytes = await (await fetch(`/models/${model}`)).arrayBuffer();
+    const bytes = await (await fetch(`/models/${file}`)).arrayBuffer();
     const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
     const load = performance.now() - t0;
     let logits;
     for (let i = 0; i < warmup; i++) logits = (await session.run(feeds)).logits.data;
-    const ms = [];
-    for (let i = 0; i < runs; i++) {
+    window.__step = async () => {
       const t = performance.now();
       logits = (await session.run(feeds)).logits.data;
-      ms.push(performance.now() - t);
+      return performance.now() - t;
+    };
+    window.__answer = () => {
+      const v = Array.from(logits);
+      if (sentiment) {
+        const positive = 1 / (1 + Math.exp(v[0] - v[1]));
+        return { positive, label: positive > 0.5 ? 'positive' : 'negative' };
+      }
+      const top = v.indexOf(Math.max(...v));
+      return { top, label: inputs.labels[top] };
+    };
+    return { load, version: ort.env.versions?.web ?? 'unknown' };
+  }, [MODELS[model], WARMUP]);
+  return { page, ...info };
+}
+
+/**
+ * One inference per runtime in turn, `runs` times, the starting runtime rotating each round:
+ * the machine is shared, and load from elsewhere then falls on every runtime alike instead of on
+ * whichever happened to run during it.
+ */
+async function interleaved(runtimes, runs) {
+  const ms = runtimes.map(() => []);
+  for (let round = 0; round < runs; round++) {
+    for (let k = 0; k < runtimes.length; k++) {
+      const i = (round + k) % runtimes.length;
+      ms[i].push(await runtimes[i].page.evaluate(() => window.__step()));
     }
-    const values = Array.from(logits);
-    const answer = model.startsWith('sentiment')
-      ? { positive: 1 / (1 + Math.exp(values[0] - values[1])) }
-      : { top: values.indexOf(Math.max(...values)) };
-    if (answer.top !== undefined) answer.label = inputs.labels[answer.top];
-    else answer.label = answer.positive > 0.5 ? 'positive' : 'negative';
-    await session.release();
-    return { ms, load, answer, version: ort.env.versions?.web ?? 'unknown' };
-  }, [MODELS[model], runs, WARMUP]);
-  await page.close();
+  }
+  const out = [];
+  for (const [i, { page, load, version }] of runtimes.entries()) {
+    out.push({ ms: ms[i], answer: await page.evaluate(() => window.__answer()), load, version });
+    await page.close();
+  }
   return out;
 }
 
@@ -122,11 +146,15 @@ const ortBase = `http://127.0.0.1:${server.address().port}`;
 const browser = await launch();
 const out = { ours: {}, ort: {}, ort_model_gzip_bytes: {}, ort_runtime_gzip_bytes: 0 };
 try {
-  // Each model on both runtimes back to back, so slow drift on the shared machine hits both.
-  out.ours.sentiment = summary(await oursTimed(browser, 'sentiment', inputs.sentence));
-  for (const model of ['sentiment_int8', 'sentiment_f32']) out.ort[model] = summary(await ortTimed(browser, ortBase, model, RUNS.sentiment));
-  out.ours.image = summary(await oursTimed(browser, 'image', inputs.sentence));
-  out.ort.image_f32 = summary(await ortTimed(browser, ortBase, 'image_f32', RUNS.image));
+  [out.ours.sentiment, out.ort.sentiment_int8, out.ort.sentiment_f32] = (await interleaved([
+    await openOurs(browser, 'sentiment', inputs.sentence),
+    await openOrt(browser, ortBase, 'sentiment_int8'),
+    await openOrt(browser, ortBase, 'sentiment_f32'),
+  ], RUNS.sentiment)).map(summary);
+  [out.ours.image, out.ort.image_f32] = (await interleaved([
+    await openOurs(browser, 'image', inputs.sentence),
+    await openOrt(browser, ortBase, 'image_f32'),
+  ], RUNS.image)).map(summary);
 } finally {
   await browser.close();
   server.close();
