@@ -251,7 +251,7 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-fn cores() -> usize {
+pub fn cores() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)

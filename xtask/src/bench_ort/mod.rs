@@ -44,6 +44,7 @@ pub fn run(args: Args) -> Result<()> {
         test_suite::ServerGuard::new(serve::spawn_server(port, &[("RUST_LOG", "warn")])?);
     test_suite::wait_until_healthy(port, server.child())?;
     step("timing ours and ONNX Runtime Web (wasm, SIMD, one thread) in headless Chromium");
+    let load_before = load_average();
     let out = Command::new("node")
         .arg("e2e/bench/ort-bench.mjs")
         .current_dir(root())
@@ -53,6 +54,7 @@ pub fn run(args: Args) -> Result<()> {
         .env("VITRINE_BENCH_RUNS", args.runs.to_string())
         .env("VITRINE_BENCH_IMAGE_RUNS", args.image_runs.to_string())
         .output()?;
+    let load = (load_before, load_average());
     server.terminate()?;
     anyhow::ensure!(
         out.status.success(),
@@ -61,5 +63,14 @@ pub fn run(args: Args) -> Result<()> {
     );
     let browser: report::BrowserRun =
         serde_json::from_slice(&out.stdout).context("reading the ORT bench's JSON")?;
-    report::print(&inputs, &check, &browser, &report::our_sizes()?)
+    report::print(&inputs, &check, &browser, &report::our_sizes()?, &load)
+}
+
+/// The 1-minute load average: the machine is shared, and a number above its core count means
+/// other work competed with the measurement (both runtimes alike: their runs are interleaved).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
 }

@@ -82,11 +82,13 @@ fn verdict(ratio: f64) -> &'static str {
     }
 }
 
+/// `load`: the machine's 1-minute load average before and after the browser runs.
 pub fn print(
     inputs: &Inputs,
     check: &ExportCheck,
     run: &BrowserRun,
     ours: &OurSizes,
+    load: &(String, String),
 ) -> Result<()> {
     let ours_s = get(&run.ours, "sentiment")?;
     let ours_i = get(&run.ours, "image")?;
@@ -145,6 +147,12 @@ pub fn print(
     println!(
         "runs: sentiment {}, image {} per runtime, after 3 warm-up runs. Ours is the SDK's time in its worker (tokenising / resize+normalise included); ORT's is session.run alone on the same precomputed ids / input tensor.",
         ours_s.runs, ours_i.runs
+    );
+    println!(
+        "machine: {} cores, load average {} before and {} after (other work on the machine slows both runtimes alike)",
+        crate::bench::cores(),
+        load.0,
+        load.1
     );
     println!(
         "engine download gzip: ours {} (wasm + JS glue), ORT Web {} (ort.wasm.min.mjs + SIMD wasm + loader)",
