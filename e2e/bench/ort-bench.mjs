@@ -138,7 +138,8 @@ const quantile = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 };
-const summary = ({ ms, ...rest }) => ({ ...rest, median_ms: quantile(ms, 0.5), p90_ms: quantile(ms, 0.9), runs: ms.length });
+// `ms` stays in, in run order: round i of every runtime ran back to back, for paired ratios.
+const summary = ({ ms, ...rest }) => ({ ...rest, ms, median_ms: quantile(ms, 0.5), p90_ms: quantile(ms, 0.9), runs: ms.length });
 
 const inputs = JSON.parse(await readFile(path.join(ORT_DIR, 'inputs.json'), 'utf8'));
 const server = await serveOrt();
