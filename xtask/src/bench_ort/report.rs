@@ -191,3 +191,39 @@ pub fn print(
     println!("answers: ORT Web and ours agree on every model.");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timed(ms: &[f64]) -> Timed {
+        Timed {
+            median_ms: 0.0,
+            p90_ms: 0.0,
+            runs: ms.len(),
+            ms: ms.to_vec(),
+            answer: Answer {
+                label: String::new(),
+                positive: None,
+                top: None,
+            },
+            load: None,
+            version: None,
+        }
+    }
+
+    #[test]
+    fn paired_ratio_pairs_runs_of_the_same_round() {
+        // A slow round (load from elsewhere) slows both runtimes and leaves the ratio at 2.
+        let ours = timed(&[10.0, 50.0, 10.0]);
+        let ort = timed(&[20.0, 100.0, 20.0]);
+        assert_eq!(paired_ratio(&ours, &ort), 2.0);
+    }
+
+    #[test]
+    fn verdict_follows_the_issue_targets() {
+        assert_eq!(verdict(0.9), "NOT met");
+        assert_eq!(verdict(1.2), "met (not yet 1.5×)");
+        assert_eq!(verdict(1.5), "met, and the 1.5× aim");
+    }
+}
