@@ -5,6 +5,9 @@
 //! Native numbers come from child processes of this binary (`bench --native-json`), once with
 //! every core and once with one thread: the browser's wasm runs on one thread, so the
 //! one-thread native figure is the like-for-like baseline for the ratio.
+//!
+//! The comparison with ONNX Runtime Web on the same models is `cargo xtask bench-ort`
+//! (`bench_ort/`): it downloads onnxruntime, so it is kept out of this command.
 
 use std::process::Command;
 use std::time::Instant;
@@ -251,7 +254,8 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-fn cores() -> usize {
+/// Cores this process may use (also printed by `bench-ort`).
+pub fn cores() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_feedback;
+mod bench_ort;
 mod convert_image_model;
 mod eval_image;
 mod eval_sentiment;
@@ -39,6 +40,8 @@ enum Command {
     NativeReference(native_reference::Args),
     /// Latency native vs in-browser, time to first result, download sizes, ratios.
     Bench(bench::Args),
+    /// Our wasm path vs ONNX Runtime Web's wasm backend, same models (downloads onnxruntime).
+    BenchOrt(bench_ort::Args),
     /// Feedback API under load (SQLite, PostgreSQL), kill -9 durability, schemathesis fuzzing.
     BenchFeedback(bench_feedback::Args),
     /// Build the release site into dist/ (pre-compressed, with a size report).
@@ -68,6 +71,7 @@ fn main() -> Result<()> {
         Command::NativeReference(args) => native_reference::run(args),
         Command::Bench(args) => bench::run(args),
         Command::BenchFeedback(args) => bench_feedback::run(args),
+        Command::BenchOrt(args) => bench_ort::run(args),
         Command::TrainSentiment(args) => train_sentiment::run(args),
         Command::QuantizeSentiment(args) => quantize_sentiment::run(args),
         Command::EvalSentiment(args) => eval_sentiment::run(args),
