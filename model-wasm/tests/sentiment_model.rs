@@ -208,13 +208,15 @@ fn a_corrupted_model_file_fails_its_checksum() {
     assert!(matches!(err, ModelError::InvalidModel { .. }), "{err:?}");
 }
 
+/// The browser's int8 products (the default) against f32 GEMMs on the same 8-bit weights: the
+/// activations' 8-bit rounding may move a probability by a little, never a label.
 #[test]
-fn low_memory_int8_mode_gives_the_same_answers() {
+fn int8_and_f32_matmul_modes_give_the_same_answers() {
     let (Some(model), Some((bytes, digest))) = (classifier(), read_model()) else {
         return;
     };
-    let int8 =
-        SentimentClassifier::from_model_file_with(MODEL_FILE, &bytes, &digest, MatmulMode::Int8)
+    let f32_mode =
+        SentimentClassifier::from_model_file_with(MODEL_FILE, &bytes, &digest, MatmulMode::F32)
             .expect("loads");
     for text in [
         "a gorgeous, witty film",
@@ -223,11 +225,13 @@ fn low_memory_int8_mode_gives_the_same_answers() {
         "这个产品很好",
     ] {
         let (a, b) = (
-            model.classify(text).expect("f32"),
-            int8.classify(text).expect("int8"),
+            model.classify(text).expect("int8"),
+            f32_mode.classify(text).expect("f32"),
         );
+        eprintln!("{text:?}: int8 {} f32 {}", a.positive, b.positive);
+        assert_eq!(a.label, b.label, "{text:?}: {a:?} vs {b:?}");
         assert!(
-            (a.positive - b.positive).abs() < 0.05,
+            (a.positive - b.positive).abs() < 0.01,
             "{text:?}: {a:?} vs {b:?}"
         );
     }

@@ -32,9 +32,10 @@ pub struct Args {
     /// Float weights (safetensors) to compare labels with.
     #[arg(long)]
     pub float: Option<PathBuf>,
-    /// Keep the 8-bit matrices 8-bit at run time (low-memory mode) instead of expanding them.
+    /// Expand the 8-bit matrices to f32 and use f32 GEMMs (native's fastest mode) instead of
+    /// the browser's 8-bit integer products.
     #[arg(long)]
-    pub int8_matmul: bool,
+    pub f32_matmul: bool,
     /// Record accuracy, F1 and size of this evaluation in assets/models/metrics.toml, from
     /// where the build writes them into the landing page's model card.
     #[arg(long)]
@@ -69,10 +70,10 @@ pub fn run(args: Args) -> Result<()> {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("model");
-    let mode = if args.int8_matmul {
-        MatmulMode::Int8
-    } else {
+    let mode = if args.f32_matmul {
         MatmulMode::F32
+    } else {
+        MatmulMode::Int8
     };
     let classifier =
         SentimentClassifier::from_model_file_with(name, &bytes, &read_sha256(&model_path)?, mode)?;

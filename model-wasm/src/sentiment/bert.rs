@@ -4,7 +4,7 @@
 use candle_core::quantized::QMatMul;
 use candle_core::{Result, Tensor, D};
 
-use super::layers::{softmax_last_dim, Dropout, LayerNorm, Linear};
+use super::layers::{gelu_erf, softmax_last_dim, Dropout, LayerNorm, Linear};
 use super::weights::Weights;
 
 /// Shape of the encoder. Only MiniLM-L6 is shipped; the struct documents the numbers.
@@ -132,7 +132,7 @@ impl FeedForward {
 
     fn forward(&self, xs: &Tensor, dropout: &dyn Dropout) -> Result<Tensor> {
         // BERT's GELU is the exact erf form, not the tanh approximation.
-        let hidden = self.up.forward(xs)?.gelu_erf()?;
+        let hidden = gelu_erf(&self.up.forward(xs)?)?;
         let out = dropout.apply(&self.down.forward(&hidden)?)?;
         self.norm.forward(&(out + xs)?)
     }
