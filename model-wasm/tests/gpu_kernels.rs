@@ -302,3 +302,41 @@ fn image_network_matches_the_cpu_path() {
         assert_eq!(top(&ours), top(&reference), "{photo}: top-1");
     }
 }
+
+/// The classifier the browser's `ImageEngine.classifyGpu` runs (CPU preprocessing and labels,
+/// the network on the GPU) against `ImageClassifier::classify`: the same top-5 classes in the
+/// same order, probabilities within 1e-3.
+#[test]
+fn image_classifier_on_the_gpu_reports_the_cpu_top5() {
+    use model_wasm::gpu::image_classifier::GpuImageClassifier;
+    use model_wasm::image::{decode::decode, weights, ImageClassifier};
+    let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets");
+    let file = model_wasm::catalog::IMAGE_MODEL_FILE;
+    let Ok(bytes) = std::fs::read(assets.join("models").join(file)) else {
+        eprintln!("SKIPPED: {file} is missing");
+        return;
+    };
+    let Some(gpu) = gpu() else { return };
+    let (layers, labels) = weights::decode(file, &bytes).unwrap();
+    let cpu = ImageClassifier::from_layers(&layers, labels).unwrap();
+    let on_gpu = GpuImageClassifier::load(gpu, &layers).unwrap();
+    for photo in ["owl.jpg", "pets.jpg"] {
+        let image = decode(&std::fs::read(assets.join("samples").join(photo)).unwrap()).unwrap();
+        let pixels = image.pixels().unwrap();
+        let reference = cpu.classify(&pixels).unwrap();
+        let ours = pollster::block_on(on_gpu.classify(&cpu, &pixels)).unwrap();
+        let names = |top: &[model_wasm::image::Prediction]| {
+            top.iter().map(|p| p.label.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(names(&ours), names(&reference), "{photo}: top-5 labels");
+        for (g, c) in ours.iter().zip(&reference) {
+            assert!(
+                (g.score - c.score).abs() <= 1e-3,
+                "{photo}, {}: GPU {} vs CPU {}",
+                c.label,
+                g.score,
+                c.score
+            );
+        }
+    }
+}

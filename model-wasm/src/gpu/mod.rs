@@ -6,6 +6,7 @@
 //! [`kernels`] holds the WGSL and the typed operations built on it.
 
 pub mod image;
+pub mod image_classifier;
 pub mod kernels;
 pub mod sentiment;
 
