@@ -1,6 +1,7 @@
 // The WebGPU path in a real browser: Chromium's SwiftShader adapter (software, so correct but
-// slow) with --enable-unsafe-webgpu. The GPU must give the native build's answers; the automatic
-// choice must be measured and remembered; without WebGPU a request for it falls back to wasm.
+// slow) with --enable-unsafe-webgpu. The GPU must give the native build's (or the wasm path's)
+// answers; the automatic choice must be measured and remembered; without WebGPU a request for it
+// falls back to wasm. Both tasks, sentiment and image.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
@@ -72,5 +73,67 @@ test('WebGPU: asked for where there is none, the answer comes from wasm without 
   assert.equal(run.ready.backend, 'wasm-simd');
   assert.equal(run.results[0].backend, 'wasm-simd');
   assert.equal(run.results[0].label, 'positive');
+  assert.deepEqual(page.problems, []);
+});
+
+/** The top-5 for a sample photo from the image pipeline on `backend`, and the backend chosen. */
+async function classifyPhoto(page, backend, photo) {
+  return page.evaluate(async ([backend, photo]) => {
+    const sdk = await import('/sdk/vitrine.js');
+    const events = [];
+    const image = await sdk.pipeline('image', { backend, onProgress: (p) => events.push(p) });
+    const result = await image(await (await fetch(`/samples/${photo}`)).blob());
+    return { ready: events.find((e) => e.stage === 'ready'), result };
+  }, [backend, photo]);
+}
+
+test('WebGPU: the image model runs on the GPU and answers like wasm', { timeout: 600_000 }, async () => {
+  // Two fresh profiles, so each has its own worker and neither remembers the other's choice.
+  const wasm = await classifyPhoto(await quietPage(['--enable-unsafe-webgpu']), 'wasm', 'owl.jpg');
+  const page = await quietPage(['--enable-unsafe-webgpu']);
+  const gpu = await classifyPhoto(page, 'webgpu', 'owl.jpg');
+  assert.equal(wasm.result.backend, 'wasm-simd');
+  assert.equal(gpu.ready.backend, 'webgpu', 'WebGPU was not used (the GPU failed its check or is missing)');
+  assert.equal(gpu.result.backend, 'webgpu');
+  assert.deepEqual(gpu.result.top.map((c) => c.label), wasm.result.top.map((c) => c.label));
+  for (const [i, ours] of gpu.result.top.entries()) {
+    const reference = wasm.result.top[i];
+    assert.ok(Math.abs(ours.score - reference.score) < 1e-3, `${reference.label}: webgpu ${ours.score} vs wasm ${reference.score}`);
+  }
+  assert.deepEqual(page.problems, []);
+});
+
+test('WebGPU: a remembered WebGPU choice shows on the image demo badge, answers included', { timeout: 600_000 }, async () => {
+  const page = await quietPage(['--enable-unsafe-webgpu']);
+  // As if this device had measured WebGPU faster for images (and wasm for sentiment, which the
+  // landing page also loads: this test is about the image model).
+  await page.evaluate(async () => {
+    const cache = await caches.open('vitrine-models-v1');
+    const choices = { sentiment: { backend: 'wasm-simd' }, image: { backend: 'webgpu' } };
+    await cache.put('/models/backend-choice.json', new Response(JSON.stringify(choices)));
+  });
+  await page.goto(BASE + '/');
+  await page.getByTestId('demo-image').scrollIntoViewIfNeeded();
+  await page.locator('[data-testid="load-progress-image"][data-state="ready"]').waitFor({ timeout: 300_000 });
+  assert.equal(await page.getByTestId('backend-image').innerText(), 'WebGPU');
+  await page.getByTestId('sample-owl').click();
+  await page.locator('[data-testid="image-result"][data-state="done"]').waitFor({ timeout: 120_000 });
+  assert.equal(await page.getByTestId('backend-image').innerText(), 'WebGPU');
+  assert.match(await page.getByTestId('image-top5').getByTestId('image-class').first().innerText(), /owl/i);
+  assert.deepEqual(page.problems, []);
+});
+
+test('WebGPU: an image asked for on WebGPU where there is none is answered by wasm without an error', { timeout: 300_000 }, async (t) => {
+  const page = await quietPage([]);
+  const hasAdapter = await page.evaluate(async () => Boolean(await navigator.gpu?.requestAdapter()));
+  if (hasAdapter) {
+    t.skip('this browser offers a WebGPU adapter even without the flag');
+    return;
+  }
+  const run = await classifyPhoto(page, 'webgpu', 'owl.jpg');
+  assert.equal(run.ready.backend, 'wasm-simd');
+  assert.equal(run.result.backend, 'wasm-simd');
+  assert.equal(run.result.top.length, 5);
+  assert.match(run.result.top[0].label, /owl/i);
   assert.deepEqual(page.problems, []);
 });
