@@ -50,6 +50,25 @@ test('WebGPU: the sentiment encoder runs on the GPU and answers like the native 
   assert.deepEqual(page.problems, []);
 });
 
+test('WebGPU: explanations are computed on the GPU and match the wasm ones', { timeout: 600_000 }, async () => {
+  const text = 'The first half drags and the jokes miss, yet the warm, sharp last act left me smiling.';
+  const explain = (page, backend) => page.evaluate(async ([backend, text]) => {
+    const sdk = await import('/sdk/vitrine.js');
+    return (await sdk.pipeline('sentiment', { backend })).explain(text);
+  }, [backend, text]);
+  const wasm = await explain(await quietPage(['--enable-unsafe-webgpu']), 'wasm');
+  const page = await quietPage(['--enable-unsafe-webgpu']);
+  const gpu = await explain(page, 'webgpu');
+  assert.equal(wasm.backend, 'wasm-simd');
+  assert.equal(gpu.backend, 'webgpu');
+  assert.ok(Math.abs(gpu.prediction.positive - wasm.prediction.positive) < 1e-3);
+  assert.deepEqual(gpu.words.map((w) => w.word), wasm.words.map((w) => w.word));
+  for (const [i, word] of gpu.words.entries()) {
+    assert.ok(Math.abs(word.contribution - wasm.words[i].contribution) < 2e-2, `${word.word}: webgpu ${word.contribution} vs wasm ${wasm.words[i].contribution}`);
+  }
+  assert.deepEqual(page.problems, []);
+});
+
 test('WebGPU: the automatic choice is measured on this device and remembered', { timeout: 300_000 }, async () => {
   const page = await quietPage(['--enable-unsafe-webgpu']);
   const run = await classifyAll(page, 'auto', ['what a delightful surprise']);

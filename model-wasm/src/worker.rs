@@ -140,6 +140,18 @@ impl SentimentEngine {
         })
     }
 
+    /// `explain` with every masked variant encoded on the GPU in one submission and one
+    /// read-back: a Promise of `{ prediction, words }`, as `explain` returns.
+    #[wasm_bindgen(js_name = explainGpu)]
+    pub fn explain_gpu(&self, text: String) -> js_sys::Promise {
+        let (cpu, on_gpu) = (self.inner.clone(), self.gpu.borrow().clone());
+        wasm_bindgen_futures::future_to_promise(async move {
+            let on_gpu = on_gpu.ok_or_else(gpu_not_enabled)?;
+            let explanation = on_gpu.explain(&cpu, &text).await?;
+            Ok(to_js(&explanation)?)
+        })
+    }
+
     /// `classify` on the GPU: a Promise of `{ label, score, positive, truncated }`.
     #[wasm_bindgen(js_name = classifyGpu)]
     pub fn classify_gpu(&self, text: String) -> js_sys::Promise {
@@ -157,7 +169,7 @@ impl SentimentEngine {
 mod gpu_backend {
     use super::*;
     use crate::gpu::sentiment::GpuEncoder;
-    use crate::sentiment::{file, BertConfig, Prediction, Weights};
+    use crate::sentiment::{file, BertConfig, Explanation, Prediction, Weights};
 
     pub struct SentimentGpu {
         gpu: Gpu,
@@ -192,6 +204,20 @@ mod gpu_backend {
                 .await
                 .map_err(gpu_error)?;
             cpu.predict_from_pooled(&tokens, pooled).map_err(js_error)
+        }
+
+        pub async fn explain(
+            &self,
+            cpu: &SentimentClassifier,
+            text: &str,
+        ) -> Result<Explanation, JsError> {
+            let plan = cpu.plan_explanation(text).map_err(js_error)?;
+            let pooled = self
+                .encoder
+                .pooled(&self.gpu, &plan.variants)
+                .await
+                .map_err(gpu_error)?;
+            cpu.explain_from_pooled(plan, pooled).map_err(js_error)
         }
     }
 }

@@ -280,7 +280,7 @@ let measuring = Promise.resolve();
  * The backend `task` runs on: WebGPU where it is there, gives the CPU's answer, and is faster
  * on this device; otherwise wasm SIMD. `preference` ('auto' | 'wasm' | 'webgpu', from the SDK)
  * overrides the measurement. The choice is measured once per device and task, and remembered.
- * Any GPU failure, now or later (see `classify`), lands on the CPU path without the visitor
+ * Any GPU failure, now or later (see `onChosenBackend`), lands on the CPU path without the visitor
  * seeing it.
  */
 function chooseBackend(task, model, entry, bytes, preference) {
@@ -317,21 +317,29 @@ async function measureBackend(task, path, model, entry, bytes, preference) {
   }
 }
 
-/** Runs `task` on its chosen backend; a GPU failure switches the task to the CPU for good. */
-async function classify(task, model, input) {
+/**
+ * Runs `onGpu` when `task` is on the GPU, else `onCpu`; a GPU failure answers from the CPU and
+ * switches the task to it for good.
+ */
+async function onChosenBackend(task, onCpu, onGpu) {
   const state = loads.get(task);
-  const path = GPU_TASKS[task];
   if (state?.backend === GPU_BACKEND) {
     try {
-      const { result, ms } = await timed(() => path.gpu(model, input));
+      const { result, ms } = await timed(onGpu);
       return { result, ms, backend: GPU_BACKEND };
     } catch (error) {
       state.backend = BACKEND;
       await remember(task, BACKEND, { gpuError: String(error?.message ?? error) });
     }
   }
-  const { result, ms } = await timed(() => path.cpu(model, input));
+  const { result, ms } = await timed(onCpu);
   return { result, ms, backend: BACKEND };
+}
+
+/** Classifies `input` on the task's chosen backend. */
+function classify(task, model, input) {
+  const path = GPU_TASKS[task];
+  return onChosenBackend(task, () => path.cpu(model, input), () => path.gpu(model, input));
 }
 
 /** RGBA pixels for anything the SDK accepts: Blob/File, ImageBitmap, ImageData. */
@@ -383,10 +391,11 @@ const handlers = {
     return { label: result.label, score: result.score, positive: result.positive, truncated: result.truncated, ms, backend };
   },
   explain: async ({ text }) => {
-    // Explaining runs its variants as CPU batches in this build.
+    // On the GPU every variant is encoded in one submission; on the CPU in batches.
     const model = await load('sentiment');
-    const { result, ms } = await timed(() => model.explain(String(text ?? '')));
-    return { ...result, ms, backend: BACKEND };
+    const input = String(text ?? '');
+    const { result, ms, backend } = await onChosenBackend('sentiment', () => model.explain(input), () => model.explainGpu(input));
+    return { ...result, ms, backend };
   },
   image: async ({ image }) => {
     const model = await load('image');
