@@ -90,7 +90,8 @@ impl LoadState {
     }
 }
 
-/// The SDK's progress event: `{ stage, file, loaded, total, cached }`.
+/// The SDK's progress event: `{ stage, file, loaded, total, cached }`, and on `ready` the
+/// `backend` the worker chose.
 #[derive(Deserialize)]
 struct Progress {
     stage: String,
@@ -102,6 +103,8 @@ struct Progress {
     total: Option<f64>,
     #[serde(default)]
     cached: Option<bool>,
+    #[serde(default)]
+    backend: Option<String>,
 }
 
 thread_local! {
@@ -227,6 +230,13 @@ impl Model {
                 self.state.set(LoadState::Downloading(files));
             }
             "prepare" => self.state.set(LoadState::Preparing(files)),
+            // The badge names the chosen backend from the start, not only after the first answer
+            // (the engine's CPU backend would otherwise stand in until then).
+            "ready" => {
+                if let Some(backend) = p.backend {
+                    self.backend.set(Some(backend));
+                }
+            }
             _ => {}
         }
     }

@@ -116,4 +116,26 @@ try {
 } finally {
   await gpuBrowser.close();
 }
+// The image model forced onto WebGPU, the same way (a fresh browser: its own worker and profile).
+const gpuImageBrowser = await launch(['--enable-unsafe-webgpu']);
+try {
+  const page = await (await gpuImageBrowser.newContext()).newPage();
+  await page.goto(BASE + QUIET_PAGE);
+  const run = await page.evaluate(async (runs) => {
+    const sdk = await import('/sdk/vitrine.js');
+    const events = [];
+    const image = await sdk.pipeline('image', { backend: 'webgpu', onProgress: (p) => events.push(p) });
+    const photo = await (await fetch('/samples/owl.jpg')).blob();
+    const info = (await navigator.gpu?.requestAdapter())?.info ?? {};
+    await image(photo); // warm-up
+    const ms = [];
+    for (let i = 0; i < runs; i++) ms.push((await image(photo)).ms);
+    return { ms, backend: events.find((e) => e.stage === 'ready')?.backend, adapter: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') };
+  }, Math.min(RUNS.image, 5));
+  out.image_webgpu = run.backend === 'webgpu'
+    ? { median_ms: quantile(run.ms, 0.5), p90_ms: quantile(run.ms, 0.9), adapter: run.adapter || 'unknown adapter' }
+    : null;
+} finally {
+  await gpuImageBrowser.close();
+}
 console.log(JSON.stringify(out));

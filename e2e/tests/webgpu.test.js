@@ -1,6 +1,7 @@
 // The WebGPU path in a real browser: Chromium's SwiftShader adapter (software, so correct but
-// slow) with --enable-unsafe-webgpu. The GPU must give the native build's answers; the automatic
-// choice must be measured and remembered; without WebGPU a request for it falls back to wasm.
+// slow) with --enable-unsafe-webgpu. The GPU must give the native build's (or the wasm path's)
+// answers; the automatic choice must be measured and remembered; without WebGPU a request for it
+// falls back to wasm. Both tasks, sentiment and image.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
@@ -49,6 +50,25 @@ test('WebGPU: the sentiment encoder runs on the GPU and answers like the native 
   assert.deepEqual(page.problems, []);
 });
 
+test('WebGPU: explanations are computed on the GPU and match the wasm ones', { timeout: 600_000 }, async () => {
+  const text = 'The first half drags and the jokes miss, yet the warm, sharp last act left me smiling.';
+  const explain = (page, backend) => page.evaluate(async ([backend, text]) => {
+    const sdk = await import('/sdk/vitrine.js');
+    return (await sdk.pipeline('sentiment', { backend })).explain(text);
+  }, [backend, text]);
+  const wasm = await explain(await quietPage(['--enable-unsafe-webgpu']), 'wasm');
+  const page = await quietPage(['--enable-unsafe-webgpu']);
+  const gpu = await explain(page, 'webgpu');
+  assert.equal(wasm.backend, 'wasm-simd');
+  assert.equal(gpu.backend, 'webgpu');
+  assert.ok(Math.abs(gpu.prediction.positive - wasm.prediction.positive) < 1e-3);
+  assert.deepEqual(gpu.words.map((w) => w.word), wasm.words.map((w) => w.word));
+  for (const [i, word] of gpu.words.entries()) {
+    assert.ok(Math.abs(word.contribution - wasm.words[i].contribution) < 2e-2, `${word.word}: webgpu ${word.contribution} vs wasm ${wasm.words[i].contribution}`);
+  }
+  assert.deepEqual(page.problems, []);
+});
+
 test('WebGPU: the automatic choice is measured on this device and remembered', { timeout: 300_000 }, async () => {
   const page = await quietPage(['--enable-unsafe-webgpu']);
   const run = await classifyAll(page, 'auto', ['what a delightful surprise']);
@@ -58,6 +78,26 @@ test('WebGPU: the automatic choice is measured on this device and remembered', {
   assert.equal(choice.backend, choice.gpuMs < choice.cpuMs ? 'webgpu' : 'wasm-simd');
   assert.equal(run.ready.backend, choice.backend);
   assert.equal(run.results[0].backend, choice.backend);
+  assert.deepEqual(page.problems, []);
+});
+
+test('WebGPU: each task choice is measured and remembered on its own, both loading at once', { timeout: 600_000 }, async () => {
+  const page = await quietPage(['--enable-unsafe-webgpu']);
+  const run = await page.evaluate(async () => {
+    const sdk = await import('/sdk/vitrine.js');
+    const photo = await (await fetch('/samples/parrot.jpg')).blob();
+    const [sentiment, image] = await Promise.all([sdk.pipeline('sentiment'), sdk.pipeline('image')]);
+    const results = { sentiment: await sentiment('a gentle, lovely film'), image: await image(photo) };
+    const cache = await caches.open('vitrine-models-v1');
+    return { results, choice: await (await cache.match('/models/backend-choice.json'))?.json() };
+  });
+  for (const task of ['sentiment', 'image']) {
+    const choice = run.choice?.[task];
+    assert.ok(choice, `${task}: a choice was remembered (${JSON.stringify(run.choice)})`);
+    assert.ok(choice.cpuMs > 0 && choice.gpuMs > 0, `${task}: both backends were timed: ${JSON.stringify(choice)}`);
+    assert.equal(choice.backend, choice.gpuMs < choice.cpuMs ? 'webgpu' : 'wasm-simd');
+    assert.equal(run.results[task].backend, choice.backend, task);
+  }
   assert.deepEqual(page.problems, []);
 });
 
@@ -72,5 +112,74 @@ test('WebGPU: asked for where there is none, the answer comes from wasm without 
   assert.equal(run.ready.backend, 'wasm-simd');
   assert.equal(run.results[0].backend, 'wasm-simd');
   assert.equal(run.results[0].label, 'positive');
+  assert.deepEqual(page.problems, []);
+});
+
+/** The native build's top-1 label for a sample photo, when the suite wrote the reference. */
+const nativeTop1 = (photo) => reference?.image.find((i) => i.file === photo)?.top[0].label;
+
+/** The top-5 for a sample photo from the image pipeline on `backend`, and the backend chosen. */
+async function classifyPhoto(page, backend, photo) {
+  return page.evaluate(async ([backend, photo]) => {
+    const sdk = await import('/sdk/vitrine.js');
+    const events = [];
+    const image = await sdk.pipeline('image', { backend, onProgress: (p) => events.push(p) });
+    const result = await image(await (await fetch(`/samples/${photo}`)).blob());
+    return { ready: events.find((e) => e.stage === 'ready'), result };
+  }, [backend, photo]);
+}
+
+test('WebGPU: the image model runs on the GPU and answers like wasm', { timeout: 600_000 }, async () => {
+  // Two fresh profiles, so each has its own worker and neither remembers the other's choice.
+  const wasm = await classifyPhoto(await quietPage(['--enable-unsafe-webgpu']), 'wasm', 'owl.jpg');
+  const page = await quietPage(['--enable-unsafe-webgpu']);
+  const gpu = await classifyPhoto(page, 'webgpu', 'owl.jpg');
+  assert.equal(wasm.result.backend, 'wasm-simd');
+  assert.equal(gpu.ready.backend, 'webgpu', 'WebGPU was not used (the GPU failed its check or is missing)');
+  assert.equal(gpu.result.backend, 'webgpu');
+  assert.deepEqual(gpu.result.top.map((c) => c.label), wasm.result.top.map((c) => c.label));
+  for (const [i, ours] of gpu.result.top.entries()) {
+    const reference = wasm.result.top[i];
+    assert.ok(Math.abs(ours.score - reference.score) < 1e-3, `${reference.label}: webgpu ${ours.score} vs wasm ${reference.score}`);
+  }
+  assert.deepEqual(page.problems, []);
+});
+
+test('WebGPU: a remembered WebGPU choice shows on the image demo badge, answers included', { timeout: 600_000 }, async () => {
+  const page = await quietPage(['--enable-unsafe-webgpu']);
+  // As if this device had measured WebGPU faster for images (and wasm for sentiment, which the
+  // landing page also loads: this test is about the image model).
+  await page.evaluate(async () => {
+    const cache = await caches.open('vitrine-models-v1');
+    const choices = { sentiment: { backend: 'wasm-simd' }, image: { backend: 'webgpu' } };
+    await cache.put('/models/backend-choice.json', new Response(JSON.stringify(choices)));
+  });
+  await page.goto(BASE + '/');
+  await page.getByTestId('demo-image').scrollIntoViewIfNeeded();
+  await page.locator('[data-testid="load-progress-image"][data-state="ready"]').waitFor({ timeout: 300_000 });
+  assert.equal(await page.getByTestId('backend-image').innerText(), 'WebGPU');
+  await page.getByTestId('sample-owl').click();
+  await page.locator('[data-testid="image-result"][data-state="done"]').waitFor({ timeout: 120_000 });
+  assert.equal(await page.getByTestId('backend-image').innerText(), 'WebGPU');
+  const shown = await page.getByTestId('image-top5').getByTestId('image-class').allInnerTexts();
+  assert.equal(shown.length, 5);
+  const expected = nativeTop1('owl.jpg');
+  if (expected) assert.ok(shown[0].toLowerCase().startsWith(expected.toLowerCase()), `${shown[0]} vs native ${expected}`);
+  assert.deepEqual(page.problems, []);
+});
+
+test('WebGPU: an image asked for on WebGPU where there is none is answered by wasm without an error', { timeout: 300_000 }, async (t) => {
+  const page = await quietPage([]);
+  const hasAdapter = await page.evaluate(async () => Boolean(await navigator.gpu?.requestAdapter()));
+  if (hasAdapter) {
+    t.skip('this browser offers a WebGPU adapter even without the flag');
+    return;
+  }
+  const run = await classifyPhoto(page, 'webgpu', 'owl.jpg');
+  assert.equal(run.ready.backend, 'wasm-simd');
+  assert.equal(run.result.backend, 'wasm-simd');
+  assert.equal(run.result.top.length, 5);
+  const expected = nativeTop1('owl.jpg');
+  if (expected) assert.equal(run.result.top[0].label, expected);
   assert.deepEqual(page.problems, []);
 });

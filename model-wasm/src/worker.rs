@@ -9,6 +9,8 @@ use std::rc::Rc;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "gpu")]
+use crate::gpu::{image_classifier::GpuImageClassifier, Gpu, GpuError};
 use crate::image::{preprocess::check_dimensions, ImageClassifier, PixelBuffer};
 use crate::sentiment::{MatmulMode, SentimentClassifier};
 use crate::ModelError;
@@ -27,6 +29,17 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
 
 fn js_error(e: ModelError) -> JsError {
     JsError::new(&e.to_string())
+}
+
+#[cfg(feature = "gpu")]
+fn gpu_error(e: GpuError) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// A GPU call before `enableGpu` resolved (the worker never makes one; a third party might).
+#[cfg(feature = "gpu")]
+fn gpu_not_enabled() -> JsError {
+    JsError::new("the GPU path is not enabled")
 }
 
 /// Version and capabilities of this engine build.
@@ -127,12 +140,24 @@ impl SentimentEngine {
         })
     }
 
+    /// `explain` with every masked variant encoded on the GPU in one submission and one
+    /// read-back: a Promise of `{ prediction, words }`, as `explain` returns.
+    #[wasm_bindgen(js_name = explainGpu)]
+    pub fn explain_gpu(&self, text: String) -> js_sys::Promise {
+        let (cpu, on_gpu) = (self.inner.clone(), self.gpu.borrow().clone());
+        wasm_bindgen_futures::future_to_promise(async move {
+            let on_gpu = on_gpu.ok_or_else(gpu_not_enabled)?;
+            let explanation = on_gpu.explain(&cpu, &text).await?;
+            Ok(to_js(&explanation)?)
+        })
+    }
+
     /// `classify` on the GPU: a Promise of `{ label, score, positive, truncated }`.
     #[wasm_bindgen(js_name = classifyGpu)]
     pub fn classify_gpu(&self, text: String) -> js_sys::Promise {
         let (cpu, on_gpu) = (self.inner.clone(), self.gpu.borrow().clone());
         wasm_bindgen_futures::future_to_promise(async move {
-            let on_gpu = on_gpu.ok_or_else(|| JsError::new("the GPU path is not enabled"))?;
+            let on_gpu = on_gpu.ok_or_else(gpu_not_enabled)?;
             let prediction = on_gpu.classify(&cpu, &text).await?;
             Ok(to_js(&prediction)?)
         })
@@ -144,16 +169,11 @@ impl SentimentEngine {
 mod gpu_backend {
     use super::*;
     use crate::gpu::sentiment::GpuEncoder;
-    use crate::gpu::{Gpu, GpuError};
-    use crate::sentiment::{file, BertConfig, Prediction, Weights};
+    use crate::sentiment::{file, BertConfig, Explanation, Prediction, Weights};
 
     pub struct SentimentGpu {
         gpu: Gpu,
         encoder: GpuEncoder,
-    }
-
-    fn gpu_error(e: GpuError) -> JsError {
-        JsError::new(&e.to_string())
     }
 
     impl SentimentGpu {
@@ -185,13 +205,30 @@ mod gpu_backend {
                 .map_err(gpu_error)?;
             cpu.predict_from_pooled(&tokens, pooled).map_err(js_error)
         }
+
+        pub async fn explain(
+            &self,
+            cpu: &SentimentClassifier,
+            text: &str,
+        ) -> Result<Explanation, JsError> {
+            let plan = cpu.plan_explanation(text).map_err(js_error)?;
+            let pooled = self
+                .encoder
+                .pooled(&self.gpu, &plan.variants)
+                .await
+                .map_err(gpu_error)?;
+            cpu.explain_from_pooled(plan, pooled).map_err(js_error)
+        }
     }
 }
 
 /// The image model, loaded once per worker.
 #[wasm_bindgen]
 pub struct ImageEngine {
-    inner: ImageClassifier,
+    inner: Rc<ImageClassifier>,
+    /// The same network on the GPU, once `enableGpu` succeeded.
+    #[cfg(feature = "gpu")]
+    gpu: Rc<RefCell<Option<Rc<GpuImageClassifier>>>>,
 }
 
 #[wasm_bindgen]
@@ -201,7 +238,11 @@ impl ImageEngine {
     #[wasm_bindgen(constructor)]
     pub fn new(name: &str, bytes: &[u8]) -> Result<ImageEngine, JsError> {
         let inner = ImageClassifier::from_verified_model_bytes(name, bytes).map_err(js_error)?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner: Rc::new(inner),
+            #[cfg(feature = "gpu")]
+            gpu: Rc::default(),
+        })
     }
 
     /// Top-5 `[{ index, label, score }]` for RGBA pixels (as from `getImageData`).
@@ -209,5 +250,55 @@ impl ImageEngine {
     pub fn classify_rgba(&self, width: u32, height: u32, rgba: &[u8]) -> Result<JsValue, JsError> {
         let pixels = PixelBuffer::rgba(width, height, rgba).map_err(js_error)?;
         to_js(&self.inner.classify(&pixels).map_err(js_error)?)
+    }
+
+    /// The 1000 logits for RGBA pixels: what the worker compares the GPU's answer against.
+    pub fn logits(&self, width: u32, height: u32, rgba: &[u8]) -> Result<Vec<f32>, JsError> {
+        let pixels = PixelBuffer::rgba(width, height, rgba).map_err(js_error)?;
+        self.inner.logits(&pixels).map_err(js_error)
+    }
+}
+
+#[cfg(feature = "gpu")]
+#[wasm_bindgen]
+impl ImageEngine {
+    /// Uploads the network (from the same verified `bytes`) to the GPU through WebGPU. Resolves
+    /// once `classifyGpu` can run; rejects, leaving the CPU path as it was, when there is no
+    /// usable adapter or the upload fails.
+    #[wasm_bindgen(js_name = enableGpu)]
+    pub fn enable_gpu(&self, name: String, bytes: Vec<u8>) -> js_sys::Promise {
+        let slot = self.gpu.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let gpu = Gpu::new().await.map_err(gpu_error)?;
+            let (layers, _labels) =
+                crate::image::weights::decode(&name, &bytes).map_err(js_error)?;
+            let on_gpu = GpuImageClassifier::load(gpu, &layers).map_err(gpu_error)?;
+            *slot.borrow_mut() = Some(Rc::new(on_gpu));
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// `classifyRgba` on the GPU: a Promise of the top-5 `[{ index, label, score }]`.
+    #[wasm_bindgen(js_name = classifyGpu)]
+    pub fn classify_gpu(&self, width: u32, height: u32, rgba: Vec<u8>) -> js_sys::Promise {
+        let (cpu, on_gpu) = (self.inner.clone(), self.gpu.borrow().clone());
+        wasm_bindgen_futures::future_to_promise(async move {
+            let on_gpu = on_gpu.ok_or_else(gpu_not_enabled)?;
+            let pixels = PixelBuffer::rgba(width, height, &rgba).map_err(js_error)?;
+            let top = on_gpu.classify(&cpu, &pixels).await.map_err(gpu_error)?;
+            Ok(to_js(&top)?)
+        })
+    }
+
+    /// `logits` on the GPU: a Promise of a Float32Array of 1000.
+    #[wasm_bindgen(js_name = logitsGpu)]
+    pub fn logits_gpu(&self, width: u32, height: u32, rgba: Vec<u8>) -> js_sys::Promise {
+        let on_gpu = self.gpu.borrow().clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let on_gpu = on_gpu.ok_or_else(gpu_not_enabled)?;
+            let pixels = PixelBuffer::rgba(width, height, &rgba).map_err(js_error)?;
+            let logits = on_gpu.logits(&pixels).await.map_err(gpu_error)?;
+            Ok(js_sys::Float32Array::from(logits.as_slice()).into())
+        })
     }
 }

@@ -302,3 +302,104 @@ fn image_network_matches_the_cpu_path() {
         assert_eq!(top(&ours), top(&reference), "{photo}: top-1");
     }
 }
+
+/// The classifier the browser's `ImageEngine.classifyGpu` runs (CPU preprocessing and labels,
+/// the network on the GPU) against `ImageClassifier::classify`: the same top-5 classes in the
+/// same order, probabilities within 1e-3.
+#[test]
+fn image_classifier_on_the_gpu_reports_the_cpu_top5() {
+    use model_wasm::gpu::image_classifier::GpuImageClassifier;
+    use model_wasm::image::{decode::decode, weights, ImageClassifier};
+    let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets");
+    let file = model_wasm::catalog::IMAGE_MODEL_FILE;
+    let Ok(bytes) = std::fs::read(assets.join("models").join(file)) else {
+        eprintln!("SKIPPED: {file} is missing");
+        return;
+    };
+    let Some(gpu) = gpu() else { return };
+    let (layers, labels) = weights::decode(file, &bytes).unwrap();
+    let cpu = ImageClassifier::from_layers(&layers, labels).unwrap();
+    let on_gpu = GpuImageClassifier::load(gpu, &layers).unwrap();
+    for photo in ["owl.jpg", "pets.jpg"] {
+        let image = decode(&std::fs::read(assets.join("samples").join(photo)).unwrap()).unwrap();
+        let pixels = image.pixels().unwrap();
+        let reference = cpu.classify(&pixels).unwrap();
+        let ours = pollster::block_on(on_gpu.classify(&cpu, &pixels)).unwrap();
+        let names = |top: &[model_wasm::image::Prediction]| {
+            top.iter().map(|p| p.label.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(names(&ours), names(&reference), "{photo}: top-5 labels");
+        for (g, c) in ours.iter().zip(&reference) {
+            assert!(
+                (g.score - c.score).abs() <= 1e-3,
+                "{photo}, {}: GPU {} vs CPU {}",
+                c.label,
+                g.score,
+                c.score
+            );
+        }
+    }
+}
+
+/// `explain` with every variant encoded on the GPU in one submission (the browser's
+/// `SentimentEngine.explainGpu`) against the CPU's `explain`: the same prediction and per-word
+/// contributions. With the shipped chunk size, and with 48-token chunks, so splitting into chunks
+/// and putting the vectors back in order are covered without a text long enough to make
+/// lavapipe crawl (it takes tens of seconds per explanation already).
+#[test]
+fn explain_on_the_gpu_matches_the_cpu_explain() {
+    use model_wasm::gpu::sentiment::{GpuEncoder, TOKENS_PER_CHUNK};
+    use model_wasm::sentiment::{
+        file, BertConfig, MatmulMode, SentimentClassifier, SentimentModel, SentimentTokenizer,
+        Weights,
+    };
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../assets/models")
+        .join(model_wasm::sentiment::MODEL_FILE);
+    let Ok(bytes) = std::fs::read(&path) else {
+        eprintln!("SKIPPED: {} is missing", path.display());
+        return;
+    };
+    let Some(gpu) = gpu() else { return };
+    let parsed = file::parse("model", &bytes, &Device::Cpu, MatmulMode::F32).unwrap();
+    let vb = Weights::Quantized(parsed.weights);
+    let cfg = BertConfig::MINILM_L6;
+    let on_gpu = GpuEncoder::load(&gpu, &vb, cfg).unwrap();
+    let cpu = SentimentClassifier::new(
+        SentimentModel::load(&vb, &cfg).unwrap(),
+        SentimentTokenizer::from_bytes(parsed.tokenizer_json.as_bytes()).unwrap(),
+    );
+    // Explanation variants are short, so 48-token chunks split the second text's into several.
+    let cases = [
+        ("not bad at all", TOKENS_PER_CHUNK),
+        ("a dull, lifeless and boring film", 48),
+    ];
+    for (text, chunk) in cases {
+        let reference = cpu.explain(text).unwrap();
+        let plan = cpu.plan_explanation(text).unwrap();
+        let pooled =
+            pollster::block_on(on_gpu.pooled_in_chunks(&gpu, &plan.variants, chunk)).unwrap();
+        let ours = cpu.explain_from_pooled(plan, pooled).unwrap();
+        assert!(
+            (ours.prediction.positive - reference.prediction.positive).abs() <= 1e-3,
+            "{text}: positive {} vs {}",
+            ours.prediction.positive,
+            reference.prediction.positive
+        );
+        assert_eq!(ours.words.len(), reference.words.len(), "{text}: words");
+        let worst = ours
+            .words
+            .iter()
+            .zip(&reference.words)
+            .map(|(g, c)| {
+                assert_eq!((g.start, g.end), (c.start, c.end), "{text}: word spans");
+                (g.contribution - c.contribution).abs()
+            })
+            .fold(0f32, f32::max);
+        eprintln!(
+            "{text:?}, {chunk}-token chunks: largest contribution difference, GPU vs CPU: \
+                 {worst:.2e} (log-odds)"
+        );
+        assert!(worst <= 1e-3, "{text}: contributions differ by {worst}");
+    }
+}

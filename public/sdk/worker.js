@@ -193,36 +193,112 @@ async function rememberedChoices() {
   }
 }
 
-async function remember(task, backend, measured) {
-  try {
-    const cache = await caches_?.open(CACHE_NAME);
-    const choices = { ...(await rememberedChoices()), [task]: { backend, ...measured } };
-    await cache?.put(BACKEND_CHOICE, new Response(JSON.stringify(choices), { headers: { 'content-type': 'application/json' } }));
-  } catch {
-    // Not remembering only means measuring again next visit.
-  }
+// Both tasks may remember at once (the page loads both models); writes take turns so neither
+// read-modify-write overwrites the other's entry.
+let remembering = Promise.resolve();
+
+function remember(task, backend, measured) {
+  remembering = remembering.then(async () => {
+    try {
+      const cache = await caches_?.open(CACHE_NAME);
+      const choices = { ...(await rememberedChoices()), [task]: { backend, ...measured } };
+      await cache?.put(BACKEND_CHOICE, new Response(JSON.stringify(choices), { headers: { 'content-type': 'application/json' } }));
+    } catch {
+      // Not remembering only means measuring again next visit.
+    }
+  });
+  return remembering;
 }
+
+/** Relative L2 distance of `ours` from `reference`. */
+function relativeL2(ours, reference) {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < reference.length; i++) {
+    diff += (ours[i] - reference[i]) ** 2;
+    norm += reference[i] ** 2;
+  }
+  return Math.sqrt(diff / norm);
+}
+
+const argmax = (xs) => xs.reduce((best, x, i) => (x > xs[best] ? i : best), 0);
+
+/** A fixed 256×256 picture (smooth colour gradients and ripples) the image GPU path is checked on. */
+function probeImage() {
+  const side = 256;
+  const image = new ImageData(side, side);
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
+      const at = 4 * (y * side + x);
+      image.data[at] = x;
+      image.data[at + 1] = y;
+      image.data[at + 2] = 128 + 127 * Math.sin((x + 2 * y) / 9);
+      image.data[at + 3] = 255;
+    }
+  }
+  return image;
+}
+
+const rgba = (pixels) => new Uint8Array(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength);
+
+/**
+ * What backend choice needs of each task with a GPU path: a probe input, the task run on each
+ * backend, and `verify`, which throws unless the GPU gives the CPU's answer on the probe.
+ */
+const GPU_TASKS = {
+  sentiment: {
+    probe: () => 'A warm, funny and beautifully made film, if a little long.',
+    cpu: (model, text) => model.classify(text),
+    gpu: (model, text) => model.classifyGpu(text),
+    async verify(model, text) {
+      const cpu = model.classify(text);
+      const gpu = await model.classifyGpu(text);
+      if (Math.abs(cpu.positive - gpu.positive) > 1e-3) {
+        throw new Error(`the GPU answered ${gpu.positive}, the CPU ${cpu.positive}`);
+      }
+    },
+  },
+  image: {
+    probe: probeImage,
+    cpu: (model, pixels) => model.classifyRgba(pixels.width, pixels.height, rgba(pixels)),
+    gpu: (model, pixels) => model.classifyGpu(pixels.width, pixels.height, rgba(pixels)),
+    async verify(model, pixels) {
+      const cpu = model.logits(pixels.width, pixels.height, rgba(pixels));
+      const gpu = await model.logitsGpu(pixels.width, pixels.height, rgba(pixels));
+      const error = relativeL2(gpu, cpu);
+      if (argmax(gpu) !== argmax(cpu) || !(error <= 1e-3)) {
+        throw new Error(`the GPU's logits differ from the CPU's (class ${argmax(gpu)} vs ${argmax(cpu)}, relative error ${error})`);
+      }
+    },
+  },
+};
+
+// One measurement at a time: two tasks timed at once would each see the other's load.
+let measuring = Promise.resolve();
 
 /**
  * The backend `task` runs on: WebGPU where it is there, gives the CPU's answer, and is faster
  * on this device; otherwise wasm SIMD. `preference` ('auto' | 'wasm' | 'webgpu', from the SDK)
- * overrides the measurement. The choice is measured once per device and remembered. Any GPU
- * failure, now or later (see `run`), lands on the CPU path without the visitor seeing it.
- * Only the sentiment model has a GPU path in this build.
+ * overrides the measurement. The choice is measured once per device and task, and remembered.
+ * Any GPU failure, now or later (see `onChosenBackend`), lands on the CPU path without the visitor
+ * seeing it.
  */
-async function chooseBackend(task, model, entry, bytes, preference) {
-  if (task !== 'sentiment' || preference === 'wasm' || !self.navigator?.gpu || !model.enableGpu) return BACKEND;
+function chooseBackend(task, model, entry, bytes, preference) {
+  const path = GPU_TASKS[task];
+  if (!path || preference === 'wasm' || !self.navigator?.gpu || !model.enableGpu) return Promise.resolve(BACKEND);
+  const choice = measuring.then(() => measureBackend(task, path, model, entry, bytes, preference));
+  measuring = choice.catch(() => {});
+  return choice;
+}
+
+async function measureBackend(task, path, model, entry, bytes, preference) {
   const remembered = (await rememberedChoices())[task]?.backend;
   if (preference !== 'webgpu' && remembered === BACKEND) return BACKEND;
-  const probe = 'A warm, funny and beautifully made film, if a little long.';
+  const probe = path.probe();
   try {
     await model.enableGpu(entry.file, bytes);
     // The GPU must give the CPU's answer before it may give any.
-    const cpu = model.classify(probe);
-    const gpu = await model.classifyGpu(probe);
-    if (Math.abs(cpu.positive - gpu.positive) > 1e-3) {
-      throw new Error(`the GPU answered ${gpu.positive}, the CPU ${cpu.positive}`);
-    }
+    await path.verify(model, probe);
     if (preference === 'webgpu' || remembered === GPU_BACKEND) return GPU_BACKEND;
     const average = async (run) => {
       await run();
@@ -230,8 +306,8 @@ async function chooseBackend(task, model, entry, bytes, preference) {
       for (let i = 0; i < 3; i++) await run();
       return (performance.now() - start) / 3;
     };
-    const cpuMs = await average(async () => model.classify(probe));
-    const gpuMs = await average(() => model.classifyGpu(probe));
+    const cpuMs = await average(async () => path.cpu(model, probe));
+    const gpuMs = await average(() => path.gpu(model, probe));
     const choice = gpuMs < cpuMs ? GPU_BACKEND : BACKEND;
     await remember(task, choice, { cpuMs, gpuMs });
     return choice;
@@ -241,19 +317,29 @@ async function chooseBackend(task, model, entry, bytes, preference) {
   }
 }
 
-/** Classifies on the chosen backend; a GPU failure switches this task to the CPU for good. */
-async function classifySentiment(state, model, text) {
-  if (state.backend === GPU_BACKEND) {
+/**
+ * Runs `onGpu` when `task` is on the GPU, else `onCpu`; a GPU failure answers from the CPU and
+ * switches the task to it for good.
+ */
+async function onChosenBackend(task, onCpu, onGpu) {
+  const state = loads.get(task);
+  if (state?.backend === GPU_BACKEND) {
     try {
-      const { result, ms } = await timed(() => model.classifyGpu(text));
+      const { result, ms } = await timed(onGpu);
       return { result, ms, backend: GPU_BACKEND };
     } catch (error) {
       state.backend = BACKEND;
-      await remember('sentiment', BACKEND, { gpuError: String(error?.message ?? error) });
+      await remember(task, BACKEND, { gpuError: String(error?.message ?? error) });
     }
   }
-  const { result, ms } = await timed(() => model.classify(text));
+  const { result, ms } = await timed(onCpu);
   return { result, ms, backend: BACKEND };
+}
+
+/** Classifies `input` on the task's chosen backend. */
+function classify(task, model, input) {
+  const path = GPU_TASKS[task];
+  return onChosenBackend(task, () => path.cpu(model, input), () => path.gpu(model, input));
 }
 
 /** RGBA pixels for anything the SDK accepts: Blob/File, ImageBitmap, ImageData. */
@@ -301,20 +387,21 @@ const handlers = {
   },
   sentiment: async ({ text }) => {
     const model = await load('sentiment');
-    const { result, ms, backend } = await classifySentiment(loads.get('sentiment'), model, String(text ?? ''));
+    const { result, ms, backend } = await classify('sentiment', model, String(text ?? ''));
     return { label: result.label, score: result.score, positive: result.positive, truncated: result.truncated, ms, backend };
   },
   explain: async ({ text }) => {
-    // Explaining runs its variants as CPU batches in this build.
+    // On the GPU every variant is encoded in one submission; on the CPU in batches.
     const model = await load('sentiment');
-    const { result, ms } = await timed(() => model.explain(String(text ?? '')));
-    return { ...result, ms, backend: BACKEND };
+    const input = String(text ?? '');
+    const { result, ms, backend } = await onChosenBackend('sentiment', () => model.explain(input), () => model.explainGpu(input));
+    return { ...result, ms, backend };
   },
   image: async ({ image }) => {
     const model = await load('image');
     const pixels = await toPixels(image);
-    const { result, ms } = await timed(() => model.classifyRgba(pixels.width, pixels.height, new Uint8Array(pixels.data.buffer)));
-    return { top: result, ms, backend: BACKEND };
+    const { result, ms, backend } = await classify('image', model, pixels);
+    return { top: result, ms, backend };
   },
 };
 

@@ -74,6 +74,9 @@ struct BrowserRun {
     image: Browser,
     /// The sentiment model forced onto WebGPU; None when the browser offered no adapter.
     sentiment_webgpu: Option<WebGpuRun>,
+    /// The image model forced onto WebGPU; None when the browser offered no adapter.
+    #[serde(default)]
+    image_webgpu: Option<WebGpuRun>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -226,6 +229,16 @@ pub fn run(args: Args) -> Result<()> {
             gpu.median_ms / browser.sentiment.median_ms
         ),
         None => println!("sentiment on WebGPU: no adapter in this browser"),
+    }
+    match &browser.image_webgpu {
+        Some(gpu) => println!(
+            "image on WebGPU ({}; software on SwiftShader, as above): median {:.1} ms (p90 {:.1}), {:.2}× the wasm path",
+            gpu.adapter,
+            gpu.median_ms,
+            gpu.p90_ms,
+            gpu.median_ms / browser.image.median_ms
+        ),
+        None => println!("image on WebGPU: not used (no adapter, or the GPU failed its check)"),
     }
     println!();
     println!("| model | native load | browser cold first result (from navigation) | browser warm, cached (from navigation) | downloaded (compressed) |");

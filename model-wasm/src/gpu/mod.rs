@@ -6,6 +6,7 @@
 //! [`kernels`] holds the WGSL and the typed operations built on it.
 
 pub mod image;
+pub mod image_classifier;
 pub mod kernels;
 pub mod sentiment;
 
@@ -94,12 +95,15 @@ impl Gpu {
             })
     }
 
-    /// A storage buffer of `len` f32 that kernels write and that can be read back.
+    /// A storage buffer of `len` f32 that kernels write and that can be read back, or gather
+    /// other buffers' results by copy (the sentiment encoder's chunks).
     pub fn output(&self, label: &str, len: usize) -> wgpu::Buffer {
         self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: (len * 4) as u64,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         })
     }

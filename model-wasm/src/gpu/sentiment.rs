@@ -107,22 +107,83 @@ impl GpuEncoder {
         })
     }
 
-    /// Mean-pooled sentence vectors (`seqs.len() × hidden`, row-major) for token id sequences
-    /// (each with its `[CLS]` and `[SEP]`), in one submission and one read-back.
+    /// Mean-pooled sentence vectors (`seqs.len() × hidden`, row-major, in the order given) for
+    /// token id sequences (each with its `[CLS]` and `[SEP]`), in one submission and one
+    /// read-back however many there are: an explanation's hundreds of variants cost one round
+    /// trip. Sequences are encoded shortest first in chunks of at most [`TOKENS_PER_CHUNK`]
+    /// padded tokens, which reuse one set of scratch buffers in turn.
     pub async fn pooled<S: AsRef<[u32]>>(
         &self,
         gpu: &Gpu,
         seqs: &[S],
     ) -> Result<Vec<f32>, GpuError> {
-        let batch = seqs.len();
-        let len = seqs.iter().map(|s| s.as_ref().len()).max().unwrap_or(0);
-        if batch == 0 || len == 0 {
+        self.pooled_in_chunks(gpu, seqs, TOKENS_PER_CHUNK).await
+    }
+
+    /// [`Self::pooled`] with chunks of at most `tokens_per_chunk` padded tokens (tests use small
+    /// ones to cover many chunks with short texts).
+    pub async fn pooled_in_chunks<S: AsRef<[u32]>>(
+        &self,
+        gpu: &Gpu,
+        seqs: &[S],
+        tokens_per_chunk: usize,
+    ) -> Result<Vec<f32>, GpuError> {
+        let lens: Vec<usize> = seqs.iter().map(|s| s.as_ref().len()).collect();
+        if seqs.is_empty() || lens.contains(&0) {
             return Err(GpuError::Shape("no tokens to encode".into()));
         }
+        if let Some(&len) = lens.iter().find(|&&l| l > self.cfg.max_positions) {
+            return Err(GpuError::Shape(format!(
+                "{len} tokens, more than the model's {}",
+                self.cfg.max_positions
+            )));
+        }
+        // Shortest first, so each chunk pads its sequences little (as the CPU's batches do).
+        let mut order: Vec<usize> = (0..seqs.len()).collect();
+        order.sort_by_key(|&i| lens[i]);
+        let chunks = chunk_by_tokens(&order, &lens, tokens_per_chunk);
+        let padded =
+            |chunk: &[usize]| chunk.len() * chunk.iter().map(|&i| lens[i]).max().unwrap_or(0);
+        let scratch_tokens = chunks.iter().map(|c| padded(c)).max().unwrap_or(0);
+        let most_rows = chunks.iter().map(|c| c.len()).max().unwrap_or(0);
+        let scratch = Scratch::new(gpu, &self.cfg, scratch_tokens, most_rows);
+        let h = self.cfg.hidden;
+        let sorted = gpu.output("pooled, shortest first", seqs.len() * h);
+
+        let mut enc = gpu.device.create_command_encoder(&Default::default());
+        let mut row = 0;
+        for chunk in &chunks {
+            let chunk_seqs: Vec<&[u32]> = chunk.iter().map(|&i| seqs[i].as_ref()).collect();
+            self.record_chunk(gpu, &mut enc, &scratch, &chunk_seqs)?;
+            // The next chunk reuses `scratch.pooled`; keep this one's vectors in their rows.
+            let bytes = (chunk.len() * h * 4) as u64;
+            enc.copy_buffer_to_buffer(&scratch.pooled, 0, &sorted, (row * h * 4) as u64, bytes);
+            row += chunk.len();
+        }
+        gpu.queue.submit([enc.finish()]);
+        let sorted = gpu.read(&sorted).await?;
+        let mut pooled = vec![0f32; seqs.len() * h];
+        for (rank, &i) in order.iter().enumerate() {
+            pooled[i * h..(i + 1) * h].copy_from_slice(&sorted[rank * h..(rank + 1) * h]);
+        }
+        Ok(pooled)
+    }
+
+    /// Records the encoder over one chunk of sequences, padded to the longest, leaving their
+    /// pooled vectors in the first rows of `scratch.pooled`.
+    fn record_chunk(
+        &self,
+        gpu: &Gpu,
+        enc: &mut wgpu::CommandEncoder,
+        scratch: &Scratch,
+        seqs: &[&[u32]],
+    ) -> Result<(), GpuError> {
+        let batch = seqs.len();
+        let len = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
         let mut ids = vec![0u32; batch * len];
         let mut mask = vec![0f32; batch * len];
         for (row, seq) in seqs.iter().enumerate() {
-            for (col, &id) in seq.as_ref().iter().enumerate() {
+            for (col, &id) in seq.iter().enumerate() {
                 if id as usize >= self.cfg.vocab_size {
                     return Err(GpuError::Shape(format!(
                         "token id {id} is not in the vocabulary"
@@ -136,77 +197,131 @@ impl GpuEncoder {
         let k = &self.kernels;
         let ids = gpu.upload("ids", &ids);
         let mask = gpu.upload("mask", &mask);
-        let zeros = gpu.upload("zeros", &vec![0f32; tokens * h]);
-        let hidden = |label| gpu.output(label, tokens * h);
-        let (embedded, mut x, mut next) = (hidden("embedded"), hidden("x"), hidden("x'"));
-        let [q, key, v, ctx, attended, mid] =
-            ["q", "k", "v", "context", "attended", "mid"].map(hidden);
-        let ff = gpu.output("feed-forward", tokens * self.cfg.intermediate);
-        let ff_out = hidden("feed-forward out");
-        let pooled = gpu.output("pooled", batch * h);
+        let Scratch {
+            zeros,
+            embedded,
+            q,
+            key,
+            v,
+            context,
+            attended,
+            mid,
+            ff,
+            ff_out,
+            pooled,
+            ..
+        } = scratch;
+        let (mut x, mut next) = (&scratch.x, &scratch.next);
 
-        let mut enc = gpu.device.create_command_encoder(&Default::default());
-        k.embed(gpu, &mut enc, &ids, (batch, len), &self.tables, &embedded)?;
-        k.add_layer_norm(
-            gpu,
-            &mut enc,
-            &embedded,
-            &zeros,
-            tokens,
-            &self.embedding_norm,
-            &x,
-        )?;
+        k.embed(gpu, enc, &ids, (batch, len), &self.tables, embedded)?;
+        k.add_layer_norm(gpu, enc, embedded, zeros, tokens, &self.embedding_norm, x)?;
         let shape = AttentionShape {
             batch,
             len,
             heads: self.cfg.heads,
         };
         for layer in &self.layers {
-            for (projection, out) in [(&layer.query, &q), (&layer.key, &key), (&layer.value, &v)] {
-                k.linear(gpu, &mut enc, &x, tokens, projection, Activation::None, out)?;
+            for (projection, out) in [(&layer.query, q), (&layer.key, key), (&layer.value, v)] {
+                k.linear(gpu, enc, x, tokens, projection, Activation::None, out)?;
             }
-            k.attention(gpu, &mut enc, [&q, &key, &v], &mask, shape, &ctx)?;
-            k.linear(
-                gpu,
-                &mut enc,
-                &ctx,
-                tokens,
-                &layer.attention_out,
-                Activation::None,
-                &attended,
-            )?;
-            k.add_layer_norm(
-                gpu,
-                &mut enc,
-                &attended,
-                &x,
-                tokens,
-                &layer.attention_norm,
-                &mid,
-            )?;
-            k.linear(
-                gpu,
-                &mut enc,
-                &mid,
-                tokens,
-                &layer.up,
-                Activation::Gelu,
-                &ff,
-            )?;
-            k.linear(
-                gpu,
-                &mut enc,
-                &ff,
-                tokens,
-                &layer.down,
-                Activation::None,
-                &ff_out,
-            )?;
-            k.add_layer_norm(gpu, &mut enc, &ff_out, &mid, tokens, &layer.out_norm, &next)?;
+            k.attention(gpu, enc, [q, key, v], &mask, shape, context)?;
+            let out = &layer.attention_out;
+            k.linear(gpu, enc, context, tokens, out, Activation::None, attended)?;
+            k.add_layer_norm(gpu, enc, attended, x, tokens, &layer.attention_norm, mid)?;
+            k.linear(gpu, enc, mid, tokens, &layer.up, Activation::Gelu, ff)?;
+            k.linear(gpu, enc, ff, tokens, &layer.down, Activation::None, ff_out)?;
+            k.add_layer_norm(gpu, enc, ff_out, mid, tokens, &layer.out_norm, next)?;
             std::mem::swap(&mut x, &mut next);
         }
-        k.mean_pool(gpu, &mut enc, &x, &mask, (batch, len, h), &pooled)?;
-        gpu.queue.submit([enc.finish()]);
-        gpu.read(&pooled).await
+        k.mean_pool(gpu, enc, x, &mask, (batch, len, h), pooled)
+    }
+}
+
+/// Padded tokens per chunk in [`GpuEncoder::pooled`]. Bounds the largest scratch buffer (the
+/// feed-forward activations: 4096 × 1536 f32, 25 MB) well under WebGPU's default 128 MB binding
+/// limit, and the matmul's rows per dispatch under the 65,535 workgroups a dimension allows.
+pub const TOKENS_PER_CHUNK: usize = 4096;
+
+/// Splits `order` (sequence indices, shortest first) into runs whose padded size, count × the
+/// longest's length, stays within `budget`; a sequence longer than `budget` goes alone.
+fn chunk_by_tokens<'a>(order: &'a [usize], lens: &[usize], budget: usize) -> Vec<&'a [usize]> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    for end in 1..=order.len() {
+        // Shortest first: the chunk's longest is its last.
+        let grown = end < order.len() && (end + 1 - start) * lens[order[end]] <= budget;
+        if !grown {
+            chunks.push(&order[start..end]);
+            start = end;
+        }
+    }
+    chunks
+}
+
+/// The activations of one chunk between kernels, allocated once per [`GpuEncoder::pooled`] for
+/// its largest chunk and reused by each chunk in turn (the kernels run in recording order).
+struct Scratch {
+    zeros: wgpu::Buffer,
+    embedded: wgpu::Buffer,
+    x: wgpu::Buffer,
+    next: wgpu::Buffer,
+    q: wgpu::Buffer,
+    key: wgpu::Buffer,
+    v: wgpu::Buffer,
+    context: wgpu::Buffer,
+    attended: wgpu::Buffer,
+    mid: wgpu::Buffer,
+    ff: wgpu::Buffer,
+    ff_out: wgpu::Buffer,
+    pooled: wgpu::Buffer,
+}
+
+impl Scratch {
+    fn new(gpu: &Gpu, cfg: &BertConfig, tokens: usize, rows: usize) -> Self {
+        let hidden = |label| gpu.output(label, tokens * cfg.hidden);
+        Self {
+            zeros: gpu.upload("zeros", &vec![0f32; tokens * cfg.hidden]),
+            embedded: hidden("embedded"),
+            x: hidden("x"),
+            next: hidden("x'"),
+            q: hidden("q"),
+            key: hidden("k"),
+            v: hidden("v"),
+            context: hidden("context"),
+            attended: hidden("attended"),
+            mid: hidden("mid"),
+            ff: gpu.output("feed-forward", tokens * cfg.intermediate),
+            ff_out: hidden("feed-forward out"),
+            pooled: gpu.output("pooled", rows * cfg.hidden),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_by_tokens;
+
+    #[test]
+    fn chunks_stay_within_the_token_budget_and_keep_every_sequence_once() {
+        let lens = [3, 5, 5, 9, 12, 20];
+        let order: Vec<usize> = (0..lens.len()).collect();
+        let chunks = chunk_by_tokens(&order, &lens, 24);
+        for chunk in &chunks {
+            let longest = chunk.iter().map(|&i| lens[i]).max().unwrap();
+            assert!(chunk.len() * longest <= 24, "{chunk:?}");
+        }
+        let flat: Vec<usize> = chunks.concat();
+        assert_eq!(flat, order);
+        assert_eq!(chunks, [&[0, 1, 2][..], &[3, 4][..], &[5][..]]);
+    }
+
+    #[test]
+    fn a_sequence_over_the_budget_goes_alone() {
+        let lens = [2, 50, 60];
+        let order = [0, 1, 2];
+        assert_eq!(
+            chunk_by_tokens(&order, &lens, 10),
+            [&[0][..], &[1][..], &[2][..]]
+        );
     }
 }

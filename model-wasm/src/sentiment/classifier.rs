@@ -185,36 +185,33 @@ impl SentimentClassifier {
     /// rather than probability because confident answers saturate the probability (there, 99.8%
     /// negative whichever word is dropped). Costs 2 × words + 2 short sequences, run in batches.
     pub fn explain(&self, text: &str) -> Result<Explanation, ModelError> {
+        let plan = self.plan_explanation(text)?;
+        let odds = self.log_odds_batched(&plan.variants)?;
+        Ok(plan.finish(&odds))
+    }
+
+    /// The first half of [`Self::explain`]: the text's tokens and the variants to score (the
+    /// text, the empty text, and per word the text without it and the word alone). The GPU path
+    /// scores them in one submission and finishes with [`ExplanationPlan::finish`] as well.
+    pub fn plan_explanation(&self, text: &str) -> Result<ExplanationPlan, ModelError> {
         let tokens = self.tokenizer.encode(text)?;
         let ids = &tokens.ids;
         // `ids` is [CLS] … [SEP]; every variant keeps both.
         let (cls, sep) = (ids[0], ids[ids.len() - 1]);
-        let mut seqs: Vec<Vec<u32>> = vec![ids.clone(), vec![cls, sep]];
+        let mut variants: Vec<Vec<u32>> = vec![ids.clone(), vec![cls, sep]];
         for w in &tokens.words {
             let mut without = ids[..w.tokens.start].to_vec();
             without.extend_from_slice(&ids[w.tokens.end..]);
-            seqs.push(without);
+            variants.push(without);
             let mut alone = vec![cls];
             alone.extend_from_slice(&ids[w.tokens.clone()]);
             alone.push(sep);
-            seqs.push(alone);
+            variants.push(alone);
         }
-        let odds = self.log_odds_batched(&seqs)?;
-        let (full, empty) = (odds[0], odds[1]);
-        let words = tokens
-            .words
-            .iter()
-            .zip(odds[2..].chunks_exact(2))
-            .map(|(w, pair)| WordContribution {
-                word: text.get(w.start..w.end).unwrap_or_default().to_owned(),
-                start: w.start,
-                end: w.end,
-                contribution: ((full - pair[0]) + (pair[1] - empty)) / 2.0,
-            })
-            .collect();
-        Ok(Explanation {
-            prediction: Prediction::from_positive(sigmoid(full), tokens.truncated),
-            words,
+        Ok(ExplanationPlan {
+            text: text.to_owned(),
+            tokens,
+            variants,
         })
     }
 
@@ -263,6 +260,52 @@ impl SentimentClassifier {
         let probs = softmax_last_dim(&self.model.head(&pooled)?)?;
         let positive = probs.narrow(1, 1, 1)?.squeeze(1)?.to_vec1::<f32>()?;
         Ok(Prediction::from_positive(positive[0], tokens.truncated))
+    }
+
+    /// [`Self::explain`] finished from the variants' sentence vectors computed elsewhere (the
+    /// GPU encoder, all variants at once): the same head on the CPU gives their log-odds.
+    pub fn explain_from_pooled(
+        &self,
+        plan: ExplanationPlan,
+        pooled: Vec<f32>,
+    ) -> Result<Explanation, ModelError> {
+        // A plan always has the text and the empty text; from_vec refuses a ragged length.
+        let rows = plan.variants.len().max(1);
+        let hidden = pooled.len() / rows;
+        let pooled = Tensor::from_vec(pooled, (rows, hidden), &self.device)?;
+        let logits = self.model.head(&pooled)?;
+        let odds = (logits.narrow(1, 1, 1)? - logits.narrow(1, 0, 1)?)?;
+        Ok(plan.finish(&odds.squeeze(1)?.to_vec1::<f32>()?))
+    }
+}
+
+/// An explanation half done: the token-id variants whose positive log-odds it needs, in order.
+pub struct ExplanationPlan {
+    text: String,
+    tokens: Tokens,
+    pub variants: Vec<Vec<u32>>,
+}
+
+impl ExplanationPlan {
+    /// The explanation from each variant's positive log-odds (`odds[i]` for `variants[i]`).
+    pub fn finish(self, odds: &[f32]) -> Explanation {
+        let (full, empty) = (odds[0], odds[1]);
+        let words = self
+            .tokens
+            .words
+            .iter()
+            .zip(odds[2..].chunks_exact(2))
+            .map(|(w, pair)| WordContribution {
+                word: self.text.get(w.start..w.end).unwrap_or_default().to_owned(),
+                start: w.start,
+                end: w.end,
+                contribution: ((full - pair[0]) + (pair[1] - empty)) / 2.0,
+            })
+            .collect();
+        Explanation {
+            prediction: Prediction::from_positive(sigmoid(full), self.tokens.truncated),
+            words,
+        }
     }
 }
 

@@ -15,7 +15,9 @@ pub mod tokenizer;
 pub mod weights;
 
 pub use bert::BertConfig;
-pub use classifier::{Explanation, Label, Prediction, SentimentClassifier, WordContribution};
+pub use classifier::{
+    Explanation, ExplanationPlan, Label, Prediction, SentimentClassifier, WordContribution,
+};
 pub use file::MODEL_FILE;
 pub use layers::{Dropout, NoDropout};
 pub use model::{Batch, SentimentModel, NUM_LABELS};
