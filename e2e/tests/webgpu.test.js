@@ -44,7 +44,9 @@ test('WebGPU: the sentiment encoder runs on the GPU and answers like the native 
     if (reference) {
       const native = reference.sentiment[i];
       assert.equal(result.label, native.label, native.text);
-      assert.ok(Math.abs(result.positive - native.positive) < 1e-3, `${native.text}: webgpu ${result.positive} vs native ${native.positive}`);
+      // The GPU multiplies in f32; the native reference, like wasm, quantises activations to
+      // 8 bits (MatmulMode::Int8): probabilities differ by up to ~2e-3, labels never.
+      assert.ok(Math.abs(result.positive - native.positive) < 1e-2, `${native.text}: webgpu ${result.positive} vs native ${native.positive}`);
     }
   }
   assert.deepEqual(page.problems, []);
@@ -61,11 +63,16 @@ test('WebGPU: explanations are computed on the GPU and match the wasm ones', { t
   const gpu = await explain(page, 'webgpu');
   assert.equal(wasm.backend, 'wasm-simd');
   assert.equal(gpu.backend, 'webgpu');
-  assert.ok(Math.abs(gpu.prediction.positive - wasm.prediction.positive) < 1e-3);
+  assert.ok(Math.abs(gpu.prediction.positive - wasm.prediction.positive) < 1e-2);
   assert.deepEqual(gpu.words.map((w) => w.word), wasm.words.map((w) => w.word));
+  // f32 on the GPU, 8-bit activations in wasm: each contribution within 5% of the largest, and
+  // the same three strongest words pulling the same way (as the native test of the two modes).
+  const largest = Math.max(...wasm.words.map((w) => Math.abs(w.contribution)));
   for (const [i, word] of gpu.words.entries()) {
-    assert.ok(Math.abs(word.contribution - wasm.words[i].contribution) < 2e-2, `${word.word}: webgpu ${word.contribution} vs wasm ${wasm.words[i].contribution}`);
+    assert.ok(Math.abs(word.contribution - wasm.words[i].contribution) <= 0.05 * largest, `${word.word}: webgpu ${word.contribution} vs wasm ${wasm.words[i].contribution}`);
   }
+  const top = (words) => [...words].sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution)).slice(0, 3).map((w) => `${w.start}:${w.contribution > 0}`);
+  assert.deepEqual(top(gpu.words), top(wasm.words));
   assert.deepEqual(page.problems, []);
 });
 

@@ -253,3 +253,57 @@ fn explain_credits_every_word_of_a_redundant_text_and_negation() {
     let not = e.words.iter().find(|w| w.word == "not").expect("word kept");
     assert!(not.contribution < -1.0, "{:?}", e.words);
 }
+
+/// Explanations agree across the two matmul modes, which is also what lets the browser check a
+/// WebGPU explanation (f32 activations) against the wasm one (8-bit activations).
+#[test]
+fn int8_and_f32_matmul_modes_explain_alike() {
+    let (Some(model), Some((bytes, digest))) = (classifier(), read_model()) else {
+        return;
+    };
+    let f32_mode =
+        SentimentClassifier::from_model_file_with(MODEL_FILE, &bytes, &digest, MatmulMode::F32)
+            .expect("loads");
+    let text =
+        "The first half drags and the jokes miss, yet the warm, sharp last act left me smiling.";
+    let (a, b) = (
+        model.explain(text).expect("int8"),
+        f32_mode.explain(text).expect("f32"),
+    );
+    assert_eq!(a.prediction.label, b.prediction.label);
+    let worst = a
+        .words
+        .iter()
+        .zip(&b.words)
+        .map(|(x, y)| {
+            assert_eq!(x.word, y.word);
+            (x.contribution - y.contribution).abs()
+        })
+        .fold(0f32, f32::max);
+    // 8-bit activations move each log-odds contribution a little (measured: at most 0.13 on
+    // a ±4.4 scale for this text); what a visitor reads — which words matter most, and which
+    // way — must not change.
+    let largest = a
+        .words
+        .iter()
+        .map(|w| w.contribution.abs())
+        .fold(0f32, f32::max);
+    let top = |e: &model_wasm::sentiment::Explanation| {
+        let mut words: Vec<_> = e.words.iter().collect();
+        words.sort_by(|x, y| y.contribution.abs().total_cmp(&x.contribution.abs()));
+        words
+            .iter()
+            .take(3)
+            .map(|w| (w.start, w.contribution > 0.0))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        top(&a),
+        top(&b),
+        "the three strongest words and their direction"
+    );
+    assert!(
+        worst <= 0.05 * largest,
+        "worst contribution difference {worst} of {largest}"
+    );
+}
