@@ -44,14 +44,27 @@ impl Linear {
         let in_dim = dims.last().copied().unwrap_or(0);
         let rows = xs.elem_count() / in_dim.max(1);
         let ys = self
-            .weight
-            .forward(&xs.reshape((rows, in_dim))?)?
+            .matmul(&xs.reshape((rows, in_dim))?)?
             .broadcast_add(&self.bias)?;
         let mut out_dims = dims;
         if let Some(last) = out_dims.last_mut() {
             *last = self.out_dim;
         }
         ys.reshape(out_dims)
+    }
+}
+
+impl Linear {
+    /// `xs · Wᵀ`. Inference with f32 weights (the default [`super::MatmulMode::F32`]) goes
+    /// through [`crate::matmul`], which uses the browser's worker threads where there are some;
+    /// training (gradients) and 8-bit weights keep candle's own products.
+    fn matmul(&self, xs: &Tensor) -> Result<Tensor> {
+        match &self.weight {
+            QMatMul::Tensor(w) if !xs.track_op() && !w.track_op() => {
+                crate::matmul::matmul(xs, &w.t()?)
+            }
+            weight => weight.forward(xs),
+        }
     }
 }
 
