@@ -46,8 +46,7 @@ impl<'a> Operand<'a> {
         };
         let data = &data[layout.start_offset()..];
         // gemm reads through raw pointers: make sure the last element is inside the slice.
-        if rows > 0 && cols > 0 && (rows - 1) * row_stride + (cols - 1) * col_stride >= data.len()
-        {
+        if rows > 0 && cols > 0 && (rows - 1) * row_stride + (cols - 1) * col_stride >= data.len() {
             bail!("matmul: {which}'s layout runs past its storage");
         }
         Ok(Self {
