@@ -25,6 +25,21 @@ const FEATURES: &str = "threads,gpu";
 /// stack pointer) plus the SIMD every build uses (`.cargo/config.toml`, which RUSTFLAGS
 /// replaces, so it is repeated here).
 const RUSTFLAGS: &str = "-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128";
+/// Linker arguments for a module whose threads share one memory. rustc stopped implying them
+/// from `+atomics` (rust-lang/rust#147225; `__heap_base` since #156174): without them the memory
+/// is private and wasm-bindgen emits single-thread glue ("Memory could not be cloned"). Only
+/// the final link needs them, so they go to model-wasm's own rustc call, and the std and
+/// dependency builds stay cached when they change. 1 GiB of address space, as rustc used to set.
+const SHARED_MEMORY_LINK_ARGS: &[&str] = &[
+    "--shared-memory",
+    "--max-memory=1073741824",
+    "--import-memory",
+    "--export=__wasm_init_tls",
+    "--export=__tls_size",
+    "--export=__tls_align",
+    "--export=__tls_base",
+    "--export=__heap_base",
+];
 /// What the optimiser may assume: the features the code was compiled with. wasm-opt must be
 /// told about threads, or it rejects the shared memory and atomic instructions.
 const WASM_OPT_FEATURES: &[&str] = &[
@@ -78,11 +93,11 @@ pub fn build(dist: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `cargo build` on nightly with build-std; returns the `.wasm` it wrote.
+/// `cargo rustc` on nightly with build-std; returns the `.wasm` it wrote.
 fn compile() -> Result<PathBuf> {
     let toolchain = toolchain::nightly_toolchain();
     let mut cmd = Command::new("rustup");
-    cmd.args(["run", &toolchain, "cargo", "build", "--locked"])
+    cmd.args(["run", &toolchain, "cargo", "rustc", "--locked"])
         .args(["-p", "model-wasm", "--lib", "--features", FEATURES])
         .args([
             "--target",
@@ -91,6 +106,12 @@ fn compile() -> Result<PathBuf> {
             "wasm-model",
         ])
         .args(["-Z", "build-std=panic_abort,std"])
+        .arg("--")
+        .args(
+            SHARED_MEMORY_LINK_ARGS
+                .iter()
+                .flat_map(|arg| ["-C".to_owned(), format!("link-arg={arg}")]),
+        )
         .env("CARGO_TARGET_DIR", target_dir())
         .env("RUSTFLAGS", RUSTFLAGS)
         // Set by the `cargo xtask` that runs us; they would pin the stable toolchain or flags.
