@@ -23,6 +23,10 @@ const BACKEND_CHOICE = new URL('backend-choice.json', MODELS).href;
 // small to split further.
 const MAX_THREADS = 8;
 
+// A pool whose workers cannot start (say, a copy of the SDK served with a stricter CSP that
+// forbids blob: workers) never settles: give up after this long and run on one thread.
+const POOL_START_TIMEOUT_MS = 15_000;
+
 // The loaded build's exports (set once `ready` resolves; every use awaits it first).
 let engine = null;
 
@@ -38,7 +42,14 @@ async function loadEngine() {
     try {
       const threaded = await import('./threads/model-wasm.js');
       const wasm = await threaded.default();
-      await threaded.initThreadPool(Math.min(Math.max(navigator.hardwareConcurrency || 1, 1), MAX_THREADS));
+      const threads = Math.min(Math.max(navigator.hardwareConcurrency || 1, 1), MAX_THREADS);
+      await Promise.race([
+        threaded.initThreadPool(threads),
+        new Promise((_, reject) => setTimeout(
+          () => reject(new Error(`its thread pool did not start within ${POOL_START_TIMEOUT_MS / 1000} s`)),
+          POOL_START_TIMEOUT_MS,
+        )),
+      ]);
       engine = threaded;
       return { wasm, threads: threaded.engineInfo().threads };
     } catch (error) {
