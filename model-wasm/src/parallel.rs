@@ -10,7 +10,9 @@
 
 use rayon::prelude::*;
 
-/// Threads the kernels may use now.
+/// Threads the kernels may use now. In the browser's `threads` build the worker starts the pool
+/// (`initThreadPool`) before anything asks: asking rayon first would make it start its default
+/// pool, which cannot spawn threads on the web, and the real pool could then not be installed.
 pub fn threads() -> usize {
     #[cfg(not(target_arch = "wasm32"))]
     {
