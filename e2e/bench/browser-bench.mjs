@@ -8,6 +8,9 @@ const SENTENCE = process.env.VITRINE_BENCH_SENTENCE;
 const RUNS = { sentiment: Number(process.env.VITRINE_BENCH_RUNS ?? 40), image: Number(process.env.VITRINE_BENCH_IMAGE_RUNS ?? 15) };
 
 const QUIET_PAGE = '/insights';
+// The main site is cross-origin isolated, so its engine runs multi-threaded; the one-thread
+// figures (the like-for-like baseline for the native ratio) ask for the single-thread build.
+const ONE_THREAD = '?threads=0';
 
 const quantile = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -78,7 +81,7 @@ for (const task of ['sentiment', 'image']) {
   const page = await context.newPage();
   // A page of the app that loads no model by itself (the landing page starts the sentiment
   // model at once, which would overlap the measurement and compete with the image model).
-  await page.goto(BASE + QUIET_PAGE);
+  await page.goto(BASE + QUIET_PAGE + ONE_THREAD);
   const cold = await firstResult(page, task);
   await page.waitForTimeout(500); // let the last requestfinished events land
   const downloaded = bytes;
@@ -91,6 +94,18 @@ for (const task of ['sentiment', 'image']) {
     memory_after_10_bytes: mem.after_early, memory_after_n_bytes: mem.after_late, memory_runs: MEMORY_RUNS };
   await context.close();
 }
+
+// The multi-threaded build, on the isolated page as visitors get it: latency per model and the
+// number of threads the engine reported.
+for (const task of ['sentiment', 'image']) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(BASE + QUIET_PAGE);
+  const threads = await page.evaluate(async () => (await (await import('/sdk/vitrine.js')).engineInfo()).threads);
+  const ms = await latencies(page, task, RUNS[task]);
+  out[`${task}_threads`] = { median_ms: quantile(ms, 0.5), p90_ms: quantile(ms, 0.9), threads };
+  await context.close();
+}
 await browser.close();
 
 // The WebGPU path, forced, on whatever adapter Chromium offers with --enable-unsafe-webgpu
@@ -98,7 +113,7 @@ await browser.close();
 const gpuBrowser = await launch(['--enable-unsafe-webgpu']);
 try {
   const page = await (await gpuBrowser.newContext()).newPage();
-  await page.goto(BASE + QUIET_PAGE);
+  await page.goto(BASE + QUIET_PAGE + ONE_THREAD);
   const run = await page.evaluate(async ([sentence, runs]) => {
     const sdk = await import('/sdk/vitrine.js');
     const events = [];

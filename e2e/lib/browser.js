@@ -3,9 +3,13 @@
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const BASE = process.env.VITRINE_URL ?? 'http://127.0.0.1:8080';
-export const ARTIFACTS = process.env.VITRINE_ARTIFACTS ?? path.resolve('artifacts');
+// e2e/artifacts wherever node was started from (a run from the repository root once left
+// screenshots in ./artifacts).
+export const ARTIFACTS = process.env.VITRINE_ARTIFACTS
+  ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
 
 // Flags for this sandbox: no GPU, and no background traffic to hosts we cannot reach.
 const FLAGS = [

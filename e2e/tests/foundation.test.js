@@ -103,7 +103,9 @@ for (const [name, viewport] of [['desktop', { width: 1920, height: 1080 }], ['ph
   test(`screenshot at ${name} size without horizontal scroll`, async () => {
     const page = await newPage(browser, { viewport });
     await page.goto(BASE + '/');
-    await page.locator('[data-state="ready"]').waitFor({ timeout: 30_000 });
+    // The engine's status, not any ready element: the model's loader can be ready at the same
+    // moment (quickly so with the threaded engine), and two matches fail a strict locator.
+    await page.locator('[data-testid="engine-status"][data-state="ready"]').waitFor({ timeout: 30_000 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `page is ${overflow}px wider than the ${name} viewport`);
     await page.screenshot({ path: artifact(`landing-${name}.png`), fullPage: true });

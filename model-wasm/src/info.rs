@@ -10,6 +10,9 @@ pub struct EngineInfo {
     pub cpu_backend: &'static str,
     /// Whether this build uses 128-bit SIMD (wasm32 with `+simd128`, or any native x86_64/aarch64).
     pub simd: bool,
+    /// Threads the CPU kernels use: 1, except natively and in the browser's multi-threaded
+    /// build once its pool is started.
+    pub threads: usize,
 }
 
 pub fn engine_info() -> EngineInfo {
@@ -25,6 +28,7 @@ pub fn engine_info() -> EngineInfo {
             target_arch = "x86_64",
             target_arch = "aarch64"
         )),
+        threads: crate::parallel::threads(),
     }
 }
 
@@ -35,5 +39,6 @@ mod tests {
         let info = super::engine_info();
         assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
         assert_eq!(info.cpu_backend, "native");
+        assert!(info.threads >= 1);
     }
 }

@@ -10,6 +10,8 @@ pub mod error;
 pub mod gpu;
 pub mod image;
 pub mod info;
+pub mod matmul;
+pub mod parallel;
 pub mod sentiment;
 
 #[cfg(target_arch = "wasm32")]

@@ -15,6 +15,11 @@ use crate::image::{preprocess::check_dimensions, ImageClassifier, PixelBuffer};
 use crate::sentiment::{MatmulMode, SentimentClassifier};
 use crate::ModelError;
 
+/// `initThreadPool(n)` (JS): starts the rayon pool of `n` Web Workers sharing this module's
+/// memory. Only in the `threads` build; the worker calls it before anything else.
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
 #[wasm_bindgen(start)]
 pub fn start() {
     // Panics become readable console errors instead of "unreachable executed".

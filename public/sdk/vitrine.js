@@ -2,10 +2,10 @@
 //
 //   const { pipeline } = await import('/sdk/vitrine.js');
 //   const sentiment = await pipeline('sentiment', { onProgress });  // loads once, cached
-//   await sentiment('I love it');   // { label: 'positive'|'negative', score, ms, backend, truncated }
+//   await sentiment('I love it');   // { label: 'positive'|'negative', score, ms, backend, threads, truncated }
 //   await sentiment.explain('I love it');   // { prediction, words: [{ word, start, end, contribution }] }
 //   const image = await pipeline('image');
-//   await image(blobOrImageBitmapOrImageData);   // { top: [{ label, index, score } ×5], ms, backend }
+//   await image(blobOrImageBitmapOrImageData);   // { top: [{ label, index, score } ×5], ms, backend, threads }
 //
 // The page and any same-origin page use this one module; it starts a single worker per page
 // (`worker.js`, next to this file) and matches answers to requests by id.
@@ -21,7 +21,11 @@ function failAll(message) {
 
 function getWorker() {
   if (worker) return worker;
-  worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'vitrine-inference' });
+  const url = new URL('./worker.js', import.meta.url);
+  // `?threads=0` on the page keeps the engine on one thread even where it could use more
+  // (benchmarks and comparisons); the worker decides at start-up, so it goes in its URL.
+  if (new URLSearchParams(self.location?.search ?? '').get('threads') === '0') url.searchParams.set('threads', '0');
+  worker = new Worker(url, { type: 'module', name: 'vitrine-inference' });
   worker.addEventListener('message', ({ data }) => {
     const call = pending.get(data.id);
     if (!call) return;
@@ -50,7 +54,7 @@ export function call(type, args = {}, { onProgress, transfer = [] } = {}) {
   });
 }
 
-/** Version and capabilities of the on-device engine: `{ version, cpu_backend, simd }`. */
+/** Version and capabilities of the on-device engine: `{ version, cpu_backend, simd, threads }`. */
 export function engineInfo() {
   return call('engineInfo');
 }

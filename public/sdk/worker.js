@@ -6,8 +6,11 @@
 // streamed with byte-level progress, verified by sha256 (`verify` below: the browser's one
 // integrity check) and kept in the Cache API under their digest, so the next visit and offline
 // use load from disk. A cached copy that fails verification is dropped and downloaded again.
-
-import init, * as engine from './model-wasm.js';
+//
+// Engine build: on a cross-origin isolated page (the server isolates the main site, not embeds)
+// the multi-threaded build in `threads/` runs with a pool of worker threads; everywhere else, or
+// if that build fails to load in any way, the single-thread build next to this file. Results and
+// the `ready` event say how many threads the engine has (`threads`).
 
 const MODELS = new URL('../models/', import.meta.url);
 const CACHE_NAME = 'vitrine-models-v1';
@@ -16,8 +19,51 @@ const GPU_BACKEND = 'webgpu';
 // Where the measured backend choice is remembered (per browser profile, i.e. per device).
 const BACKEND_CHOICE = new URL('backend-choice.json', MODELS).href;
 
+// More threads than this only add start-up time and memory: the models' matrices are too
+// small to split further.
+const MAX_THREADS = 8;
+
+// A pool whose workers cannot start (say, a copy of the SDK served with a stricter CSP that
+// forbids blob: workers) never settles: give up after this long and run on one thread.
+const POOL_START_TIMEOUT_MS = 15_000;
+
+// The loaded build's exports (set once `ready` resolves; every use awaits it first).
+let engine = null;
+
+/** Whether to try the multi-threaded build: shared memory is there, and nobody said no. */
+function threadsAllowed() {
+  const askedForOne = new URL(self.location.href).searchParams.get('threads') === '0';
+  return self.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function' && !askedForOne;
+}
+
+/** Instantiates the multi-threaded build if allowed and working, else the single-thread one. */
+async function loadEngine() {
+  if (threadsAllowed()) {
+    try {
+      const threaded = await import('./threads/model-wasm.js');
+      const wasm = await threaded.default();
+      const threads = Math.min(Math.max(navigator.hardwareConcurrency || 1, 1), MAX_THREADS);
+      await Promise.race([
+        threaded.initThreadPool(threads),
+        new Promise((_, reject) => setTimeout(
+          () => reject(new Error(`its thread pool did not start within ${POOL_START_TIMEOUT_MS / 1000} s`)),
+          POOL_START_TIMEOUT_MS,
+        )),
+      ]);
+      engine = threaded;
+      return { wasm, threads: threaded.engineInfo().threads };
+    } catch (error) {
+      console.warn(`multi-threaded engine unavailable, using one thread: ${error?.message ?? error}`);
+    }
+  }
+  const single = await import('./model-wasm.js');
+  const wasm = await single.default();
+  engine = single;
+  return { wasm, threads: 1 };
+}
+
 // Starts compiling the engine as soon as the worker starts, before the first request arrives.
-const ready = init();
+const ready = loadEngine();
 
 const caches_ = typeof caches === 'undefined' ? null : caches; // absent on insecure origins
 let manifestPromise = null;
@@ -162,7 +208,7 @@ function load(task, progress = null, preference = 'auto') {
         await dropStaleCopies(cache, entry);
       }
       state.backend = await chooseBackend(task, model, entry, bytes, preference);
-      emit({ stage: 'ready', file: entry.file, backend: state.backend });
+      emit({ stage: 'ready', file: entry.file, backend: state.backend, threads: (await ready).threads });
       return model;
     })();
     loads.set(task, state);
@@ -379,31 +425,32 @@ const handlers = {
   // shrinks, so a leak shows as growth). Collects garbage first where the browser allows it
   // (`--js-flags=--expose-gc`, as the benchmark runs), so the figure is what is live.
   memory: async () => {
-    const wasm = await ready;
+    const { wasm } = await ready;
     globalThis.gc?.();
     return { wasmBytes: wasm.memory.buffer.byteLength };
   },
   load: async ({ task, backend }, progress) => {
     await load(task, progress, backend ?? 'auto');
-    return { task, backend: loads.get(task)?.backend ?? BACKEND };
+    return { task, backend: loads.get(task)?.backend ?? BACKEND, threads: (await ready).threads };
   },
   sentiment: async ({ text }) => {
     const model = await load('sentiment');
     const { result, ms, backend } = await classify('sentiment', model, String(text ?? ''));
-    return { label: result.label, score: result.score, positive: result.positive, truncated: result.truncated, ms, backend };
+    const { threads } = await ready;
+    return { label: result.label, score: result.score, positive: result.positive, truncated: result.truncated, ms, backend, threads };
   },
   explain: async ({ text }) => {
     // On the GPU every variant is encoded in one submission; on the CPU in batches.
     const model = await load('sentiment');
     const input = String(text ?? '');
     const { result, ms, backend } = await onChosenBackend('sentiment', () => model.explain(input), () => model.explainGpu(input));
-    return { ...result, ms, backend };
+    return { ...result, ms, backend, threads: (await ready).threads };
   },
   image: async ({ image }) => {
     const model = await load('image');
     const pixels = await toPixels(image);
     const { result, ms, backend } = await classify('image', model, pixels);
-    return { top: result, ms, backend };
+    return { top: result, ms, backend, threads: (await ready).threads };
   },
 };
 

@@ -1,8 +1,9 @@
 //! Security headers. The Content-Security-Policy allows exactly what the app needs:
 //! its own scripts (plus the hashes of the inline bootstrap Trunk writes into index.html),
 //! compiling WebAssembly (`'wasm-unsafe-eval'`), same-origin fetches (models, API), and
-//! images from blobs (photos the visitor drops never leave the page). Only `/embed/*` may be
-//! framed by other sites.
+//! images from blobs (photos the visitor drops never leave the page), and workers from blobs
+//! (the multi-threaded engine's thread pool, see [`isolate`]). Only `/embed/*` may be framed by
+//! other sites.
 
 use std::sync::Arc;
 
@@ -33,7 +34,7 @@ impl Policy {
         let base = format!(
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{script_hashes}; \
              style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; \
-             connect-src 'self'; worker-src 'self'; font-src 'self'; manifest-src 'self'; \
+             connect-src 'self'; worker-src 'self' blob:; font-src 'self'; manifest-src 'self'; \
              object-src 'none'; base-uri 'none'; form-action 'self'"
         );
         let header = |s: String| HeaderValue::from_str(&s).expect("CSP contains only ASCII");
@@ -86,8 +87,29 @@ pub async fn apply_headers(
     );
     if !embed {
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        isolate(h);
     }
     response
+}
+
+/// Cross-origin isolation for the main site: with these two headers a page (and the workers it
+/// starts, whose scripts get them too) may share memory between threads (`SharedArrayBuffer`),
+/// which the multi-threaded engine needs (`public/sdk/worker.js` checks
+/// `self.crossOriginIsolated`). They only take effect on documents and workers.
+///
+/// Never on `/embed/*`: an isolated page may only embed or load cross-origin content that opts
+/// in, and COOP would sever the embed from the host page it lives in; embeds run the
+/// single-thread engine. The main site itself loads nothing cross-origin, so `require-corp`
+/// costs it nothing.
+fn isolate(h: &mut axum::http::HeaderMap) {
+    h.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        HeaderName::from_static("cross-origin-embedder-policy"),
+        HeaderValue::from_static("require-corp"),
+    );
 }
 
 #[cfg(test)]

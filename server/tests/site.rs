@@ -136,6 +136,26 @@ async fn security_headers_allow_framing_only_for_embeds() {
 }
 
 #[tokio::test]
+async fn the_main_site_and_its_workers_are_cross_origin_isolated_and_embeds_are_not() {
+    let (_dir, router) = site().await;
+    let coop = header::HeaderName::from_static("cross-origin-opener-policy");
+    let coep = header::HeaderName::from_static("cross-origin-embedder-policy");
+    for route in ["/", "/kiosk", "/tour/3", "/sdk/vitrine.js"] {
+        let res = get(&router, route, None).await;
+        assert_eq!(header_of(&res, coop.clone()), "same-origin", "{route}");
+        assert_eq!(header_of(&res, coep.clone()), "require-corp", "{route}");
+        // The thread pool's workers are started from blob: URLs.
+        let csp = header_of(&res, header::CONTENT_SECURITY_POLICY);
+        assert!(csp.contains("worker-src 'self' blob:"), "{route}: {csp}");
+    }
+    for route in ["/embed/sentiment", "/embed/image"] {
+        let res = get(&router, route, None).await;
+        assert_eq!(header_of(&res, coop.clone()), "", "{route}");
+        assert_eq!(header_of(&res, coep.clone()), "", "{route}");
+    }
+}
+
+#[tokio::test]
 async fn health_answers_ok() {
     let (_dir, router) = site().await;
     let res = get(&router, "/healthz", None).await;

@@ -3,8 +3,8 @@
 //! never in unit tests: the machines are shared and timings are noisy.
 //!
 //! Native numbers come from child processes of this binary (`bench --native-json`), once with
-//! every core and once with one thread: the browser's wasm runs on one thread, so the
-//! one-thread native figure is the like-for-like baseline for the ratio.
+//! every core and once with one thread: the browser's single-thread wasm build is compared with
+//! the one-thread native figure; the multi-threaded build gets its own "wasm threads" table.
 //!
 //! The comparison with ONNX Runtime Web on the same models is `cargo xtask bench-ort`
 //! (`bench_ort/`): it downloads onnxruntime, so it is kept out of this command.
@@ -77,6 +77,41 @@ struct BrowserRun {
     /// The image model forced onto WebGPU; None when the browser offered no adapter.
     #[serde(default)]
     image_webgpu: Option<WebGpuRun>,
+    /// The multi-threaded engine on the cross-origin isolated page.
+    sentiment_threads: Option<WasmThreadsRun>,
+    image_threads: Option<WasmThreadsRun>,
+}
+
+#[derive(Deserialize, Debug)]
+struct WasmThreadsRun {
+    median_ms: f64,
+    p90_ms: f64,
+    /// Threads the engine reported (its rayon pool of Web Workers).
+    threads: usize,
+}
+
+/// The "wasm threads" table: the multi-threaded build against the single-thread one.
+fn print_wasm_threads(browser: &BrowserRun) {
+    println!();
+    println!("| model | wasm SIMD, 1 thread | wasm threads | threads | speed-up |");
+    println!("|---|---|---|---|---|");
+    for (name, one, threaded) in [
+        ("sentiment", &browser.sentiment, &browser.sentiment_threads),
+        ("image", &browser.image, &browser.image_threads),
+    ] {
+        match threaded {
+            Some(t) => println!(
+                "| {name} median (p90) | {:.1} ms ({:.1}) | {:.1} ms ({:.1}) | {} | {:.2}× |",
+                one.median_ms,
+                one.p90_ms,
+                t.median_ms,
+                t.p90_ms,
+                t.threads,
+                one.median_ms / t.median_ms
+            ),
+            None => println!("| {name} | {:.1} ms | not measured | | |", one.median_ms),
+        }
+    }
 }
 
 #[derive(Deserialize, Debug)]
@@ -177,7 +212,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut server =
         test_suite::ServerGuard::new(serve::spawn_server(port, &[("RUST_LOG", "warn")])?);
     test_suite::wait_until_healthy(port, server.child())?;
-    step("in-browser benchmark (headless Chromium, wasm SIMD, one thread)");
+    step("in-browser benchmark (headless Chromium, wasm SIMD: one thread, then threads)");
     let out = Command::new("node")
         .arg("e2e/bench/browser-bench.mjs")
         .current_dir(root())
@@ -220,6 +255,7 @@ pub fn run(args: Args) -> Result<()> {
             b.median_ms / o.median_ms, b.median_ms / a.median_ms
         );
     }
+    print_wasm_threads(&browser);
     match &browser.sentiment_webgpu {
         Some(gpu) => println!(
             "sentiment on WebGPU ({}; SwiftShader is software, so this is a correctness run, not a speed one): median {:.1} ms (p90 {:.1}), {:.2}× the wasm path",

@@ -16,6 +16,7 @@ mod quantize_sentiment;
 mod serve;
 mod site_build;
 mod test_suite;
+mod threads_build;
 mod toolchain;
 mod train_sentiment;
 mod wheels;

@@ -1,5 +1,6 @@
 //! `cargo xtask build`: the release site in `dist/`, built offline by Trunk, then
-//! pre-compressed (brotli + gzip) for the server, with a size report.
+//! the multi-threaded engine beside it (`threads_build`), then pre-compressed (brotli + gzip) for
+//! the server, with a size report.
 //!
 //! A fingerprint of every input (paths, sizes, modification times) is kept in
 //! `dist/.vitrine-build`; when nothing changed the build is skipped, so a second
@@ -64,6 +65,7 @@ pub fn build(force: bool) -> Result<()> {
             .args(["build", "--release"])
             .env("PATH", toolchain::tool_path()?),
     )?;
+    crate::threads_build::build(&dist())?;
     write_model_manifest(&dist().join("models"))?;
     write_precache_list(&dist())?;
     step("pre-compressing dist/ (brotli + gzip)");

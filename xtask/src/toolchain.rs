@@ -68,6 +68,62 @@ pub fn ensure_wasm_target() -> Result<()> {
     )
 }
 
+/// The toolchain of the browser's multi-threaded engine: building std with atomics needs
+/// `-Z build-std`, which only nightly accepts. `VITRINE_NIGHTLY` picks another (e.g. a dated
+/// `nightly-YYYY-MM-DD` when today's nightly is broken).
+pub fn nightly_toolchain() -> String {
+    std::env::var("VITRINE_NIGHTLY").unwrap_or_else(|_| "nightly".to_owned())
+}
+
+/// Installs the nightly toolchain and its `rust-src` component (the std sources `build-std`
+/// compiles) when either is missing. No wasm32 target is needed: build-std builds that std.
+pub fn ensure_nightly_rust_src() -> Result<()> {
+    let toolchain = nightly_toolchain();
+    let installed = output_of("rustup", &["toolchain", "list"]).unwrap_or_default();
+    let has_toolchain = installed
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .any(|name| name == toolchain || name.starts_with(&format!("{toolchain}-")));
+    if !has_toolchain {
+        step(&format!(
+            "installing the Rust {toolchain} toolchain with rust-src for the multi-threaded engine (rustup, once)"
+        ));
+        return run(
+            Command::new("rustup").args([
+                "toolchain",
+                "install",
+                &toolchain,
+                "--profile",
+                "minimal",
+                "--component",
+                "rust-src",
+            ]),
+            &format!("rustup toolchain install {toolchain}"),
+            "Check access to static.rust-lang.org, or set VITRINE_NIGHTLY to an installed nightly.",
+        );
+    }
+    let components = output_of(
+        "rustup",
+        &[
+            "component",
+            "list",
+            "--installed",
+            "--toolchain",
+            &toolchain,
+        ],
+    )
+    .unwrap_or_default();
+    if components.lines().any(|l| l.trim().starts_with("rust-src")) {
+        return Ok(());
+    }
+    step(&format!("adding rust-src to {toolchain} (rustup, once)"));
+    run(
+        Command::new("rustup").args(["component", "add", "rust-src", "--toolchain", &toolchain]),
+        &format!("rustup component add rust-src --toolchain {toolchain}"),
+        "Check access to static.rust-lang.org, then run this again.",
+    )
+}
+
 fn has_cargo_tool(binary: &str, version: &str) -> bool {
     let path = cargo_bin_dir().join(binary);
     let program = if path.exists() {
@@ -255,5 +311,6 @@ pub fn ensure_build_tools() -> Result<()> {
     ensure_wasm_target()?;
     ensure_node_modules()?;
     ensure_wasm_bindgen()?;
+    ensure_nightly_rust_src()?;
     ensure_trunk()
 }

@@ -12,6 +12,7 @@
 use candle_core::{bail, CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
 use super::arch::same_padding;
+use crate::parallel;
 
 /// Channels summed together in registers: four 128-bit SIMD vectors of f32.
 const BLOCK: usize = 16;
@@ -89,21 +90,36 @@ impl DepthwiseConv {
 
     /// `x` is NHWC f32; returns `relu6(depthwise(x) + bias)`, NHWC.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.contiguous()?.apply_op1_no_bwd(self)
+        self.forward_on(x, parallel::threads())
+    }
+
+    /// [`Self::forward`] on exactly `threads` threads (tests compare thread counts).
+    pub fn forward_on(&self, x: &Tensor, threads: usize) -> Result<Tensor> {
+        x.contiguous()?.apply_op1_no_bwd(&OnThreads {
+            conv: self,
+            threads,
+        })
     }
 }
 
-impl CustomOp1 for DepthwiseConv {
+/// The layer as a candle op, run on a given number of threads.
+struct OnThreads<'a> {
+    conv: &'a DepthwiseConv,
+    threads: usize,
+}
+
+impl CustomOp1 for OnThreads<'_> {
     fn name(&self) -> &'static str {
         "depthwise-conv-relu6-nhwc"
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let Self { conv, threads } = *self;
         let (n, h, w, c) = layout.shape().dims4()?;
-        if c != self.channels {
+        if c != conv.channels {
             bail!(
                 "depthwise conv has {} channels, input has {c}",
-                self.channels
+                conv.channels
             );
         }
         let CpuStorage::F32(data) = storage else {
@@ -115,19 +131,20 @@ impl CustomOp1 for DepthwiseConv {
         if h == 0 || w == 0 {
             bail!("depthwise conv needs a non-empty input, got {h}x{w}");
         }
-        let (k, s) = (self.kernel, self.stride);
+        let (k, s) = (conv.kernel, conv.stride);
         let (pad_top, pad_left) = (same_padding(h, k, s).0, same_padding(w, k, s).0);
         let (out_h, out_w) = (h.div_ceil(s), w.div_ceil(s));
+        let input = &data[start..end];
         let mut out = vec![0f32; n * out_h * out_w * c];
-        // (input offset, weight offset) of each tap that lands inside the image, for one output
-        // pixel; at most k·k of them.
-        let mut taps: Vec<(usize, usize)> = Vec::with_capacity(k * k);
-        for (image, dst) in data[start..end]
-            .chunks_exact(h * w * c)
-            .zip(out.chunks_exact_mut(out_h * out_w * c))
-        {
-            for (o, px) in dst.chunks_exact_mut(c).enumerate() {
-                let (oy, ox) = (o / out_w, o % out_w);
+        // One task per output row (of every image in the batch): rows are independent, and even
+        // the 7×7 maps of the last blocks give each thread whole rows of 1152 channels.
+        parallel::for_each_chunk_mut(&mut out, out_w * c, threads, |row, dst| {
+            let (image, oy) = (row / out_h, row % out_h);
+            let image = &input[image * h * w * c..][..h * w * c];
+            // (input offset, weight offset) of each tap that lands inside the image, for one
+            // output pixel; at most k·k of them.
+            let mut taps: Vec<(usize, usize)> = Vec::with_capacity(k * k);
+            for (ox, px) in dst.chunks_exact_mut(c).enumerate() {
                 taps.clear();
                 for ky in 0..k {
                     // Taps that land in the zero padding contribute nothing: skip them.
@@ -142,9 +159,9 @@ impl CustomOp1 for DepthwiseConv {
                         taps.push(((iy * w + ix) * c, (ky * k + kx) * c));
                     }
                 }
-                self.pixel(image, &taps, px);
+                conv.pixel(image, &taps, px);
             }
-        }
+        });
         Ok((CpuStorage::F32(out), Shape::from((n, out_h, out_w, c))))
     }
 }
@@ -185,6 +202,32 @@ mod tests {
             diff < 1e-4,
             "max diff {diff} for n{n} c{c} {h}x{w} k{k} s{stride}"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn every_thread_count_gives_the_same_bits() -> Result<()> {
+        let dev = Device::Cpu;
+        for (n, c, h, w, k, stride) in [(1, 32, 112, 112, 3, 1), (2, 144, 15, 13, 5, 2)] {
+            let x = Tensor::randn(0f32, 2.0, (n, h, w, c), &dev)?;
+            let wt = Tensor::randn(0f32, 1.0, (c, 1, k, k), &dev)?;
+            let b = Tensor::randn(0f32, 1.0, c, &dev)?;
+            let conv = DepthwiseConv::new(&wt, &b, stride)?;
+            let bits = |t: Tensor| -> Result<Vec<u32>> {
+                Ok(t.flatten_all()?
+                    .to_vec1::<f32>()?
+                    .into_iter()
+                    .map(f32::to_bits)
+                    .collect())
+            };
+            let serial = bits(conv.forward_on(&x, 1)?)?;
+            for threads in [2, 5] {
+                assert!(
+                    serial == bits(conv.forward_on(&x, threads)?)?,
+                    "n{n} c{c} {h}x{w} k{k} s{stride} on {threads} threads"
+                );
+            }
+        }
         Ok(())
     }
 

@@ -25,7 +25,7 @@ struct Dense {
 
 impl Dense {
     fn forward(&self, rows: &Tensor) -> Result<Tensor> {
-        let y = rows.matmul(&self.weight)?;
+        let y = crate::matmul::matmul(rows, &self.weight)?;
         y.inplace_op1(&BiasAct {
             bias: &self.bias,
             relu6: self.relu6,

@@ -75,13 +75,30 @@ impl Int8Matrix {
         })
     }
 
-    /// `y[m, out] = x[m, in] · Wᵀ`.
+    /// `y[m, out] = x[m, in] · Wᵀ`, on every thread [`crate::parallel`] offers.
     pub fn forward(&self, x: &[f32]) -> Vec<f32> {
+        self.forward_on(x, crate::parallel::threads())
+    }
+
+    /// [`Self::forward`] on exactly `threads` threads: each takes a band of whole rows (integer
+    /// sums make the result the same bits whatever the split).
+    pub fn forward_on(&self, x: &[f32], threads: usize) -> Vec<f32> {
         let (inp, out) = (self.inp, self.out);
         let m = x.len() / inp;
         let input = QuantizedRows::new(&x[..m * inp], inp);
-        let blocks = inp / QK;
         let mut y = vec![0f32; m * out];
+        let band = m.div_ceil(threads.max(1)).div_ceil(MR).max(1) * MR;
+        crate::parallel::for_each_chunk_mut(&mut y, band * out, threads, |i, rows| {
+            self.rows_into(&input, i * band, rows);
+        });
+        y
+    }
+
+    /// Rows `first..` of the product into `y` (whole rows of `out` values).
+    fn rows_into(&self, input: &QuantizedRows, first: usize, y: &mut [f32]) {
+        let (inp, out) = (self.inp, self.out);
+        let blocks = inp / QK;
+        let m = y.len() / out;
         for g in 0..out.div_ceil(GROUP) {
             let weights = &self.weights[g * inp * GROUP..][..inp * GROUP];
             let scales = &self.scales[g * blocks * GROUP..][..blocks * GROUP];
@@ -89,14 +106,13 @@ impl Int8Matrix {
             let mut r = 0;
             while r < m {
                 let height = (m - r).min(MR);
-                let tile = group_tile(&input, r, height, weights, scales);
+                let tile = group_tile(input, first + r, height, weights, scales);
                 for (i, sums) in tile.iter().enumerate().take(height) {
                     y[(r + i) * out + g * GROUP..][..cols].copy_from_slice(&sums[..cols]);
                 }
                 r += height;
             }
         }
-        y
     }
 }
 
@@ -265,6 +281,17 @@ mod tests {
         let matrix = Int8Matrix::from_q8_0(&bytes, 4, 32).expect("matrix");
         assert_eq!(matrix.forward(&[0.0; 64]), vec![0.0; 8]);
         assert!(matrix.forward(&[]).is_empty());
+    }
+
+    #[test]
+    fn every_thread_count_gives_the_same_bits() {
+        let (bytes, _) = q8_matrix(12, 96, 0.417);
+        let matrix = Int8Matrix::from_q8_0(&bytes, 12, 96).expect("matrix");
+        let x: Vec<f32> = (0..23 * 96).map(|i| (i as f32 * 0.093).sin()).collect();
+        let one = matrix.forward_on(&x, 1);
+        for threads in [2, 3, 8] {
+            assert_eq!(matrix.forward_on(&x, threads), one, "{threads} threads");
+        }
     }
 
     #[test]

@@ -24,9 +24,14 @@ pub enum Matrix {
 }
 
 impl Matrix {
-    /// `x` is `[rows, in]`; returns `[rows, out]`.
+    /// `x` is `[rows, in]`; returns `[rows, out]`. Inference products use every thread
+    /// [`crate::parallel`] offers (candle's own never thread in wasm); training (gradients) and
+    /// candle's quantized types keep candle's products.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match self {
+            Self::Candle(QMatMul::Tensor(w)) if !x.track_op() && !w.track_op() => {
+                crate::matmul::matmul(x, &w.t()?)
+            }
             Self::Candle(m) => candle_core::Module::forward(m, x),
             Self::Int8(m) => {
                 let (rows, _) = x.dims2()?;

@@ -1,0 +1,176 @@
+//! The browser's multi-threaded inference engine, `dist/sdk/threads/`: model-wasm with its
+//! `threads` feature, built on nightly with atomics and a std rebuilt for them (`-Z build-std`),
+//! as wasm-bindgen-rayon requires. `public/sdk/worker.js` loads it only on cross-origin
+//! isolated pages (the server sends COOP/COEP there) and falls back to Trunk's single-thread
+//! `dist/sdk/model-wasm.js` everywhere else, or if anything here fails to load.
+//!
+//! Trunk replaces `dist/` on every site build, so the finished files are kept under
+//! `target/threads/sdk/` with the digest of the wasm they came from and copied in: when
+//! cargo finds nothing to rebuild, wasm-bindgen and wasm-opt do not run again either.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::project::{root, run, step};
+use crate::toolchain;
+
+/// Where the worker looks for this build, inside `dist/`.
+pub const DIST_SUBDIR: &str = "sdk/threads";
+/// The same engine as Trunk's (WebGPU included), plus the rayon pool.
+const FEATURES: &str = "threads,gpu";
+/// wasm-bindgen-rayon's requirements (atomics, bulk-memory; mutable-globals for the thread
+/// stack pointer) plus the SIMD every build uses (`.cargo/config.toml`, which RUSTFLAGS
+/// replaces, so it is repeated here).
+const RUSTFLAGS: &str = "-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128";
+/// Linker arguments for a module whose threads share one memory. rustc stopped implying them
+/// from `+atomics` (rust-lang/rust#147225; `__heap_base` since #156174): without them the memory
+/// is private and wasm-bindgen emits single-thread glue ("Memory could not be cloned"). Only
+/// the final link needs them, so they go to model-wasm's own rustc call, and the std and
+/// dependency builds stay cached when they change. 1 GiB of address space, as rustc used to set.
+const SHARED_MEMORY_LINK_ARGS: &[&str] = &[
+    "--shared-memory",
+    "--max-memory=1073741824",
+    "--import-memory",
+    "--export=__wasm_init_tls",
+    "--export=__tls_size",
+    "--export=__tls_align",
+    "--export=__tls_base",
+    "--export=__heap_base",
+];
+/// What the optimiser may assume: the features the code was compiled with. wasm-opt must be
+/// told about threads, or it rejects the shared memory and atomic instructions.
+const WASM_OPT_FEATURES: &[&str] = &[
+    "--enable-threads",
+    "--enable-bulk-memory",
+    "--enable-simd",
+    "--enable-mutable-globals",
+    "--enable-sign-ext",
+    "--enable-nontrapping-float-to-int",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+const DIGEST_FILE: &str = ".source-sha256";
+
+fn target_dir() -> PathBuf {
+    // Its own target dir: another toolchain and other flags would otherwise invalidate the
+    // stable builds' artifacts on every alternation.
+    root().join("target/threads")
+}
+
+/// Builds (or reuses) the multi-threaded engine and puts it into `dist/sdk/threads/`.
+pub fn build(dist: &Path) -> Result<()> {
+    let started = Instant::now();
+    toolchain::ensure_nightly_rust_src()?;
+    let wasm = compile()?;
+    let cached = target_dir().join("sdk");
+    let digest = model_wasm::checksum::sha256_hex(
+        &std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?,
+    );
+    let up_to_date = std::fs::read_to_string(cached.join(DIGEST_FILE)).ok() == Some(digest.clone());
+    if up_to_date {
+        step("multi-threaded engine unchanged: reusing its wasm-bindgen + wasm-opt output");
+    } else {
+        if cached.exists() {
+            std::fs::remove_dir_all(&cached)?;
+        }
+        bindgen(&wasm, &cached)?;
+        optimise(&cached.join("model-wasm_bg.wasm"))?;
+        std::fs::write(cached.join(DIGEST_FILE), &digest)?;
+    }
+    let out = dist.join(DIST_SUBDIR);
+    if out.exists() {
+        std::fs::remove_dir_all(&out)?;
+    }
+    copy_dir(&cached, &out)?;
+    step(&format!(
+        "multi-threaded engine ready in {:.0?} ({})",
+        started.elapsed(),
+        out.display()
+    ));
+    Ok(())
+}
+
+/// `cargo rustc` on nightly with build-std; returns the `.wasm` it wrote.
+fn compile() -> Result<PathBuf> {
+    let toolchain = toolchain::nightly_toolchain();
+    let mut cmd = Command::new("rustup");
+    cmd.args(["run", &toolchain, "cargo", "rustc", "--locked"])
+        .args(["-p", "model-wasm", "--lib", "--features", FEATURES])
+        .args([
+            "--target",
+            "wasm32-unknown-unknown",
+            "--profile",
+            "wasm-model",
+        ])
+        .args(["-Z", "build-std=panic_abort,std"])
+        .arg("--")
+        .args(
+            SHARED_MEMORY_LINK_ARGS
+                .iter()
+                .flat_map(|arg| ["-C".to_owned(), format!("link-arg={arg}")]),
+        )
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env("RUSTFLAGS", RUSTFLAGS)
+        // Set by the `cargo xtask` that runs us; they would pin the stable toolchain or flags.
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("RUSTC")
+        .env_remove("CARGO")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    run(
+        &format!("compiling the multi-threaded engine ({toolchain}, atomics, build-std)"),
+        &mut cmd,
+    )?;
+    Ok(target_dir().join("wasm32-unknown-unknown/wasm-model/model_wasm.wasm"))
+}
+
+/// JS glue for `--target web` (wasm-bindgen-rayon needs it to hand the module to its workers),
+/// named like Trunk's single-thread files so the worker imports either the same way.
+fn bindgen(wasm: &Path, out: &Path) -> Result<()> {
+    run(
+        "wasm-bindgen for the multi-threaded engine",
+        Command::new("wasm-bindgen")
+            .args([
+                "--target",
+                "web",
+                "--no-typescript",
+                "--out-name",
+                "model-wasm",
+            ])
+            .arg("--out-dir")
+            .arg(out)
+            .arg(wasm)
+            .env("PATH", toolchain::tool_path()?),
+    )
+}
+
+/// The project's pinned wasm-opt (npm binaryen), at the level Trunk uses for the engine (-O3).
+fn optimise(wasm: &Path) -> Result<()> {
+    run(
+        "wasm-opt -O3 for the multi-threaded engine",
+        Command::new("wasm-opt")
+            .arg("-O3")
+            .args(WASM_OPT_FEATURES)
+            .arg(wasm)
+            .arg("-o")
+            .arg(wasm)
+            .env("PATH", toolchain::tool_path()?),
+    )
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else if entry.file_name() != DIGEST_FILE {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("copying {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
