@@ -8,7 +8,8 @@
 // use load from disk. A cached copy that fails verification is dropped and downloaded again.
 //
 // Engine build: on a cross-origin isolated page (the server isolates the main site, not embeds)
-// the multi-threaded build in `threads/` runs with a pool of worker threads; everywhere else, or
+// in a browser with relaxed SIMD, the multi-threaded build in `threads/` runs with a pool of
+// worker threads (and fused multiply-adds); everywhere else, or
 // if that build fails to load in any way, the single-thread build next to this file. Results and
 // the `ready` event say how many threads the engine has (`threads`).
 
@@ -30,10 +31,24 @@ const POOL_START_TIMEOUT_MS = 15_000;
 // The loaded build's exports (set once `ready` resolves; every use awaits it first).
 let engine = null;
 
-/** Whether to try the multi-threaded build: shared memory is there, and nobody said no. */
+/**
+ * Whether this browser has relaxed SIMD, which the multi-threaded build is compiled with (its
+ * GEMM uses fused multiply-adds): a one-function module using `f32x4.relaxed_madd` validates.
+ */
+function hasRelaxedSimd() {
+  const v128 = [0xfd, 0x0c, ...new Array(16).fill(0)];
+  return WebAssembly.validate(new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // header
+    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: () -> v128
+    0x03, 0x02, 0x01, 0x00, // one function of that type
+    0x0a, 0x3d, 0x01, 0x3b, 0x00, ...v128, ...v128, ...v128, 0xfd, 0x85, 0x02, 0x0b, // relaxed_madd
+  ]));
+}
+
+/** Whether to try the multi-threaded build: shared memory and relaxed SIMD are there, and nobody said no. */
 function threadsAllowed() {
   const askedForOne = new URL(self.location.href).searchParams.get('threads') === '0';
-  return self.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function' && !askedForOne;
+  return self.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function' && !askedForOne && hasRelaxedSimd();
 }
 
 /** Instantiates the multi-threaded build if allowed and working, else the single-thread one. */

@@ -72,8 +72,13 @@ pub fn ensure_wasm_target() -> Result<()> {
 /// `-Z build-std`, which only nightly accepts. `VITRINE_NIGHTLY` picks another (e.g. a dated
 /// `nightly-YYYY-MM-DD` when today's nightly is broken).
 pub fn nightly_toolchain() -> String {
-    std::env::var("VITRINE_NIGHTLY").unwrap_or_else(|_| "nightly".to_owned())
+    std::env::var("VITRINE_NIGHTLY").unwrap_or_else(|_| PINNED_NIGHTLY.to_owned())
 }
+
+/// The nightly the threaded build is tested with (rustc 1.97.0-nightly e50aa6fba): a floating
+/// `nightly` would change under CI from one day to the next, and build-std with atomics is the
+/// part of Rust that changes most (see `threads_build.rs`).
+const PINNED_NIGHTLY: &str = "nightly-2026-05-20";
 
 /// Installs the nightly toolchain and its `rust-src` component (the std sources `build-std`
 /// compiles) when either is missing. No wasm32 target is needed: build-std builds that std.
