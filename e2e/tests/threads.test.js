@@ -37,13 +37,26 @@ async function answersOn(path) {
   return answers;
 }
 
-/** What must be identical whichever build answered. */
+/** What must be identical whichever build answered: the labels and the top-5 classes. */
 const essence = ({ sentiment, image }) => ({
-  sentiment: { label: sentiment.label, positive: sentiment.positive },
-  image: image.top.map(({ index, score }) => ({ index, score })),
+  sentiment: sentiment.label,
+  image: image.top.map(({ index }) => index),
 });
 
-test('threads: the main site runs the threaded engine and answers exactly as the embed does', { timeout: 300_000 }, async (t) => {
+/**
+ * The threaded build also has relaxed SIMD: its f32 GEMMs fuse multiply and add, rounding once
+ * instead of twice, so scores may differ in the last bits (the thread split itself changes
+ * nothing: see the native tests of `matmul`, the depthwise conv and `Int8Matrix`).
+ */
+function assertScoresClose(main, embed) {
+  const close = (a, b) => Math.abs(a - b) <= 1e-5 + 1e-4 * Math.abs(b);
+  assert.ok(close(main.sentiment.positive, embed.sentiment.positive), `${main.sentiment.positive} vs ${embed.sentiment.positive}`);
+  for (const [i, top] of main.image.top.entries()) {
+    assert.ok(close(top.score, embed.image.top[i].score), `${top.label}: ${top.score} vs ${embed.image.top[i].score}`);
+  }
+}
+
+test('threads: the main site runs the threaded engine and answers as the embed does', { timeout: 300_000 }, async (t) => {
   const main = await answersOn(MAIN_PAGE);
   const embed = await answersOn(EMBED_PAGE);
 
@@ -60,6 +73,7 @@ test('threads: the main site runs the threaded engine and answers exactly as the
   assert.equal(embed.image.threads, 1);
 
   assert.deepEqual(essence(main), essence(embed));
+  assertScoresClose(main, embed);
   assert.equal(main.sentiment.label, 'positive');
   assert.equal(main.image.top.length, 5);
 });
