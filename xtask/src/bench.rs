@@ -51,9 +51,15 @@ struct Native {
     image: Latency,
 }
 
+/// One engine variant and model in the browser (`e2e/bench/browser-bench.mjs`).
 #[derive(Deserialize, Debug)]
 struct Browser {
-    /// Time to the first answer from the SDK call.
+    /// The backend and threads that answered (a forced WebGPU falls back to wasm without one).
+    backend: String,
+    threads: Option<usize>,
+    /// The WebGPU adapter, for the WebGPU variant.
+    adapter: Option<String>,
+    /// Time to the first answer from the SDK call, empty cache and then cached.
     cold_ms: f64,
     warm_ms: f64,
     /// The same from the start of the page's navigation (HTML and app included).
@@ -69,56 +75,20 @@ struct Browser {
 }
 
 #[derive(Deserialize, Debug)]
-struct BrowserRun {
+struct Models {
     sentiment: Browser,
     image: Browser,
-    /// The sentiment model forced onto WebGPU; None when the browser offered no adapter.
-    sentiment_webgpu: Option<WebGpuRun>,
-    /// The image model forced onto WebGPU; None when the browser offered no adapter.
-    #[serde(default)]
-    image_webgpu: Option<WebGpuRun>,
-    /// The multi-threaded engine on the cross-origin isolated page.
-    sentiment_threads: Option<WasmThreadsRun>,
-    image_threads: Option<WasmThreadsRun>,
 }
 
+/// Every variant the browser bench measures.
 #[derive(Deserialize, Debug)]
-struct WasmThreadsRun {
-    median_ms: f64,
-    p90_ms: f64,
-    /// Threads the engine reported (its rayon pool of Web Workers).
-    threads: usize,
-}
-
-/// The "wasm threads" table: the multi-threaded build against the single-thread one.
-fn print_wasm_threads(browser: &BrowserRun) {
-    println!();
-    println!("| model | wasm SIMD, 1 thread | wasm threads | threads | speed-up |");
-    println!("|---|---|---|---|---|");
-    for (name, one, threaded) in [
-        ("sentiment", &browser.sentiment, &browser.sentiment_threads),
-        ("image", &browser.image, &browser.image_threads),
-    ] {
-        match threaded {
-            Some(t) => println!(
-                "| {name} median (p90) | {:.1} ms ({:.1}) | {:.1} ms ({:.1}) | {} | {:.2}× |",
-                one.median_ms,
-                one.p90_ms,
-                t.median_ms,
-                t.p90_ms,
-                t.threads,
-                one.median_ms / t.median_ms
-            ),
-            None => println!("| {name} | {:.1} ms | not measured | | |", one.median_ms),
-        }
-    }
-}
-
-#[derive(Deserialize, Debug)]
-struct WebGpuRun {
-    median_ms: f64,
-    p90_ms: f64,
-    adapter: String,
+struct BrowserRun {
+    /// The single-thread build (`?threads=0`): what embeds run.
+    wasm: Models,
+    /// The multi-threaded build, on the cross-origin isolated main site.
+    threads: Models,
+    /// Forced onto WebGPU (SwiftShader, in software, on machines without a GPU).
+    webgpu: Models,
 }
 
 fn quantiles(mut ms: Vec<f64>) -> (f64, f64) {
@@ -231,6 +201,19 @@ pub fn run(args: Args) -> Result<()> {
     let browser: BrowserRun =
         serde_json::from_slice(&out.stdout).context("reading the browser bench's JSON")?;
 
+    print_report(&all, &one, &browser);
+    Ok(())
+}
+
+/// One row of the table: a way of running a model.
+struct Row<'a> {
+    runtime: String,
+    median_ms: f64,
+    p90_ms: f64,
+    browser: Option<&'a Browser>,
+}
+
+fn print_report(all: &Native, one: &Native, browser: &BrowserRun) {
     println!();
     println!(
         "Vitrine benchmark — {} cores; sentiment input: {} tokens; image input: owl.jpg",
@@ -238,75 +221,99 @@ pub fn run(args: Args) -> Result<()> {
         all.sentiment_tokens
     );
     println!();
-    println!("| model | native, all cores | native, 1 thread | wasm SIMD in Chromium | wasm / native 1-thread | wasm / native all cores |");
-    println!("|---|---|---|---|---|---|");
-    for (name, a, o, b) in [
+    println!("| model | runtime | median (p90) per inference | vs native 1 thread | cold first result: SDK call (navigation) | warm, cached: SDK call (navigation) | downloaded | memory after 10 → N inferences (growth) |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (model, native_all, native_one, pick) in [
         (
             "sentiment",
             all.sentiment,
             one.sentiment,
-            &browser.sentiment,
+            (|m: &Models| &m.sentiment) as fn(&Models) -> &Browser,
         ),
-        ("image", all.image, one.image, &browser.image),
+        ("image", all.image, one.image, |m: &Models| &m.image),
     ] {
-        println!(
-            "| {name} median (p90) | {:.1} ms ({:.1}) | {:.1} ms ({:.1}) | {:.1} ms ({:.1}) | {:.2}× | {:.2}× |",
-            a.median_ms, a.p90_ms, o.median_ms, o.p90_ms, b.median_ms, b.p90_ms,
-            b.median_ms / o.median_ms, b.median_ms / a.median_ms
-        );
-    }
-    print_wasm_threads(&browser);
-    match &browser.sentiment_webgpu {
-        Some(gpu) => println!(
-            "sentiment on WebGPU ({}; SwiftShader is software, so this is a correctness run, not a speed one): median {:.1} ms (p90 {:.1}), {:.2}× the wasm path",
-            gpu.adapter,
-            gpu.median_ms,
-            gpu.p90_ms,
-            gpu.median_ms / browser.sentiment.median_ms
-        ),
-        None => println!("sentiment on WebGPU: no adapter in this browser"),
-    }
-    match &browser.image_webgpu {
-        Some(gpu) => println!(
-            "image on WebGPU ({}; software on SwiftShader, as above): median {:.1} ms (p90 {:.1}), {:.2}× the wasm path",
-            gpu.adapter,
-            gpu.median_ms,
-            gpu.p90_ms,
-            gpu.median_ms / browser.image.median_ms
-        ),
-        None => println!("image on WebGPU: not used (no adapter, or the GPU failed its check)"),
+        let wasm = pick(&browser.wasm);
+        let threads = pick(&browser.threads);
+        let gpu = pick(&browser.webgpu);
+        let gpu_label = if gpu.backend == "webgpu" {
+            let adapter = gpu.adapter.as_deref().unwrap_or("unknown adapter");
+            let software = if adapter.to_lowercase().contains("swiftshader") {
+                "SwiftShader, software"
+            } else {
+                "hardware"
+            };
+            format!("WebGPU ({adapter}; {software})")
+        } else {
+            format!("WebGPU asked, {} answered (no usable adapter)", gpu.backend)
+        };
+        let rows = [
+            Row {
+                runtime: format!(
+                    "native, {} cores (load {:.0} ms)",
+                    cores(),
+                    native_all.load_ms
+                ),
+                median_ms: native_all.median_ms,
+                p90_ms: native_all.p90_ms,
+                browser: None,
+            },
+            Row {
+                runtime: format!("native, 1 thread (load {:.0} ms)", native_one.load_ms),
+                median_ms: native_one.median_ms,
+                p90_ms: native_one.p90_ms,
+                browser: None,
+            },
+            Row {
+                runtime: "wasm SIMD, 1 thread".to_owned(),
+                median_ms: wasm.median_ms,
+                p90_ms: wasm.p90_ms,
+                browser: Some(wasm),
+            },
+            Row {
+                runtime: format!(
+                    "wasm threads ({}) + relaxed SIMD",
+                    threads.threads.unwrap_or(1)
+                ),
+                median_ms: threads.median_ms,
+                p90_ms: threads.p90_ms,
+                browser: Some(threads),
+            },
+            Row {
+                runtime: gpu_label,
+                median_ms: gpu.median_ms,
+                p90_ms: gpu.p90_ms,
+                browser: Some(gpu),
+            },
+        ];
+        for row in rows {
+            let browser_cells = match row.browser {
+                Some(b) => format!(
+                    "{:.0} ms ({:.0}) | {:.0} ms ({:.0}) | {:.2} MB | {:.1} → {:.1} MB, N = {} ({:+.1}%)",
+                    b.cold_ms,
+                    b.cold_page_ms,
+                    b.warm_ms,
+                    b.warm_page_ms,
+                    b.downloaded_bytes as f64 / 1e6,
+                    b.memory_after_10_bytes / 1e6,
+                    b.memory_after_n_bytes / 1e6,
+                    b.memory_runs,
+                    100.0 * (b.memory_after_n_bytes / b.memory_after_10_bytes - 1.0)
+                ),
+                None => "— | — | — | —".to_owned(),
+            };
+            println!(
+                "| {model} | {} | {:.1} ms ({:.1}) | {:.2}× | {browser_cells} |",
+                row.runtime,
+                row.median_ms,
+                row.p90_ms,
+                row.median_ms / native_one.median_ms,
+            );
+        }
     }
     println!();
-    println!("| model | native load | browser cold first result (from navigation) | browser warm, cached (from navigation) | downloaded (compressed) |");
-    println!("|---|---|---|---|---|");
-    for (name, a, b) in [
-        ("sentiment", all.sentiment, &browser.sentiment),
-        ("image", all.image, &browser.image),
-    ] {
-        println!(
-            "| {name} | {:.0} ms | {:.0} ms ({:.0}) | {:.0} ms ({:.0}) | {:.2} MB |",
-            a.load_ms,
-            b.cold_ms,
-            b.cold_page_ms,
-            b.warm_ms,
-            b.warm_page_ms,
-            b.downloaded_bytes as f64 / 1e6
-        );
-    }
-    println!();
-    println!("| model | memory after 10 inferences | after N | N | growth |");
-    println!("|---|---|---|---|---|");
-    for (name, b) in [("sentiment", &browser.sentiment), ("image", &browser.image)] {
-        println!(
-            "| {name} | {:.1} MB | {:.1} MB | {} | {:+.1}% |",
-            b.memory_after_10_bytes / 1e6,
-            b.memory_after_n_bytes / 1e6,
-            b.memory_runs,
-            100.0 * (b.memory_after_n_bytes / b.memory_after_10_bytes - 1.0)
-        );
-    }
-    println!("memory: the engine's wasm memory plus the page's JS heap, each after a garbage collection.");
-    Ok(())
+    println!("- native: the f32 GEMM path (AVX2/FMA by run-time dispatch); sentiment in the browser runs 8-bit integer products (the shipped default), the image model f32.");
+    println!("- cold: empty cache, models downloaded; warm: a reload, models from the Cache API. Downloaded: compressed bytes on the wire for the cold load (page, engine, model).");
+    println!("- memory: the engine's wasm memory plus the page's JS heap, each after a garbage collection (GPU buffers are not included). WebGPU on a software adapter takes seconds per inference, hence its smaller N.");
 }
 
 /// Cores this process may use (also printed by `bench-ort`).
