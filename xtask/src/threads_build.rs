@@ -24,9 +24,9 @@ const FEATURES: &str = "threads,gpu";
 /// wasm-bindgen-rayon's requirements (atomics, bulk-memory; mutable-globals for the thread
 /// stack pointer) plus the SIMD every build uses (`.cargo/config.toml`, which RUSTFLAGS
 /// replaces, so it is repeated here), plus relaxed SIMD: the fused multiply-add of the f32
-/// GEMM (vendor/gemm-f32, 10% faster image model in V8). Every browser with wasm threads
-/// except Safari has relaxed SIMD; the worker checks both before loading this build and
-/// falls back to the single-thread baseline build otherwise.
+/// GEMM (vendor/gemm-f32, 10% faster image model in V8). Not every browser with wasm threads
+/// has relaxed SIMD: the worker checks both before loading this build and falls back to the
+/// single-thread baseline build otherwise.
 const RUSTFLAGS: &str =
     "-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128,+relaxed-simd";
 /// Linker arguments for a module whose threads share one memory. rustc stopped implying them
