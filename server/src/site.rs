@@ -24,6 +24,9 @@ use crate::link_preview::absolute_preview_urls;
 /// extension still gets the app, with status 404, so the visitor sees a friendly page.
 pub const CLIENT_ROUTES: &[&str] = &[
     "/",
+    // The service worker stores the app page under this name (public/sw.js): it must get the
+    // same per-request rewriting as every other route (link_preview.rs).
+    "/index.html",
     "/kiosk",
     "/tour",
     "/tour/{step}",
