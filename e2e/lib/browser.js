@@ -34,7 +34,15 @@ export async function newPage(browser, { viewport = { width: 1280, height: 800 }
     if (msg.type() === 'error' && !allowed(msg.text())) problems.push(`console: ${msg.text()}`);
   });
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  // A request the browser cancels because the test navigated away (the favicon of the page
+  // being left, typically) is not a failure of the site: remember which page each started on.
+  let navigations = 0;
+  const startedOn = new WeakMap();
+  page.on('framenavigated', (frame) => { if (frame === page.mainFrame()) navigations += 1; });
+  page.on('request', (req) => startedOn.set(req, navigations));
   page.on('requestfailed', (req) => {
+    const leftBehind = req.failure()?.errorText === 'net::ERR_ABORTED' && startedOn.get(req) !== navigations;
+    if (leftBehind) return;
     if (!allowed(req.url())) problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`);
   });
   page.on('response', (res) => {
