@@ -54,7 +54,9 @@ const gzipBytes = async (file) => gzipSync(await readFile(file), { level: 9 }).l
  * (tokenising and preprocessing included, which ORT's timing below leaves out). */
 async function openOurs(browser, task, sentence) {
   const page = await browser.newPage();
-  await page.goto(BASE + '/insights'); // a page that starts no model by itself
+  // A page that starts no model by itself, on the single-thread engine (the main site is
+  // cross-origin isolated, so it would otherwise run ours on every core against ORT's one).
+  await page.goto(BASE + '/insights?threads=0');
   await page.evaluate(async ([task, sentence, warmup]) => {
     const sdk = await import('/sdk/vitrine.js');
     const run = await sdk.pipeline(task);
