@@ -174,14 +174,11 @@ pub fn run(args: Args) -> Result<()> {
     let all = native_in_child(args.runs, None)?;
     let one = native_in_child(args.runs, Some(1))?;
 
-    site_build::build(false)?;
-    serve::build_server()?;
-    let chromium = toolchain::ensure_chromium()?;
-    toolchain::ensure_node_modules()?;
-    let port = test_suite::free_port()?;
-    let mut server =
-        test_suite::ServerGuard::new(serve::spawn_server(port, &[("RUST_LOG", "warn")])?);
-    test_suite::wait_until_healthy(port, server.child())?;
+    let BenchSite {
+        chromium,
+        port,
+        mut server,
+    } = serve_for_browser_bench()?;
     step("in-browser benchmark (headless Chromium, wasm SIMD: one thread, then threads)");
     let out = Command::new("node")
         .arg("e2e/bench/browser-bench.mjs")
@@ -203,6 +200,30 @@ pub fn run(args: Args) -> Result<()> {
 
     print_report(&all, &one, &browser);
     Ok(())
+}
+
+/// The built site, served quietly on a free port, and a Chromium to drive it: what every
+/// in-browser benchmark (`bench`, `bench-ort`) starts from.
+pub struct BenchSite {
+    pub chromium: std::path::PathBuf,
+    pub port: u16,
+    pub server: test_suite::ServerGuard,
+}
+
+pub fn serve_for_browser_bench() -> Result<BenchSite> {
+    site_build::build(false)?;
+    serve::build_server()?;
+    let chromium = toolchain::ensure_chromium()?;
+    toolchain::ensure_node_modules()?;
+    let port = test_suite::free_port()?;
+    let mut server =
+        test_suite::ServerGuard::new(serve::spawn_server(port, &[("RUST_LOG", "warn")])?);
+    test_suite::wait_until_healthy(port, server.child())?;
+    Ok(BenchSite {
+        chromium,
+        port,
+        server,
+    })
 }
 
 /// One row of the table: a way of running a model.

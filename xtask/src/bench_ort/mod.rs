@@ -15,8 +15,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
+use crate::bench::{serve_for_browser_bench, BenchSite};
 use crate::project::{root, step};
-use crate::{serve, site_build, test_suite, toolchain};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,14 +35,11 @@ pub fn run(args: Args) -> Result<()> {
     let python = python::ensure_venv()?;
     let check = python::export(&python, &dir)?;
 
-    site_build::build(false)?;
-    serve::build_server()?;
-    let chromium = toolchain::ensure_chromium()?;
-    toolchain::ensure_node_modules()?;
-    let port = test_suite::free_port()?;
-    let mut server =
-        test_suite::ServerGuard::new(serve::spawn_server(port, &[("RUST_LOG", "warn")])?);
-    test_suite::wait_until_healthy(port, server.child())?;
+    let BenchSite {
+        chromium,
+        port,
+        mut server,
+    } = serve_for_browser_bench()?;
     step("timing ours and ONNX Runtime Web (wasm, SIMD, one thread) in headless Chromium");
     let load_before = load_average();
     let out = Command::new("node")
