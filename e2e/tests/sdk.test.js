@@ -37,3 +37,31 @@ test('SDK: pipeline() rejects unknown tasks with a clear message', async () => {
   });
   assert.match(message, /unknown task "translate"/);
 });
+
+test('SDK: a worker that stops answering is replaced on one thread, and the question still gets its answer', { timeout: 180_000 }, async () => {
+  // The first worker this page starts hangs for good (its thread spins, as a blocked engine
+  // would); the replacement, asked for on one thread, is the real one.
+  const context = await browser.newContext({ serviceWorkers: 'block' });
+  let hung = 0;
+  await context.route('**/sdk/worker.js*', async (route) => {
+    if (new URL(route.request().url()).searchParams.get('threads') === '0') return route.continue();
+    hung += 1;
+    // The page is cross-origin isolated: its worker scripts must say they may be embedded.
+    return route.fulfill({
+      contentType: 'text/javascript',
+      headers: { 'cross-origin-embedder-policy': 'require-corp', 'cross-origin-resource-policy': 'same-origin' },
+      body: 'self.onmessage = () => { for (;;) {} };',
+    });
+  });
+  const page = await context.newPage();
+  await page.goto(BASE + '/insights');
+  const answer = await page.evaluate(async () => {
+    const { pipeline } = await import('/sdk/vitrine.js');
+    const sentiment = await pipeline('sentiment');
+    return sentiment('I love it');
+  });
+  assert.equal(hung, 1, 'the hanging worker was started once');
+  assert.equal(answer.label, 'positive');
+  assert.equal(answer.threads, 1);
+  await context.close();
+});

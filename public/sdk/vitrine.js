@@ -12,7 +12,18 @@
 
 let worker = null;
 let nextId = 1;
+// id → { resolve, reject, onProgress, request } for every request not yet answered.
 const pending = new Map();
+
+// The worker says it is alive every HEARTBEAT_MS (worker.js). A worker whose thread is blocked
+// says nothing: if requests wait and nothing at all has come for STALL_MS, it is replaced by a
+// fresh one on the single-thread engine and the waiting requests are sent again. Longer than
+// any single blocking step (an engine build, a CPU explanation on a slow kiosk) by far.
+const STALL_MS = 30_000;
+const WATCH_EVERY_MS = 5_000;
+let lastHeard = 0;
+let watchdog = null;
+let threadsFailed = false;
 
 function failAll(message) {
   for (const { reject } of pending.values()) reject(new Error(message));
@@ -23,10 +34,14 @@ function getWorker() {
   if (worker) return worker;
   const url = new URL('./worker.js', import.meta.url);
   // `?threads=0` on the page keeps the engine on one thread even where it could use more
-  // (benchmarks and comparisons); the worker decides at start-up, so it goes in its URL.
-  if (new URLSearchParams(self.location?.search ?? '').get('threads') === '0') url.searchParams.set('threads', '0');
+  // (benchmarks and comparisons); the worker decides at start-up, so it goes in its URL. A
+  // worker that stalled once (see STALL_MS) is replaced on one thread too.
+  if (threadsFailed || new URLSearchParams(self.location?.search ?? '').get('threads') === '0') url.searchParams.set('threads', '0');
   worker = new Worker(url, { type: 'module', name: 'vitrine-inference' });
+  lastHeard = Date.now();
   worker.addEventListener('message', ({ data }) => {
+    lastHeard = Date.now();
+    if (data.alive) return;
     const call = pending.get(data.id);
     if (!call) return;
     if (data.progress !== undefined) {
@@ -42,15 +57,24 @@ function getWorker() {
     failAll(`the inference worker stopped: ${event.message || 'it could not be loaded'}`);
     worker = null; // the next call starts a fresh one
   });
+  watchdog ??= setInterval(replaceIfStalled, WATCH_EVERY_MS);
   return worker;
 }
 
+function replaceIfStalled() {
+  if (!worker || pending.size === 0 || Date.now() - lastHeard < STALL_MS) return;
+  worker.terminate();
+  worker = null;
+  threadsFailed = true;
+  for (const { request } of pending.values()) getWorker().postMessage(request);
+}
+
 /** Sends one request to the worker; resolves with its result. */
-export function call(type, args = {}, { onProgress, transfer = [] } = {}) {
+export function call(type, args = {}, { onProgress } = {}) {
   return new Promise((resolve, reject) => {
-    const id = nextId++;
-    pending.set(id, { resolve, reject, onProgress });
-    getWorker().postMessage({ id, type, args }, transfer);
+    const request = { id: nextId++, type, args };
+    pending.set(request.id, { resolve, reject, onProgress, request });
+    getWorker().postMessage(request);
   });
 }
 

@@ -469,6 +469,11 @@ const handlers = {
   },
 };
 
+// Tells the page this worker's thread is free to run (vitrine.js replaces a worker that stops
+// saying so while requests wait: a blocked thread cannot run this timer).
+const HEARTBEAT_MS = 2_000;
+setInterval(() => self.postMessage({ alive: true }), HEARTBEAT_MS);
+
 self.addEventListener('message', async ({ data }) => {
   const { id, type, args } = data ?? {};
   try {
