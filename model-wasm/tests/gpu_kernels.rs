@@ -39,6 +39,29 @@ fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
         .collect()
 }
 
+/// A file under `assets/`.
+fn asset(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../assets")
+        .join(path)
+}
+
+/// The shipped model `file`'s bytes, or None (and a SKIPPED line) where it is not checked out.
+fn shipped_model(file: &str) -> Option<Vec<u8>> {
+    let path = asset("models").join(file);
+    let bytes = std::fs::read(&path).ok();
+    if bytes.is_none() {
+        eprintln!("SKIPPED: {} is missing", path.display());
+    }
+    bytes
+}
+
+/// A sample photo, decoded.
+fn sample_photo(photo: &str) -> model_wasm::image::decode::DecodedImage {
+    let encoded = std::fs::read(asset("samples").join(photo)).unwrap();
+    model_wasm::image::decode::decode(&encoded).unwrap()
+}
+
 fn relative_l2(ours: &[f32], reference: &[f32]) -> f32 {
     let diff: f32 = ours
         .iter()
@@ -229,11 +252,7 @@ fn sentiment_encoder_matches_the_cpu_path() {
     use model_wasm::sentiment::{
         file, Batch, BertConfig, MatmulMode, NoDropout, SentimentModel, SentimentTokenizer, Weights,
     };
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../assets/models")
-        .join(model_wasm::sentiment::MODEL_FILE);
-    let Ok(bytes) = std::fs::read(&path) else {
-        eprintln!("SKIPPED: {} is missing", path.display());
+    let Some(bytes) = shipped_model(model_wasm::sentiment::MODEL_FILE) else {
         return;
     };
     let Some(gpu) = gpu() else { return };
@@ -279,11 +298,9 @@ fn sentiment_encoder_matches_the_cpu_path() {
 #[test]
 fn image_network_matches_the_cpu_path() {
     use model_wasm::gpu::image::GpuImageNet;
-    use model_wasm::image::{decode::decode, preprocess::preprocess, weights, ImageClassifier};
-    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets");
+    use model_wasm::image::{preprocess::preprocess, weights, ImageClassifier};
     let file = model_wasm::catalog::IMAGE_MODEL_FILE;
-    let Ok(bytes) = std::fs::read(models.join("models").join(file)) else {
-        eprintln!("SKIPPED: {file} is missing");
+    let Some(bytes) = shipped_model(file) else {
         return;
     };
     let Some(gpu) = gpu() else { return };
@@ -291,7 +308,7 @@ fn image_network_matches_the_cpu_path() {
     let cpu = ImageClassifier::from_layers(&layers, labels).unwrap();
     let on_gpu = GpuImageNet::load(&gpu, &layers).unwrap();
     for photo in ["owl.jpg", "parrot.jpg"] {
-        let image = decode(&std::fs::read(models.join("samples").join(photo)).unwrap()).unwrap();
+        let image = sample_photo(photo);
         let pixels = image.pixels().unwrap();
         let reference = cpu.logits(&pixels).unwrap();
         let ours = pollster::block_on(on_gpu.logits(&gpu, &preprocess(&pixels))).unwrap();
@@ -309,11 +326,9 @@ fn image_network_matches_the_cpu_path() {
 #[test]
 fn image_classifier_on_the_gpu_reports_the_cpu_top5() {
     use model_wasm::gpu::image_classifier::GpuImageClassifier;
-    use model_wasm::image::{decode::decode, weights, ImageClassifier};
-    let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets");
+    use model_wasm::image::{weights, ImageClassifier};
     let file = model_wasm::catalog::IMAGE_MODEL_FILE;
-    let Ok(bytes) = std::fs::read(assets.join("models").join(file)) else {
-        eprintln!("SKIPPED: {file} is missing");
+    let Some(bytes) = shipped_model(file) else {
         return;
     };
     let Some(gpu) = gpu() else { return };
@@ -321,7 +336,7 @@ fn image_classifier_on_the_gpu_reports_the_cpu_top5() {
     let cpu = ImageClassifier::from_layers(&layers, labels).unwrap();
     let on_gpu = GpuImageClassifier::load(gpu, &layers).unwrap();
     for photo in ["owl.jpg", "pets.jpg"] {
-        let image = decode(&std::fs::read(assets.join("samples").join(photo)).unwrap()).unwrap();
+        let image = sample_photo(photo);
         let pixels = image.pixels().unwrap();
         let reference = cpu.classify(&pixels).unwrap();
         let ours = pollster::block_on(on_gpu.classify(&cpu, &pixels)).unwrap();
@@ -353,11 +368,7 @@ fn explain_on_the_gpu_matches_the_cpu_explain() {
         file, BertConfig, MatmulMode, SentimentClassifier, SentimentModel, SentimentTokenizer,
         Weights,
     };
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../assets/models")
-        .join(model_wasm::sentiment::MODEL_FILE);
-    let Ok(bytes) = std::fs::read(&path) else {
-        eprintln!("SKIPPED: {} is missing", path.display());
+    let Some(bytes) = shipped_model(model_wasm::sentiment::MODEL_FILE) else {
         return;
     };
     let Some(gpu) = gpu() else { return };
