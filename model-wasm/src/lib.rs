@@ -10,6 +10,7 @@ pub mod error;
 pub mod gpu;
 pub mod image;
 pub mod info;
+pub mod int8_matmul;
 pub mod matmul;
 pub mod parallel;
 pub mod sentiment;

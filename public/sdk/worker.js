@@ -329,7 +329,10 @@ const GPU_TASKS = {
       const cpu = model.logits(pixels.width, pixels.height, rgba(pixels));
       const gpu = await model.logitsGpu(pixels.width, pixels.height, rgba(pixels));
       const error = relativeL2(gpu, cpu);
-      if (argmax(gpu) !== argmax(cpu) || !(error <= 1e-3)) {
+      // The GPU multiplies in f32, the CPU with 8-bit activations (Int8Matrix): 1.4–2.0%
+      // apart (relative L2) on the nine reference photos, same top-1. A broken GPU path is
+      // off by far more, or names another class.
+      if (argmax(gpu) !== argmax(cpu) || !(error <= 5e-2)) {
         throw new Error(`the GPU's logits differ from the CPU's (class ${argmax(gpu)} vs ${argmax(cpu)}, relative error ${error})`);
       }
     },

@@ -127,7 +127,12 @@ fn native(runs: usize) -> Result<Native> {
 
     let (bytes, sha) = shipped_model(catalog::IMAGE_MODEL_FILE)?;
     let t = Instant::now();
-    let image = ImageClassifier::from_model_bytes(catalog::IMAGE_MODEL_FILE, &bytes, &sha)?;
+    let image = ImageClassifier::from_model_bytes_with(
+        catalog::IMAGE_MODEL_FILE,
+        &bytes,
+        &sha,
+        MatmulMode::F32,
+    )?;
     let image_load = t.elapsed().as_secs_f64() * 1e3;
     let photo = decode(&std::fs::read(root().join("assets/samples/owl.jpg"))?)?;
     let pixels = photo.pixels()?;
@@ -332,7 +337,7 @@ fn print_report(all: &Native, one: &Native, browser: &BrowserRun) {
         }
     }
     println!();
-    println!("- native: the f32 GEMM path (AVX2/FMA by run-time dispatch); sentiment in the browser runs 8-bit integer products (the shipped default), the image model f32.");
+    println!("- native: the f32 GEMM path (AVX2/FMA by run-time dispatch); in the browser both models run 8-bit integer products (the shipped default).");
     println!("- cold: empty cache, models downloaded; warm: a reload, models from the Cache API. Downloaded: compressed bytes on the wire for the cold load (page, engine, model).");
     println!("- memory: the engine's wasm memory plus the page's JS heap, each after a garbage collection (GPU buffers are not included). WebGPU on a software adapter takes seconds per inference, hence its smaller N.");
 }

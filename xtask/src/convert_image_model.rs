@@ -419,7 +419,10 @@ mod golden {
         let (Some(pth), Some((images, golden))) = (cached_pth(), golden()) else {
             return Ok(());
         };
-        let quantized = crate::eval_image::load_shipped(&repo_root().join(MODEL_FILE))?;
+        let quantized = crate::eval_image::load_shipped(
+            &repo_root().join(MODEL_FILE),
+            model_wasm::int8_matmul::MatmulMode::Int8,
+        )?;
         let float =
             ImageClassifier::from_layers(&float_layers_from(&pth)?, quantized.labels().to_vec())?;
         for case in golden["cases"].as_array().context("cases")? {

@@ -1,5 +1,6 @@
-//! `cargo xtask eval-image --dir DIR --labels FILE [--float]`: ImageNet top-1/top-5 of the shipped
-//! 8-bit model, run through the same model-wasm code the browser runs (decoding aside).
+//! `cargo xtask eval-image --dir DIR --labels FILE [--float] [--f32-matmul]`: ImageNet top-1/top-5
+//! of the shipped 8-bit model, run through the same model-wasm code the browser runs (decoding
+//! aside; 8-bit products unless `--f32-matmul`).
 //!
 //! FILE rows: `filename<TAB>class_index` (ImageNet-1k index, 0–999). The last line printed is
 //! exactly `top1=0.XXXX top5=0.XXXX n=N`. With `--float` the float reference (from the cached
@@ -10,6 +11,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use model_wasm::image::{decode, ImageClassifier, TOP_K};
+use model_wasm::int8_matmul::MatmulMode;
 
 use crate::convert_image_model::{float_layers, repo_root, MODEL_FILE};
 
@@ -31,6 +33,10 @@ pub struct Args {
     /// The 8-bit model file to evaluate.
     #[arg(long, default_value = MODEL_FILE)]
     model: PathBuf,
+    /// Multiply the 8-bit file's weights in f32 (native's fastest mode) instead of the
+    /// browser's 8-bit integer products.
+    #[arg(long)]
+    f32_matmul: bool,
 }
 
 /// Writes this evaluation to assets/models/metrics.toml (`[image]`).
@@ -101,7 +107,13 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         repo_root().join(&args.model)
     };
-    let quantized = load_shipped(&model_path)?;
+    let mode = if args.f32_matmul {
+        MatmulMode::F32
+    } else {
+        MatmulMode::Int8
+    };
+    let quantized = load_shipped(&model_path, mode)?;
+    eprintln!("{}: {mode:?} products", model_path.display());
 
     let float_score = if args.float {
         let layers = float_layers()?;
@@ -130,7 +142,7 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 /// Loads the shipped file and checks it against its `.sha256`, exactly as the browser does.
-pub fn load_shipped(path: &Path) -> Result<ImageClassifier> {
+pub fn load_shipped(path: &Path, mode: MatmulMode) -> Result<ImageClassifier> {
     let bytes = std::fs::read(path).with_context(|| {
         format!(
             "reading {} (run `cargo xtask convert-image-model`)",
@@ -142,7 +154,9 @@ pub fn load_shipped(path: &Path) -> Result<ImageClassifier> {
         .with_context(|| format!("reading {}", sha_path.display()))?;
     let expected = sha.split_whitespace().next().unwrap_or_default();
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("model");
-    Ok(ImageClassifier::from_model_bytes(name, &bytes, expected)?)
+    Ok(ImageClassifier::from_model_bytes_with(
+        name, &bytes, expected, mode,
+    )?)
 }
 
 fn read_rows(path: &Path) -> Result<Vec<(String, usize)>> {

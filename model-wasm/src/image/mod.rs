@@ -4,8 +4,9 @@
 //! bytes ─ decode (native: `decode`; browser: createImageBitmap) ─▶ PixelBuffer
 //!       ─ preprocess (resize 256, crop 224, normalise) ─▶ net (EfficientNet-Lite0) ─▶ top-5
 //! ```
-//! The 8-bit file and the float weights load into the same network: int8 weights are
-//! dequantised once at load time, so both paths run identical code from there on.
+//! The 8-bit file and the float weights load into the same network. The shipped file runs
+//! 8-bit products in its 1×1 convolutions and classifier (`crate::int8_matmul`, in the browser
+//! and natively alike); the float reference, and the native benchmark baseline, run f32.
 
 pub mod arch;
 #[cfg(not(target_arch = "wasm32"))]
@@ -23,6 +24,7 @@ use serde::Serialize;
 pub use preprocess::{PixelBuffer, PixelFormat};
 pub use weights::FloatLayer;
 
+use crate::int8_matmul::MatmulMode;
 use crate::{checksum, ModelError};
 use arch::INPUT_SIZE;
 use net::EfficientNetLite0;
@@ -47,22 +49,44 @@ pub struct ImageClassifier {
 
 impl ImageClassifier {
     /// Loads the shipped 8-bit model file after checking its sha256 (a truncated download or a
-    /// stale cache entry must fail here, not produce confident nonsense).
+    /// stale cache entry must fail here, not produce confident nonsense). It runs 8-bit
+    /// products, as the browser does.
     pub fn from_model_bytes(name: &str, bytes: &[u8], sha256: &str) -> Result<Self, ModelError> {
+        Self::from_model_bytes_with(name, bytes, sha256, MatmulMode::Int8)
+    }
+
+    /// [`Self::from_model_bytes`] with the products of `mode` (the native benchmark's baseline
+    /// runs f32).
+    pub fn from_model_bytes_with(
+        name: &str,
+        bytes: &[u8],
+        sha256: &str,
+        mode: MatmulMode,
+    ) -> Result<Self, ModelError> {
         checksum::verify(name, bytes, sha256)?;
-        Self::from_verified_model_bytes(name, bytes)
+        let (layers, labels) = weights::decode(name, bytes)?;
+        Self::from_layers_with(&layers, labels, mode)
     }
 
     /// Loads a model file whose sha256 the caller has already checked: only the browser worker,
     /// which hashes with the platform's native SHA-256 (see `verify` in `public/sdk/worker.js`).
     pub fn from_verified_model_bytes(name: &str, bytes: &[u8]) -> Result<Self, ModelError> {
         let (layers, labels) = weights::decode(name, bytes)?;
-        Self::from_layers(&layers, labels)
+        Self::from_layers_with(&layers, labels, MatmulMode::Int8)
     }
 
-    /// Builds the network from float layers: the float reference path, and the tail of the
-    /// 8-bit path once dequantised.
+    /// The float reference path: float layers, f32 products throughout.
     pub fn from_layers(layers: &[FloatLayer], labels: Vec<String>) -> Result<Self, ModelError> {
+        Self::from_layers_with(layers, labels, MatmulMode::F32)
+    }
+
+    /// Builds the network from float layers (the 8-bit file's are dequantised) with the
+    /// products of `mode`.
+    pub fn from_layers_with(
+        layers: &[FloatLayer],
+        labels: Vec<String>,
+        mode: MatmulMode,
+    ) -> Result<Self, ModelError> {
         if labels.len() != arch::NUM_CLASSES {
             return Err(ModelError::InvalidModel {
                 name: "(labels)".into(),
@@ -72,7 +96,7 @@ impl ImageClassifier {
         let tensors = weights::to_tensors(layers)?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
         Ok(Self {
-            net: EfficientNetLite0::load(vb)?,
+            net: EfficientNetLite0::load(vb, mode)?,
             labels,
         })
     }

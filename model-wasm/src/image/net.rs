@@ -14,23 +14,67 @@ use candle_nn::VarBuilder;
 use super::arch::{BlockSpec, BLOCKS, HEAD_CHANNELS, NUM_CLASSES, STEM_CHANNELS};
 use super::depthwise::DepthwiseConv;
 use super::ops::{BiasAct, Im2Col};
+use super::weights::quantize_per_channel;
+use crate::int8_matmul::{Epilogue, Int8Matrix, MatmulMode};
 
-/// `[rows, c_in] × weight [c_in, c_out]`, then bias and optional ReLU6 in place.
+/// `[rows, c_in] × weight [c_in, c_out]`, then bias and optional ReLU6.
 #[derive(Debug, Clone)]
 struct Dense {
-    weight: Tensor,
+    product: Product,
     bias: Vec<f32>,
     relu6: bool,
 }
 
+/// How a [`Dense`] layer multiplies (see [`MatmulMode`]).
+#[derive(Debug, Clone)]
+enum Product {
+    /// f32 weights `[c_in, c_out]`, gemm, then bias and ReLU6 in one pass.
+    F32(Tensor),
+    /// 8-bit weights and activations, bias and ReLU6 fused into the store.
+    Int8(Int8Matrix),
+}
+
 impl Dense {
+    /// `weight`: `[c_out, c_in]` (PyTorch's layout).
+    fn new(weight: &Tensor, bias: Vec<f32>, relu6: bool, mode: MatmulMode) -> Result<Self> {
+        let (c_out, c_in) = weight.dims2()?;
+        let product = match mode {
+            MatmulMode::F32 => Product::F32(weight.t()?.contiguous()?),
+            MatmulMode::Int8 => {
+                // The file's int8 values and per-channel scales, recovered exactly from the
+                // dequantised weights (each channel's largest |w| is 127 × its scale).
+                let q = quantize_per_channel(&weight.flatten_all()?.to_vec1()?, c_out);
+                Product::Int8(
+                    Int8Matrix::from_per_output(&q.values, &q.scales, c_out, c_in)
+                        .map_err(candle_core::Error::msg)?,
+                )
+            }
+        };
+        Ok(Self {
+            product,
+            bias,
+            relu6,
+        })
+    }
+
     fn forward(&self, rows: &Tensor) -> Result<Tensor> {
-        let y = crate::matmul::matmul(rows, &self.weight)?;
-        y.inplace_op1(&BiasAct {
-            bias: &self.bias,
-            relu6: self.relu6,
-        })?;
-        Ok(y)
+        match &self.product {
+            Product::F32(weight) => {
+                let y = crate::matmul::matmul(rows, weight)?;
+                y.inplace_op1(&BiasAct {
+                    bias: &self.bias,
+                    relu6: self.relu6,
+                })?;
+                Ok(y)
+            }
+            Product::Int8(matrix) => matrix.product(
+                rows,
+                Epilogue {
+                    bias: Some(&self.bias),
+                    relu6: self.relu6,
+                },
+            ),
+        }
     }
 }
 
@@ -39,15 +83,18 @@ impl Dense {
 struct Pointwise(Dense);
 
 impl Pointwise {
-    fn load(vb: VarBuilder, c_in: usize, c_out: usize, relu6: bool) -> Result<Self> {
-        let w = vb.get((c_out, c_in, 1, 1), "weight")?;
-        let weight = w.reshape((c_out, c_in))?.t()?.contiguous()?;
+    fn load(
+        vb: VarBuilder,
+        c_in: usize,
+        c_out: usize,
+        relu6: bool,
+        mode: MatmulMode,
+    ) -> Result<Self> {
+        let weight = vb
+            .get((c_out, c_in, 1, 1), "weight")?
+            .reshape((c_out, c_in))?;
         let bias = vb.get(c_out, "bias")?.to_vec1()?;
-        Ok(Self(Dense {
-            weight,
-            bias,
-            relu6,
-        }))
+        Ok(Self(Dense::new(&weight, bias, relu6, mode)?))
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -76,8 +123,9 @@ impl Stem {
             .contiguous()?
             .reshape((27, STEM_CHANNELS))?;
         let bias = vb.get(STEM_CHANNELS, "bias")?.to_vec1()?;
+        // 27 inputs (3×3×RGB), too few for 8-bit products to pay: always f32.
         Ok(Self(Dense {
-            weight,
+            product: Product::F32(weight),
             bias,
             relu6: true,
         }))
@@ -103,10 +151,16 @@ struct MbConv {
 }
 
 impl MbConv {
-    fn load(vb: VarBuilder, spec: &BlockSpec) -> Result<Self> {
+    fn load(vb: VarBuilder, spec: &BlockSpec, mode: MatmulMode) -> Result<Self> {
         let hidden = spec.hidden();
         let expand = if spec.expand != 1 {
-            Some(Pointwise::load(vb.pp("expand"), spec.c_in, hidden, true)?)
+            Some(Pointwise::load(
+                vb.pp("expand"),
+                spec.c_in,
+                hidden,
+                true,
+                mode,
+            )?)
         } else {
             None
         };
@@ -116,7 +170,7 @@ impl MbConv {
             &dw.get(hidden, "bias")?,
             spec.stride,
         )?;
-        let project = Pointwise::load(vb.pp("project"), hidden, spec.c_out, false)?;
+        let project = Pointwise::load(vb.pp("project"), hidden, spec.c_out, false, mode)?;
         Ok(Self {
             expand,
             depthwise,
@@ -149,24 +203,23 @@ pub struct EfficientNetLite0 {
 }
 
 impl EfficientNetLite0 {
-    pub fn load(vb: VarBuilder) -> Result<Self> {
+    /// `mode`: how the 1×1 convolutions and the classifier multiply.
+    pub fn load(vb: VarBuilder, mode: MatmulMode) -> Result<Self> {
         let stem = Stem::load(vb.pp("stem"))?;
         let blocks = BLOCKS
             .iter()
             .enumerate()
-            .map(|(i, spec)| MbConv::load(vb.pp(format!("blocks.{i}")), spec))
+            .map(|(i, spec)| MbConv::load(vb.pp(format!("blocks.{i}")), spec, mode))
             .collect::<Result<Vec<_>>>()?;
         let last = BLOCKS[BLOCKS.len() - 1].c_out;
-        let head = Pointwise::load(vb.pp("head"), last, HEAD_CHANNELS, true)?;
+        let head = Pointwise::load(vb.pp("head"), last, HEAD_CHANNELS, true, mode)?;
         let fc = vb.pp("classifier");
-        let classifier = Dense {
-            weight: fc
-                .get((NUM_CLASSES, HEAD_CHANNELS), "weight")?
-                .t()?
-                .contiguous()?,
-            bias: fc.get(NUM_CLASSES, "bias")?.to_vec1()?,
-            relu6: false,
-        };
+        let classifier = Dense::new(
+            &fc.get((NUM_CLASSES, HEAD_CHANNELS), "weight")?,
+            fc.get(NUM_CLASSES, "bias")?.to_vec1()?,
+            false,
+            mode,
+        )?;
         Ok(Self {
             stem,
             blocks,

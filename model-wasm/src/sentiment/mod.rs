@@ -7,7 +7,6 @@
 pub mod bert;
 pub mod classifier;
 pub mod file;
-mod int8_matmul;
 pub mod layers;
 pub mod model;
 pub(crate) mod q8_0;

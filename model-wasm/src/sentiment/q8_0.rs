@@ -84,7 +84,7 @@ pub fn split(bytes: &[u8]) -> (Vec<u32>, Vec<f32>) {
 }
 
 /// IEEE half to single precision (exact: every f16 is representable as an f32).
-pub(super) fn f16_to_f32(h: u16) -> f32 {
+pub(crate) fn f16_to_f32(h: u16) -> f32 {
     let sign = u32::from(h & 0x8000) << 16;
     let exp = u32::from((h >> 10) & 0x1f);
     let man = u32::from(h & 0x3ff);

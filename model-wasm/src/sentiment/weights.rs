@@ -11,8 +11,9 @@ use candle_core::quantized::gguf_file::TensorInfo;
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Result, Shape, Tensor};
 
-use super::int8_matmul::Int8Matrix;
 use super::q8_0;
+pub use crate::int8_matmul::MatmulMode;
+use crate::int8_matmul::{Epilogue, Int8Matrix};
 
 /// A weight matrix `W` as [`crate::sentiment::layers::Linear`] multiplies it: `x · Wᵀ`.
 #[derive(Debug, Clone)]
@@ -33,12 +34,7 @@ impl Matrix {
                 crate::matmul::matmul(x, &w.t()?)
             }
             Self::Candle(m) => candle_core::Module::forward(m, x),
-            Self::Int8(m) => {
-                let (rows, _) = x.dims2()?;
-                let y = m.forward(&x.flatten_all()?.to_vec1::<f32>()?);
-                let out = y.len() / rows.max(1);
-                Tensor::from_vec(y, (rows, out), x.device())
-            }
+            Self::Int8(m) => m.product(&x.contiguous()?, Epilogue::NONE),
         }
     }
 }
@@ -50,22 +46,6 @@ pub enum Weights<'a> {
     Float(candle_nn::VarBuilder<'a>),
     /// Weights read from the shipped GGUF file (8-bit matrices, f32 vectors).
     Quantized(QuantizedWeights<'a>),
-}
-
-/// How the 8-bit weight matrices are multiplied at run time. The file is 8-bit either way.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum MatmulMode {
-    /// Keep the matrices 8-bit and quantise the activations to 8 bits on the fly: integer dot
-    /// products (`int8_matmul.rs`). What the browser runs, so the default everywhere the
-    /// product's numbers are measured (eval, the e2e reference): in V8 it is 33% faster than
-    /// `F32` per sentence, needs half the memory, and scores 93.88% vs 93.84% on our
-    /// validation split.
-    #[default]
-    Int8,
-    /// Expand the matrices to f32 once at load and use candle's f32 GEMM. Natively the fastest
-    /// (the `gemm` crate dispatches to AVX2/FMA at run time, which the portable int8 code does
-    /// not use), so the native benchmark baseline runs this.
-    F32,
 }
 
 /// The tensors of a GGUF file, read in place from the file's bytes, plus the current name

@@ -12,6 +12,7 @@ use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 use model_wasm::catalog;
 use model_wasm::image::{decode::decode, preprocess, weights as image_weights, ImageClassifier};
+use model_wasm::int8_matmul::MatmulMode;
 use model_wasm::sentiment::SentimentClassifier;
 use serde::Serialize;
 
@@ -47,7 +48,14 @@ pub fn write(dir: &Path) -> Result<Inputs> {
     let native_positive = sentiment.classify(SENTENCE)?.positive;
 
     let (bytes, sha) = shipped_model(catalog::IMAGE_MODEL_FILE)?;
-    let image = ImageClassifier::from_model_bytes(catalog::IMAGE_MODEL_FILE, &bytes, &sha)?;
+    // f32 products: the ONNX graph is f32 on the dequantised weights, and its answer is checked
+    // against this one.
+    let image = ImageClassifier::from_model_bytes_with(
+        catalog::IMAGE_MODEL_FILE,
+        &bytes,
+        &sha,
+        MatmulMode::F32,
+    )?;
     // The same dequantisation the classifier does at load, so ONNX gets the weights we run.
     let (layers, _) = image_weights::decode(catalog::IMAGE_MODEL_FILE, &bytes)?;
     save(
