@@ -30,6 +30,13 @@ pub struct EngineInfo {
     pub version: String,
     pub cpu_backend: String,
     pub simd: bool,
+    /// Threads the engine computes on (the multi-threaded build's pool, else 1).
+    #[serde(default = "one_thread")]
+    pub threads: u32,
+}
+
+fn one_thread() -> u32 {
+    1
 }
 
 /// Starts the worker (once per page) and asks it to describe itself.
@@ -105,6 +112,8 @@ struct Progress {
     cached: Option<bool>,
     #[serde(default)]
     backend: Option<String>,
+    #[serde(default)]
+    threads: Option<u32>,
 }
 
 thread_local! {
@@ -118,6 +127,8 @@ pub struct Model {
     pub state: RwSignal<LoadState>,
     /// `wasm-simd` or `webgpu`, once known.
     pub backend: RwSignal<Option<String>>,
+    /// Threads the engine computes on, once known (the badge says so when it is more than 1).
+    pub threads: RwSignal<Option<u32>>,
     /// Milliseconds the last answer took on this device.
     pub last_ms: RwSignal<Option<f64>>,
 }
@@ -128,6 +139,7 @@ impl Model {
             task,
             state: RwSignal::new(LoadState::Idle),
             backend: RwSignal::new(None),
+            threads: RwSignal::new(None),
             last_ms: RwSignal::new(None),
         }
     }
@@ -197,6 +209,7 @@ impl Model {
                     if let Ok(info) = engine_info().await {
                         if self.backend.get_untracked().is_none() {
                             self.backend.set(Some(info.cpu_backend));
+                            self.threads.set(Some(info.threads));
                         }
                     }
                 }
@@ -236,16 +249,41 @@ impl Model {
                 if let Some(backend) = p.backend {
                     self.backend.set(Some(backend));
                 }
+                if let Some(threads) = p.threads {
+                    self.threads.set(Some(threads));
+                }
             }
             _ => {}
         }
     }
 
-    fn record(self, ms: f64, backend: &str) {
+    fn record(self, ms: f64, backend: &str, threads: Option<u32>) {
         self.last_ms.set(Some(ms));
         if self.backend.get_untracked().as_deref() != Some(backend) {
             self.backend.set(Some(backend.to_owned()));
         }
+        if threads.is_some() && self.threads.get_untracked() != threads {
+            self.threads.set(threads);
+        }
+    }
+
+    /// What the badge says this model runs on: "WebGPU", "WASM SIMD" or "WASM SIMD · 2 threads".
+    pub fn runs_on(self, threads_word: &str) -> String {
+        backend_label(
+            self.backend.get().as_deref(),
+            self.threads.get().unwrap_or(1),
+            threads_word,
+        )
+    }
+}
+
+/// A backend as visitors read it; the CPU backend with its thread count when there are several.
+pub fn backend_label(backend: Option<&str>, threads: u32, threads_word: &str) -> String {
+    match backend {
+        Some("webgpu") => "WebGPU".to_owned(),
+        Some("wasm-simd") | None if threads > 1 => format!("WASM SIMD · {threads} {threads_word}"),
+        Some("wasm-simd") | None => "WASM SIMD".to_owned(),
+        Some(_) => "CPU".to_owned(),
     }
 }
 
@@ -276,6 +314,8 @@ pub struct SentimentResult {
     pub truncated: bool,
     pub ms: f64,
     pub backend: String,
+    #[serde(default)]
+    pub threads: Option<u32>,
 }
 
 /// One word of the input and how much it pushed the answer (`> 0`: towards positive).
@@ -305,13 +345,15 @@ pub struct ImageResult {
     pub top: Vec<ImageClass>,
     pub ms: f64,
     pub backend: String,
+    #[serde(default)]
+    pub threads: Option<u32>,
 }
 
 pub async fn classify_text(model: Model, text: &str) -> Result<SentimentResult, String> {
     let run = model.pipeline().await?;
     let value = call(&run, &JsValue::NULL, &[JsValue::from_str(text)]).await?;
     let result: SentimentResult = decode(value)?;
-    model.record(result.ms, &result.backend);
+    model.record(result.ms, &result.backend, result.threads);
     Ok(result)
 }
 
@@ -329,7 +371,7 @@ pub async fn classify_image(model: Model, image: &JsValue) -> Result<ImageResult
     let run = model.pipeline().await?;
     let result: ImageResult =
         decode(call(&run, &JsValue::NULL, std::slice::from_ref(image)).await?)?;
-    model.record(result.ms, &result.backend);
+    model.record(result.ms, &result.backend, result.threads);
     Ok(result)
 }
 

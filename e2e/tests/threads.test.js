@@ -84,3 +84,24 @@ test('threads: ?threads=0 keeps an isolated page on the single-thread engine', {
   assert.equal(single.sentiment.threads, 1);
   assert.equal(single.info.threads, 1);
 });
+
+/** The sentiment demo's "runs on" badge on the page at `path`, once its model is ready. */
+async function badgeOn(path) {
+  const page = await newPage(browser);
+  await page.goto(BASE + path);
+  const badge = page.getByTestId('backend-sentiment');
+  await badge.waitFor({ timeout: LOAD });
+  const text = await badge.innerText();
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  assert.deepEqual(page.problems, [], `${path}: ${page.problems.join('; ')}`);
+  await page.context().close();
+  return { text, cores };
+}
+
+test('threads: the badge says how many threads the engine computes on', { timeout: 300_000 }, async (t) => {
+  const main = await badgeOn('/');
+  if (main.cores > 1) assert.equal(main.text, `WASM SIMD · ${Math.min(main.cores, 8)} threads`);
+  else t.diagnostic('this browser reports one core, so the engine has one thread');
+  const embed = await badgeOn(EMBED_PAGE);
+  assert.equal(embed.text, 'WASM SIMD', 'one thread: the backend alone');
+});

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::engine::{engine_info, EngineInfo};
+use crate::engine::{backend_label, engine_info, EngineInfo};
 use crate::i18n::use_i18n;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -44,7 +44,7 @@ pub fn EngineStatus() -> impl IntoView {
                 EngineState::Ready(info) => view! {
                     <span class="dot dot-ok" aria-hidden="true"></span>
                     <span>{i18n.text("engine.ready")}</span>
-                    <span class="badge" title=i18n.text("engine.backend")>{backend_label(&info.cpu_backend)}</span>
+                    <span class="badge" title=i18n.text("engine.backend")>{backend_label(Some(&info.cpu_backend), info.threads, i18n.text("load.threads")())}</span>
                     <span class="muted">{i18n.text("engine.version")}" "{info.version.clone()}</span>
                 }.into_any(),
                 EngineState::Failed(reason) => view! {
@@ -54,13 +54,5 @@ pub fn EngineStatus() -> impl IntoView {
                 }.into_any(),
             }}
         </div>
-    }
-}
-
-fn backend_label(backend: &str) -> &'static str {
-    match backend {
-        "webgpu" => "WebGPU",
-        "wasm-simd" => "WASM SIMD",
-        _ => "CPU",
     }
 }

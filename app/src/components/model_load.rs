@@ -36,7 +36,7 @@ pub fn ModelLoad(model: Model) -> impl IntoView {
                     LoadState::Ready { cached } => view! {
                         <span class="badge" data-testid=format!("backend-{}", model.task.name())
                             title=t("load.backend")>
-                            {move || backend_label(model.backend.get().as_deref())}
+                            {move || model.runs_on(t("load.threads")())}
                         </span>
                         {cached.then(|| view! {
                             <span class="muted small" data-testid="load-cached">{t("load.cached")}</span>
@@ -89,13 +89,5 @@ fn files_view(files: Vec<FileProgress>, preparing: bool) -> impl IntoView {
     view! {
         {bars}
         {preparing.then(|| view! { <div class="bar bar-indeterminate" aria-hidden="true"><span></span></div> })}
-    }
-}
-
-pub fn backend_label(backend: Option<&str>) -> &'static str {
-    match backend {
-        Some("webgpu") => "WebGPU",
-        Some("wasm-simd") | None => "WASM SIMD",
-        Some(_) => "CPU",
     }
 }

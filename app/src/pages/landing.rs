@@ -7,7 +7,6 @@ use serde::Deserialize;
 
 use crate::components::engine_status::EngineStatus;
 use crate::components::image_demo::ImageDemo;
-use crate::components::model_load::backend_label;
 use crate::components::sentiment_demo::SentimentDemo;
 use crate::components::site_chrome::{SiteFooter, SiteHeader};
 use crate::dom::fetch_json;
@@ -167,7 +166,7 @@ fn ModelCard(
                     <dd data-testid=format!("model-latency-{task}")>
                         {move || match model.last_ms.get() {
                             Some(ms) => format!("{} {} · {}", t("models.latency_live")(), millis(ms),
-                                backend_label(model.backend.get().as_deref())),
+                                model.runs_on(t("load.threads")())),
                             None => t("models.latency_pending")().to_owned(),
                         }}
                     </dd>
