@@ -24,9 +24,13 @@ export async function launch(extraArgs = []) {
   });
 }
 
-/** A page that keeps `page.problems`: console errors, page errors, failed or 4xx/5xx requests. */
-export async function newPage(browser, { viewport = { width: 1280, height: 800 }, allow = [] } = {}) {
-  const context = await browser.newContext({ viewport });
+/**
+ * A page that keeps `page.problems`: console errors, page errors, failed or 4xx/5xx requests.
+ * `serviceWorkers: 'block'` for tests that route the site's own files (a service worker would
+ * answer from its cache, past the route).
+ */
+export async function newPage(browser, { viewport = { width: 1280, height: 800 }, allow = [], serviceWorkers = 'allow' } = {}) {
+  const context = await browser.newContext({ viewport, serviceWorkers });
   const page = await context.newPage();
   const problems = [];
   const allowed = (text) => allow.some((pattern) => pattern.test(text));

@@ -197,3 +197,31 @@ test('WebGPU: an image asked for on WebGPU where there is none is answered by wa
   if (expected) assert.equal(run.result.top[0].label, expected);
   assert.deepEqual(page.problems, []);
 });
+
+test('WebGPU: a GPU that fails mid-session is left for wasm, and the visitor still gets the answer', { timeout: 300_000 }, async () => {
+  // A page cannot break the worker's GPU, so the test serves the real worker with one change:
+  // its sentiment GPU path answers once, then fails as a lost device would.
+  const browser = await launch(['--enable-unsafe-webgpu']);
+  browsers.push(browser);
+  const page = await newPage(browser, { serviceWorkers: 'block' });
+  const GPU_PATH = 'gpu: (model, text) => model.classifyGpu(text),';
+  let patched = 0;
+  await page.context().route('**/sdk/worker.js*', async (route) => {
+    const response = await route.fetch();
+    const body = await response.text();
+    assert.ok(body.includes(GPU_PATH), 'worker.js no longer has the line this test replaces');
+    patched += 1;
+    const failing = 'gpu: (model, text) => { if ((self.gpuAnswers = (self.gpuAnswers ?? 0) + 1) > 1) '
+      + "throw new Error('GPU device lost (test)'); return model.classifyGpu(text); },";
+    await route.fulfill({ response, body: body.replace(GPU_PATH, failing) });
+  });
+  await page.goto(BASE + '/insights');
+  const run = await classifyAll(page, 'webgpu', ['I love it', 'a dull, lifeless film', 'warm and funny']);
+  assert.ok(patched >= 1, 'the worker was served through the test');
+  assert.equal(run.ready.backend, 'webgpu', `WebGPU was not used: ${JSON.stringify(run.choice)}`);
+  assert.deepEqual(run.results.map((r) => r.backend), ['webgpu', 'wasm-simd', 'wasm-simd']);
+  assert.deepEqual(run.results.map((r) => r.label), ['positive', 'negative', 'positive']);
+  assert.equal(run.choice.sentiment.backend, 'wasm-simd', 'the failure is remembered');
+  assert.match(run.choice.sentiment.gpuError, /device lost/);
+  assert.deepEqual(page.problems, []);
+});
