@@ -58,11 +58,13 @@ test('sentiment: answers as you type, with a confidence bar, highlighted words a
   await page.goto(BASE + '/');
   const input = page.getByTestId('sentiment-input');
   await input.pressSequentially('What a wonderful, joyful film', { delay: 20 });
+  // Answers come while the text is still being typed: wait for the words of the whole text.
+  const words = page.getByTestId('sentiment-words');
+  await page.waitForFunction((want) => document.querySelector('[data-testid="sentiment-words"]')
+    ?.innerText.replace(/\s+/g, ' ').trim() === want, 'What a wonderful, joyful film', { timeout: LOAD });
   assert.equal(await label(page), 'positive');
   assert.match(await page.getByTestId('sentiment-score').innerText(), /^\d{2,3}%$/);
-  const words = page.getByTestId('sentiment-words');
   await words.locator('mark.w-pos').first().waitFor({ timeout: 30_000 });
-  assert.equal((await words.innerText()).replace(/\s+/g, ' ').trim(), 'What a wonderful, joyful film');
   assert.match(await page.getByTestId('model-latency-sentiment').innerText(), /\d+(\.\d)? ms/);
 
   // Keep typing: the newest text wins.

@@ -75,6 +75,7 @@ pub fn test(args: Args) -> Result<()> {
             "warnings",
         ]),
     )?;
+    crate::threads_build::lint()?;
     toolchain::ensure_lavapipe()?;
     toolchain::ensure_postgresql()?;
     run(

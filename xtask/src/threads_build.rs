@@ -67,7 +67,7 @@ fn target_dir() -> PathBuf {
 /// Builds (or reuses) the multi-threaded engine and puts it into `dist/sdk/threads/`.
 pub fn build(dist: &Path) -> Result<()> {
     let started = Instant::now();
-    toolchain::ensure_nightly_rust_src()?;
+    toolchain::ensure_nightly()?;
     let wasm = compile()?;
     let cached = target_dir().join("sdk");
     let digest = model_wasm::checksum::sha256_hex(
@@ -99,9 +99,40 @@ pub fn build(dist: &Path) -> Result<()> {
 
 /// `cargo rustc` on nightly with build-std; returns the `.wasm` it wrote.
 fn compile() -> Result<PathBuf> {
+    let mut cmd = nightly_cargo("rustc");
+    cmd.arg("--").args(
+        SHARED_MEMORY_LINK_ARGS
+            .iter()
+            .flat_map(|arg| ["-C".to_owned(), format!("link-arg={arg}")]),
+    );
+    run(
+        &format!(
+            "compiling the multi-threaded engine ({}, atomics, build-std)",
+            toolchain::nightly_toolchain()
+        ),
+        &mut cmd,
+    )?;
+    Ok(target_dir().join("wasm32-unknown-unknown/wasm-model/model_wasm.wasm"))
+}
+
+/// Clippy on the code only this build compiles (the `threads` feature), warnings as errors:
+/// the stable lints in `cargo xtask test` never see it.
+pub fn lint() -> Result<()> {
+    toolchain::ensure_nightly()?;
+    let mut cmd = nightly_cargo("clippy");
+    cmd.args(["--", "-D", "warnings"]);
+    run(
+        "linting the multi-threaded engine (nightly clippy, threads feature, warnings are errors)",
+        &mut cmd,
+    )
+}
+
+/// `cargo <subcommand>` for model-wasm with this build's toolchain, features, flags and target
+/// directory (the lint's check artifacts sit next to the build's, std included).
+fn nightly_cargo(subcommand: &str) -> Command {
     let toolchain = toolchain::nightly_toolchain();
     let mut cmd = Command::new("rustup");
-    cmd.args(["run", &toolchain, "cargo", "rustc", "--locked"])
+    cmd.args(["run", &toolchain, "cargo", subcommand, "--locked"])
         .args(["-p", "model-wasm", "--lib", "--features", FEATURES])
         .args([
             "--target",
@@ -110,12 +141,6 @@ fn compile() -> Result<PathBuf> {
             "wasm-model",
         ])
         .args(["-Z", "build-std=panic_abort,std"])
-        .arg("--")
-        .args(
-            SHARED_MEMORY_LINK_ARGS
-                .iter()
-                .flat_map(|arg| ["-C".to_owned(), format!("link-arg={arg}")]),
-        )
         .env("CARGO_TARGET_DIR", target_dir())
         .env("RUSTFLAGS", RUSTFLAGS)
         // Set by the `cargo xtask` that runs us; they would pin the stable toolchain or flags.
@@ -123,11 +148,7 @@ fn compile() -> Result<PathBuf> {
         .env_remove("RUSTC")
         .env_remove("CARGO")
         .env_remove("CARGO_ENCODED_RUSTFLAGS");
-    run(
-        &format!("compiling the multi-threaded engine ({toolchain}, atomics, build-std)"),
-        &mut cmd,
-    )?;
-    Ok(target_dir().join("wasm32-unknown-unknown/wasm-model/model_wasm.wasm"))
+    cmd
 }
 
 /// JS glue for `--target web` (wasm-bindgen-rayon needs it to hand the module to its workers),

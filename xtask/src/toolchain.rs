@@ -80,9 +80,13 @@ pub fn nightly_toolchain() -> String {
 /// part of Rust that changes most (see `threads_build.rs`).
 const PINNED_NIGHTLY: &str = "nightly-2026-05-20";
 
-/// Installs the nightly toolchain and its `rust-src` component (the std sources `build-std`
-/// compiles) when either is missing. No wasm32 target is needed: build-std builds that std.
-pub fn ensure_nightly_rust_src() -> Result<()> {
+/// What the threaded build needs of the nightly: the std sources `build-std` compiles, and
+/// clippy for its lint (`cargo xtask test`).
+const NIGHTLY_COMPONENTS: &[&str] = &["rust-src", "clippy"];
+
+/// Installs the nightly toolchain and its [`NIGHTLY_COMPONENTS`] when any is missing. No wasm32
+/// target is needed: build-std builds that std.
+pub fn ensure_nightly() -> Result<()> {
     let toolchain = nightly_toolchain();
     let installed = output_of("rustup", &["toolchain", "list"]).unwrap_or_default();
     let has_toolchain = installed
@@ -91,18 +95,16 @@ pub fn ensure_nightly_rust_src() -> Result<()> {
         .any(|name| name == toolchain || name.starts_with(&format!("{toolchain}-")));
     if !has_toolchain {
         step(&format!(
-            "installing the Rust {toolchain} toolchain with rust-src for the multi-threaded engine (rustup, once)"
+            "installing the Rust {toolchain} toolchain with {} for the multi-threaded engine (rustup, once)",
+            NIGHTLY_COMPONENTS.join(" and ")
         ));
+        let mut install = Command::new("rustup");
+        install.args(["toolchain", "install", &toolchain, "--profile", "minimal"]);
+        for component in NIGHTLY_COMPONENTS {
+            install.args(["--component", component]);
+        }
         return run(
-            Command::new("rustup").args([
-                "toolchain",
-                "install",
-                &toolchain,
-                "--profile",
-                "minimal",
-                "--component",
-                "rust-src",
-            ]),
+            &mut install,
             &format!("rustup toolchain install {toolchain}"),
             "Check access to static.rust-lang.org, or set VITRINE_NIGHTLY to an installed nightly.",
         );
@@ -118,15 +120,18 @@ pub fn ensure_nightly_rust_src() -> Result<()> {
         ],
     )
     .unwrap_or_default();
-    if components.lines().any(|l| l.trim().starts_with("rust-src")) {
-        return Ok(());
+    for component in NIGHTLY_COMPONENTS {
+        if components.lines().any(|l| l.trim().starts_with(component)) {
+            continue;
+        }
+        step(&format!("adding {component} to {toolchain} (rustup, once)"));
+        run(
+            Command::new("rustup").args(["component", "add", component, "--toolchain", &toolchain]),
+            &format!("rustup component add {component} --toolchain {toolchain}"),
+            "Check access to static.rust-lang.org, then run this again.",
+        )?;
     }
-    step(&format!("adding rust-src to {toolchain} (rustup, once)"));
-    run(
-        Command::new("rustup").args(["component", "add", "rust-src", "--toolchain", &toolchain]),
-        &format!("rustup component add rust-src --toolchain {toolchain}"),
-        "Check access to static.rust-lang.org, then run this again.",
-    )
+    Ok(())
 }
 
 fn has_cargo_tool(binary: &str, version: &str) -> bool {
@@ -316,6 +321,6 @@ pub fn ensure_build_tools() -> Result<()> {
     ensure_wasm_target()?;
     ensure_node_modules()?;
     ensure_wasm_bindgen()?;
-    ensure_nightly_rust_src()?;
+    ensure_nightly()?;
     ensure_trunk()
 }
