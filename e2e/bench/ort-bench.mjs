@@ -19,7 +19,7 @@ const WARMUP = 3;
 const ORT_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), '../node_modules/onnxruntime-web/dist');
 // The wasm-only build of ORT Web and the one wasm binary it loads (SIMD; threads unused at 1).
 const ORT_RUNTIME = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
-const MODELS = { sentiment_f32: 'sentiment-f32.onnx', sentiment_int8: 'sentiment-int8.onnx', image_f32: 'image-f32.onnx' };
+const MODELS = { sentiment_f32: 'sentiment-f32.onnx', sentiment_int8: 'sentiment-int8.onnx', image_f32: 'image-f32.onnx', image_int8: 'image-int8.onnx' };
 
 const TYPES = { '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
 const PAGE = '<!doctype html><meta charset="utf-8"><title>ORT bench</title>';
@@ -154,8 +154,9 @@ try {
     await openOrt(browser, ortBase, 'sentiment_int8'),
     await openOrt(browser, ortBase, 'sentiment_f32'),
   ], RUNS.sentiment)).map(summary);
-  [out.ours.image, out.ort.image_f32] = (await interleaved([
+  [out.ours.image, out.ort.image_int8, out.ort.image_f32] = (await interleaved([
     await openOurs(browser, 'image', inputs.sentence),
+    await openOrt(browser, ortBase, 'image_int8'),
     await openOrt(browser, ortBase, 'image_f32'),
   ], RUNS.image)).map(summary);
 } finally {

@@ -25,6 +25,7 @@ pub struct ExportCheck {
     pub sentiment_f32: SentimentCheck,
     pub sentiment_int8: SentimentCheck,
     pub image_f32: ImageCheck,
+    pub image_int8: ImageCheck,
 }
 
 #[derive(Deserialize, Debug)]
@@ -36,6 +37,9 @@ pub struct SentimentCheck {
 pub struct ImageCheck {
     pub top: usize,
     pub max_logit_diff_vs_native: f64,
+    /// Only for the int8 graph: how far ORT's quantisation moves the logits.
+    #[serde(default)]
+    pub relative_l2_vs_native: Option<f64>,
 }
 
 /// The venv's python, creating the venv and installing [`REQUIREMENTS`] when they changed.

@@ -119,7 +119,18 @@ pub fn print(
             "sentiment_f32",
             ours.sentiment,
         ),
-        ("image: f32 vs f32", ours_i, "image_f32", ours.image),
+        (
+            "image: our 8-bit file vs ORT int8 (dynamic quantisation)",
+            ours_i,
+            "image_int8",
+            ours.image,
+        ),
+        (
+            "image: our 8-bit file vs ORT f32",
+            ours_i,
+            "image_f32",
+            ours.image,
+        ),
     ];
 
     println!();
@@ -172,10 +183,16 @@ pub fn print(
         mb(run.ort_runtime_gzip_bytes)
     );
     println!(
-        "ORT session load (fetch + create): sentiment int8 {:.0} ms, sentiment f32 {:.0} ms, image {:.0} ms",
+        "ORT session load (fetch + create): sentiment int8 {:.0} ms, sentiment f32 {:.0} ms, image int8 {:.0} ms, image f32 {:.0} ms",
         get(&run.ort, "sentiment_int8")?.load.unwrap_or(f64::NAN),
         get(&run.ort, "sentiment_f32")?.load.unwrap_or(f64::NAN),
+        get(&run.ort, "image_int8")?.load.unwrap_or(f64::NAN),
         get(&run.ort, "image_f32")?.load.unwrap_or(f64::NAN),
+    );
+    println!(
+        "8-bit accuracy on owl.jpg, logits against f32 (relative L2): ORT's int8 graph {:.1}% (top class {}); ours 1.4–2.0% on the nine reference photos (model-wasm/tests/image_golden.rs)",
+        100.0 * check.image_int8.relative_l2_vs_native.unwrap_or(f64::NAN),
+        check.image_int8.top,
     );
     println!(
         "graph check, native onnxruntime vs our native run: P(positive) differs by {:.1e} (f32) and {:.1e} (int8); image logits by at most {:.1e}, top class {} ({})",
