@@ -45,8 +45,10 @@ test('WebGPU: the sentiment encoder runs on the GPU and answers like the native 
       const native = reference.sentiment[i];
       assert.equal(result.label, native.label, native.text);
       // The GPU multiplies in f32; the native reference, like wasm, quantises activations to
-      // 8 bits (MatmulMode::Int8): probabilities differ by up to ~2e-3, labels never.
-      assert.ok(Math.abs(result.positive - native.positive) < 1e-2, `${native.text}: webgpu ${result.positive} vs native ${native.positive}`);
+      // 8 bits (MatmulMode::Int8): log-odds differ by up to 0.08 (model-wasm/tests/
+      // sentiment_model.rs measures the two modes on these sentences), labels never.
+      const odds = (p) => Math.log(p / (1 - p));
+      assert.ok(Math.abs(odds(result.positive) - odds(native.positive)) < 0.15, `${native.text}: webgpu ${result.positive} vs native ${native.positive}`);
     }
   }
   assert.deepEqual(page.problems, []);
@@ -65,17 +67,18 @@ test('WebGPU: explanations are computed on the GPU and match the wasm ones', { t
   assert.equal(gpu.backend, 'webgpu');
   assert.deepEqual(gpu.words.map((w) => w.word), wasm.words.map((w) => w.word));
   // f32 on the GPU, 8-bit activations in wasm: the answer and each contribution (log-odds)
-  // within 5% of the largest contribution, and the same three strongest words pulling the same
-  // way (as the native test of the two modes, which measured 0.658 vs 0.633 for this text).
+  // within 10% of the largest contribution, and the same three strongest words pulling the same
+  // way (as the native test of the two modes, which measured at most 7.9% for this text).
   const largest = Math.max(...wasm.words.map((w) => Math.abs(w.contribution)));
   const odds = (p) => Math.log(p / (1 - p));
   assert.equal(gpu.prediction.label, wasm.prediction.label);
-  assert.ok(Math.abs(odds(gpu.prediction.positive) - odds(wasm.prediction.positive)) <= 0.05 * largest,
+  assert.ok(Math.abs(odds(gpu.prediction.positive) - odds(wasm.prediction.positive)) <= 0.1 * largest,
     `webgpu ${gpu.prediction.positive} vs wasm ${wasm.prediction.positive}`);
   for (const [i, word] of gpu.words.entries()) {
-    assert.ok(Math.abs(word.contribution - wasm.words[i].contribution) <= 0.05 * largest, `${word.word}: webgpu ${word.contribution} vs wasm ${wasm.words[i].contribution}`);
+    assert.ok(Math.abs(word.contribution - wasm.words[i].contribution) <= 0.1 * largest, `${word.word}: webgpu ${word.contribution} vs wasm ${wasm.words[i].contribution}`);
   }
-  const top = (words) => [...words].sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution)).slice(0, 3).map((w) => `${w.start}:${w.contribution > 0}`);
+  // As a set: two words of nearly equal weight may trade places within the three.
+  const top = (words) => [...words].sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution)).slice(0, 3).map((w) => `${w.start}:${w.contribution > 0}`).sort();
   assert.deepEqual(top(gpu.words), top(wasm.words));
   assert.deepEqual(page.problems, []);
 });
@@ -148,7 +151,7 @@ test('WebGPU: the image model runs on the GPU and answers like wasm', { timeout:
   assert.equal(wasm.result.backend, 'wasm-simd');
   assert.equal(gpu.ready.backend, 'webgpu', 'WebGPU was not used (the GPU failed its check or is missing)');
   assert.equal(gpu.result.backend, 'webgpu');
-  // The GPU multiplies in f32, wasm with 8-bit activations: logits ~2% apart (relative L2, see
+  // The GPU multiplies in f32, wasm with 8-bit activations: logits 2–3% apart (relative L2, see
   // model-wasm/tests/image_golden.rs), so close classes may trade places in the top-5, but the
   // answer and its score stay.
   const [ours, reference] = [gpu.result.top, wasm.result.top];

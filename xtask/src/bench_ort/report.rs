@@ -190,7 +190,7 @@ pub fn print(
         get(&run.ort, "image_f32")?.load.unwrap_or(f64::NAN),
     );
     println!(
-        "8-bit accuracy on owl.jpg, logits against f32 (relative L2): ORT's int8 graph {:.1}% (top class {}); ours 1.4–2.0% on the nine reference photos (model-wasm/tests/image_golden.rs)",
+        "8-bit accuracy on owl.jpg, logits against f32 (relative L2): ORT's int8 graph {:.1}% (top class {}); ours 1.8–3.0% on the nine reference photos (model-wasm/tests/image_golden.rs)",
         100.0 * check.image_int8.relative_l2_vs_native.unwrap_or(f64::NAN),
         check.image_int8.top,
     );
