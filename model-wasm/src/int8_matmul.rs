@@ -194,10 +194,6 @@ impl Int8Matrix {
         }
     }
 
-    pub fn out_dim(&self) -> usize {
-        self.out
-    }
-
     /// `y[m, out] = epilogue(x[m, in] · Wᵀ)`, on every thread [`crate::parallel`] offers.
     pub fn forward(&self, x: &[f32], epilogue: Epilogue) -> Vec<f32> {
         self.forward_on(x, epilogue, parallel::threads())
@@ -221,9 +217,9 @@ impl Int8Matrix {
     }
 
     /// `x` (`[.., in]`, f32 on the CPU) times this matrix: `[.., out]`, read straight from the
-    /// tensor's storage.
+    /// tensor's storage (copied first only if it is not contiguous).
     pub fn product(&self, x: &Tensor, epilogue: Epilogue) -> candle_core::Result<Tensor> {
-        x.apply_op1_no_bwd(&Product {
+        x.contiguous()?.apply_op1_no_bwd(&Product {
             matrix: self,
             epilogue,
         })

@@ -34,7 +34,7 @@ impl Matrix {
                 crate::matmul::matmul(x, &w.t()?)
             }
             Self::Candle(m) => candle_core::Module::forward(m, x),
-            Self::Int8(m) => m.product(&x.contiguous()?, Epilogue::NONE),
+            Self::Int8(m) => m.product(x, Epilogue::NONE),
         }
     }
 }
