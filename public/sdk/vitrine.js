@@ -93,9 +93,10 @@ const TASKS = ['sentiment', 'image'];
 /**
  * Loads the model for `task` ('sentiment' or 'image') in the worker and returns a function that
  * runs it. `onProgress` receives `{ stage: 'download'|'prepare'|'ready', file, loaded, total, cached }`
- * (`ready` also says the `backend`). `backend`: 'auto' (default: WebGPU where it is verified and
- * faster on this device, measured once and remembered), 'wasm' or 'webgpu' (falls back to wasm
- * if WebGPU fails). Results say which backend answered.
+ * (`ready` also says the `backend`). `backend`: 'auto' (default: the first answer comes from wasm
+ * at once; once idle the worker tries WebGPU and switches to it where it is a real GPU, verified
+ * and faster on this device, measured once and remembered), 'wasm' or 'webgpu' (any adapter,
+ * software included; falls back to wasm if WebGPU fails). Results say which backend answered.
  */
 export async function pipeline(task, { onProgress, backend = 'auto' } = {}) {
   if (!TASKS.includes(task)) throw new Error(`unknown task "${task}"; use 'sentiment' or 'image'`);

@@ -222,7 +222,10 @@ function load(task, progress = null, preference = 'auto') {
         await cache.put(key, new Response(bytes, { headers: { 'content-type': 'application/octet-stream' } }));
         await dropStaleCopies(cache, entry);
       }
-      state.backend = await chooseBackend(task, model, entry, bytes, preference);
+      state.backend = await firstBackend(task, model, entry, bytes, preference);
+      if (preference === 'auto' && state.backend === BACKEND && gpuPossible(task, model)) {
+        state.gpuTrial = () => automaticBackend(task, model, entry, bytes);
+      }
       emit({ stage: 'ready', file: entry.file, backend: state.backend, threads: (await ready).threads });
       return model;
     })();
@@ -340,39 +343,87 @@ const GPU_TASKS = {
   },
 };
 
-// One measurement at a time: two tasks timed at once would each see the other's load.
+// One GPU trial at a time: two tasks timed at once would each see the other's load.
 let measuring = Promise.resolve();
 
+// Requests being handled now. The automatic GPU trial runs only when this is 0, so it never
+// delays an answer a visitor is waiting for.
+let busy = 0;
+// How long the worker must have been idle before the automatic GPU trial starts.
+const IDLE_BEFORE_GPU_TRIAL_MS = 250;
+
+/** Whether `task` could run on the GPU here at all. */
+function gpuPossible(task, model) {
+  return Boolean(GPU_TASKS[task] && self.navigator?.gpu && model.enableGpu);
+}
+
 /**
- * The backend `task` runs on: WebGPU where it is there, gives the CPU's answer, and is faster
- * on this device; otherwise wasm SIMD. `preference` ('auto' | 'wasm' | 'webgpu', from the SDK)
- * overrides the measurement. The choice is measured once per device and task, and remembered.
- * Any GPU failure, now or later (see `onChosenBackend`), lands on the CPU path without the visitor
- * seeing it.
+ * Why this device's WebGPU adapter is not worth trying on its own, or null when it is a real GPU:
+ * a software or fallback adapter (SwiftShader, llvmpipe, lavapipe) is slower than wasm SIMD by
+ * one or two orders of magnitude, and even measuring that costs seconds. `backend: 'webgpu'` can
+ * still ask for one.
  */
-function chooseBackend(task, model, entry, bytes, preference) {
-  const path = GPU_TASKS[task];
-  if (!path || preference === 'wasm' || !self.navigator?.gpu || !model.enableGpu) return Promise.resolve(BACKEND);
-  const choice = measuring.then(() => measureBackend(task, path, model, entry, bytes, preference));
+async function softwareAdapter() {
+  const adapter = await navigator.gpu.requestAdapter().catch(() => null);
+  if (!adapter) return 'no WebGPU adapter';
+  const info = adapter.info ?? {};
+  if (adapter.isFallbackAdapter || info.isFallbackAdapter) return 'a fallback adapter';
+  const named = [info.vendor, info.architecture, info.device, info.description].join(' ');
+  const software = /swiftshader|llvmpipe|lavapipe|software/i.exec(named);
+  return software ? `a software adapter (${software[0]})` : null;
+}
+
+/**
+ * The backend `task` answers its first request on. `preference` ('auto' | 'wasm' | 'webgpu', from
+ * the SDK): 'webgpu' verifies the GPU path now (on any adapter, software included) and answers
+ * from it; 'auto' and 'wasm' answer from wasm SIMD at once. On 'auto' the GPU is tried later,
+ * once the worker is idle after the first answer (`gpuTrialWhenIdle`), so the first answer never
+ * waits for a GPU check the visitor did not ask for.
+ */
+async function firstBackend(task, model, entry, bytes, preference) {
+  if (preference !== 'webgpu' || !gpuPossible(task, model)) return BACKEND;
+  const choice = measuring.then(() => enableVerifiedGpu(task, model, entry, bytes));
   measuring = choice.catch(() => {});
   return choice;
 }
 
-async function measureBackend(task, path, model, entry, bytes, preference) {
-  const remembered = (await rememberedChoices())[task]?.backend;
-  if (preference !== 'webgpu' && remembered === BACKEND) return BACKEND;
-  const probe = path.probe();
+/** Enables and verifies the GPU path: GPU_BACKEND if it gives the CPU's answer, else BACKEND. */
+async function enableVerifiedGpu(task, model, entry, bytes) {
+  const path = GPU_TASKS[task];
   try {
     await model.enableGpu(entry.file, bytes);
     // The GPU must give the CPU's answer before it may give any.
-    await path.verify(model, probe);
-    if (preference === 'webgpu' || remembered === GPU_BACKEND) return GPU_BACKEND;
-    const average = async (run) => {
-      await run();
-      const start = performance.now();
-      for (let i = 0; i < 3; i++) await run();
-      return (performance.now() - start) / 3;
-    };
+    await path.verify(model, path.probe());
+    return GPU_BACKEND;
+  } catch (error) {
+    await remember(task, BACKEND, { gpuError: String(error?.message ?? error) });
+    return BACKEND;
+  }
+}
+
+/**
+ * The automatic choice: the GPU path only on a real GPU that gives the CPU's answer and is faster
+ * on this device. Measured once per device and task, and remembered.
+ */
+async function automaticBackend(task, model, entry, bytes) {
+  const remembered = (await rememberedChoices())[task]?.backend;
+  if (remembered === BACKEND) return BACKEND;
+  const software = await softwareAdapter();
+  if (software) {
+    await remember(task, BACKEND, { skipped: software });
+    return BACKEND;
+  }
+  if ((await enableVerifiedGpu(task, model, entry, bytes)) !== GPU_BACKEND) return BACKEND;
+  if (remembered === GPU_BACKEND) return GPU_BACKEND;
+  const path = GPU_TASKS[task];
+  const probe = path.probe();
+  const average = async (run) => {
+    await run();
+    const start = performance.now();
+    for (let i = 0; i < 3; i++) await run();
+    return (performance.now() - start) / 3;
+  };
+  try {
     const cpuMs = await average(async () => path.cpu(model, probe));
     const gpuMs = await average(() => path.gpu(model, probe));
     const choice = gpuMs < cpuMs ? GPU_BACKEND : BACKEND;
@@ -385,8 +436,33 @@ async function measureBackend(task, path, model, entry, bytes, preference) {
 }
 
 /**
+ * After `task`'s first answer on 'auto': once no request has been waiting for
+ * IDLE_BEFORE_GPU_TRIAL_MS, runs the automatic choice and switches the task to its result.
+ * Requests that arrive meanwhile are answered from wasm.
+ */
+function gpuTrialWhenIdle(task) {
+  const state = loads.get(task);
+  const trial = state?.gpuTrial;
+  if (!trial) return;
+  state.gpuTrial = null; // once; this also lets the model bytes it holds go
+  const attempt = () => {
+    if (busy > 0) {
+      setTimeout(attempt, IDLE_BEFORE_GPU_TRIAL_MS);
+      return;
+    }
+    const choice = measuring.then(trial);
+    measuring = choice.catch(() => {});
+    choice.then((backend) => {
+      // A GPU failure meanwhile (onChosenBackend) has the last word.
+      if (state.backend === BACKEND && !state.gpuFailed) state.backend = backend;
+    }, () => {});
+  };
+  setTimeout(attempt, IDLE_BEFORE_GPU_TRIAL_MS);
+}
+
+/**
  * Runs `onGpu` when `task` is on the GPU, else `onCpu`; a GPU failure answers from the CPU and
- * switches the task to it for good.
+ * switches the task to it for good. The first answer on 'auto' schedules the GPU trial.
  */
 async function onChosenBackend(task, onCpu, onGpu) {
   const state = loads.get(task);
@@ -396,10 +472,12 @@ async function onChosenBackend(task, onCpu, onGpu) {
       return { result, ms, backend: GPU_BACKEND };
     } catch (error) {
       state.backend = BACKEND;
+      state.gpuFailed = true;
       await remember(task, BACKEND, { gpuError: String(error?.message ?? error) });
     }
   }
   const { result, ms } = await timed(onCpu);
+  gpuTrialWhenIdle(task);
   return { result, ms, backend: BACKEND };
 }
 
@@ -480,6 +558,7 @@ setInterval(() => self.postMessage({ alive: true }), HEARTBEAT_MS);
 
 self.addEventListener('message', async ({ data }) => {
   const { id, type, args } = data ?? {};
+  busy += 1;
   try {
     // Handlers wait for the engine's wasm themselves (`load` only once it needs it).
     const handler = handlers[type];
@@ -488,5 +567,7 @@ self.addEventListener('message', async ({ data }) => {
     self.postMessage({ id, ok: true, result });
   } catch (error) {
     self.postMessage({ id, ok: false, error: String(error?.message ?? error) });
+  } finally {
+    busy -= 1;
   }
 });

@@ -7,6 +7,7 @@ mod bench_ort;
 mod convert_image_model;
 mod eval_image;
 mod eval_sentiment;
+mod fresh_registry;
 mod http_load;
 mod metrics;
 mod native_reference;

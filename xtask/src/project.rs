@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
@@ -18,17 +19,104 @@ pub fn step(message: &str) {
     eprintln!("\x1b[1;36m==>\x1b[0m {message}");
 }
 
+/// A finished step and how long it took, so a newcomer learns where the minutes go.
+pub fn step_done(what: &str, took: Duration) {
+    eprintln!("\x1b[1;32m  ✓\x1b[0m {what} ({})", minutes_seconds(took));
+}
+
+/// `1m 05s`, or `12.3s` under a minute.
+pub fn minutes_seconds(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 60.0 {
+        format!("{secs:.1}s")
+    } else {
+        format!("{}m {:02}s", d.as_secs() / 60, d.as_secs() % 60)
+    }
+}
+
 /// Runs a command from the workspace root, streaming its output; fails with `what`.
 pub fn run(what: &str, cmd: &mut Command) -> Result<()> {
     step(what);
+    let started = Instant::now();
+    in_root_unless_told(cmd);
     let status = cmd
-        .current_dir(root())
         .status()
         .with_context(|| format!("could not start: {what}"))?;
     if !status.success() {
         bail!("{what}: failed ({status})");
     }
+    step_done(what, started.elapsed());
     Ok(())
+}
+
+/// Like [`run`], for steps that run side by side: the command's output goes to a log file under
+/// `target/xtask-logs/` instead of the terminal (two cargo builds at once would interleave
+/// line by line), and only on failure are its last lines shown, with the log's path.
+pub fn run_logged(what: &str, cmd: &mut Command) -> Result<()> {
+    step(what);
+    let started = Instant::now();
+    let logs = root().join("target/xtask-logs");
+    std::fs::create_dir_all(&logs)?;
+    let slug: String = what
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(60)
+        .collect();
+    let log_path = logs.join(format!("{}.log", slug.trim_matches('-')));
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("creating {}", log_path.display()))?;
+    in_root_unless_told(cmd);
+    let status = cmd
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .status()
+        .with_context(|| format!("could not start: {what}"))?;
+    if !status.success() {
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        for line in &lines[lines.len().saturating_sub(40)..] {
+            eprintln!("    {line}");
+        }
+        bail!(
+            "{what}: failed ({status}); the whole log is {}",
+            log_path.display()
+        );
+    }
+    step_done(what, started.elapsed());
+    Ok(())
+}
+
+/// Commands run from the workspace root, except those given a directory of their own.
+fn in_root_unless_told(cmd: &mut Command) {
+    if cmd.get_current_dir().is_none() {
+        cmd.current_dir(root());
+    }
+}
+
+/// A job for [`parallel`].
+pub type Job<'a> = Box<dyn FnOnce() -> Result<()> + Send + 'a>;
+
+/// Runs `jobs` at once, one thread each, and waits for all of them: on two cores, one build's
+/// single-threaded stretches (linking, fat LTO) leave a core free that another can use. Fails
+/// with the first job's error, in the order given, after every job has finished.
+pub fn parallel(jobs: Vec<Job<'_>>) -> Result<()> {
+    let results: Vec<Result<()>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs.into_iter().map(|job| scope.spawn(job)).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a build step panicked")))
+            })
+            .collect()
+    });
+    results.into_iter().collect()
 }
 
 pub fn cargo() -> Command {

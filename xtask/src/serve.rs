@@ -1,18 +1,24 @@
 //! `cargo xtask serve`: builds what is missing and serves the site on http://127.0.0.1:8080
 //! (`PORT` overrides). The server process replaces nothing: Ctrl-C stops it cleanly.
+//!
+//! On a fresh machine the page is served as soon as the single-thread site and the server are
+//! built (tool installs, compiles and the server's build run side by side); the multi-threaded
+//! engine is then built in the background and joins `dist/` in one rename. Until it does, the
+//! worker finds no `/sdk/threads/` and runs on one thread; the next page load picks it up.
 
 use std::process::{Child, Command};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::project::{cargo, root, run, step};
+use crate::project::{cargo, minutes_seconds, root, run_logged, step};
 use crate::site_build;
 
 /// Builds the server binary (release) and returns its path.
 pub fn build_server() -> Result<std::path::PathBuf> {
-    run(
-        "building the server (release)",
-        cargo().args(["build", "--release", "--quiet", "-p", "server"]),
+    run_logged(
+        "building the server (cargo build --release; about 2 minutes from scratch)",
+        cargo().args(["build", "--release", "--locked", "-p", "server"]),
     )?;
     Ok(root().join("target/release/server"))
 }
@@ -31,19 +37,39 @@ pub fn spawn_server(port: u16, env: &[(&str, &str)]) -> Result<Child> {
         .with_context(|| format!("starting {}", binary.display()))
 }
 
-pub fn serve() -> Result<()> {
-    site_build::build(false)?;
-    build_server()?;
-    let port: u16 = match std::env::var("PORT") {
+fn port_from_env() -> Result<u16> {
+    match std::env::var("PORT") {
         Ok(p) => p
             .parse()
-            .with_context(|| format!("PORT={p:?} is not a port number"))?,
-        Err(_) => 8080,
-    };
+            .with_context(|| format!("PORT={p:?} is not a port number")),
+        Err(_) => Ok(8080),
+    }
+}
+
+pub fn serve() -> Result<()> {
+    let started = Instant::now();
+    let port = port_from_env()?;
+    let fingerprint =
+        site_build::build_single_thread(false, vec![Box::new(|| build_server().map(|_| ()))])?;
+    let mut server = spawn_server(port, &[])?;
     step(&format!(
-        "serving on http://127.0.0.1:{port}  (Ctrl-C to stop)"
+        "serving on http://127.0.0.1:{port}  (ready {} after `cargo xtask serve`; Ctrl-C to stop)",
+        minutes_seconds(started.elapsed())
     ));
-    let status = spawn_server(port, &[])?.wait()?;
+    // Detached on purpose: the server must not wait for it, and Ctrl-C ends both.
+    std::thread::spawn(move || {
+        let began = Instant::now();
+        match site_build::add_threaded_engine(&fingerprint, false) {
+            Ok(()) if began.elapsed().as_secs() >= 2 => step(
+                "the multi-threaded engine is in: pages loaded from now on compute on several threads",
+            ),
+            Ok(()) => {}
+            Err(e) => eprintln!(
+                "warning: the multi-threaded engine could not be built, so pages run on one thread: {e:#}"
+            ),
+        }
+    });
+    let status = server.wait()?;
     anyhow::ensure!(status.success(), "the server stopped with {status}");
     Ok(())
 }

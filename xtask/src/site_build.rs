@@ -1,10 +1,16 @@
-//! `cargo xtask build`: the release site in `dist/`, built offline by Trunk, then
-//! the multi-threaded engine beside it (`threads_build`), then pre-compressed (brotli + gzip) for
-//! the server, with a size report.
+//! `cargo xtask build`: the release site in `dist/`, built offline by Trunk and pre-compressed
+//! (brotli + gzip) for the server, with a size report; then the multi-threaded engine beside it
+//! (`threads_build`). `cargo xtask serve` starts serving between the two: the single-thread site
+//! is complete on its own (the worker falls back to it), and the threaded engine, the slowest
+//! part of a first build (a nightly std), joins it in the background.
+//!
+//! Trunk builds offline, so every crate any target needs is fetched first (`cargo fetch`): on a
+//! fresh machine nothing else would have fetched the wasm32-only ones.
 //!
 //! A fingerprint of every input (paths, sizes, modification times) is kept in
-//! `dist/.vitrine-build`; when nothing changed the build is skipped, so a second
-//! `cargo xtask serve` starts in seconds instead of re-running wasm-opt.
+//! `dist/.vitrine-build` (and `dist/.vitrine-threads` once the threaded engine is in); when
+//! nothing changed the build is skipped, so a second `cargo xtask serve` starts in seconds
+//! instead of re-running wasm-opt.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -15,7 +21,7 @@ use std::time::UNIX_EPOCH;
 
 use anyhow::{Context, Result};
 
-use crate::project::{root, run, step};
+use crate::project::{cargo, parallel, root, run, run_logged, step, Job};
 use crate::toolchain;
 
 const INPUTS: &[&str] = &[
@@ -29,6 +35,48 @@ const INPUTS: &[&str] = &[
     "Trunk.toml",
 ];
 const STAMP: &str = ".vitrine-build";
+/// Written once the multi-threaded engine is in `dist/` too.
+const THREADS_STAMP: &str = ".vitrine-threads";
+/// Where the threaded engine is assembled and compressed before one rename puts it in place,
+/// so a server already serving `dist/` never hands out half of it.
+const THREADS_STAGING: &str = "sdk/.threads-staging";
+
+/// The cargo builds Trunk runs for `app/index.html`'s two Rust assets, as its `cargo_build`
+/// spells them (target, manifest, profile, bin, features, offline). Running them first, while
+/// the build tools still compile, leaves Trunk nothing to compile; a mismatch only costs time.
+const TRUNK_CARGO_BUILDS: &[WasmBuild] = &[
+    WasmBuild {
+        manifest: "app/Cargo.toml",
+        profile: "wasm-ui",
+        bin: Some("app"),
+        features: None,
+    },
+    WasmBuild {
+        manifest: "model-wasm/Cargo.toml",
+        profile: "wasm-model",
+        bin: None,
+        features: Some("gpu"),
+    },
+];
+
+/// One wasm32 cargo build of the site.
+pub struct WasmBuild {
+    pub manifest: &'static str,
+    pub profile: &'static str,
+    pub bin: Option<&'static str>,
+    pub features: Option<&'static str>,
+}
+
+impl WasmBuild {
+    /// `--manifest-path … [--features …]`: what selects the crates this build needs.
+    pub fn selection(&self) -> Vec<&'static str> {
+        let mut args = vec!["--manifest-path", self.manifest];
+        if let Some(features) = self.features {
+            args.extend(["--features", features]);
+        }
+        args
+    }
+}
 /// File types worth compressing; images and already-compressed formats are not.
 const COMPRESSIBLE: &[&str] = &[
     "html",
@@ -50,29 +98,124 @@ pub fn dist() -> PathBuf {
     root().join("dist")
 }
 
-/// Builds the site unless `dist/` is already up to date with its inputs (or `force`).
+/// Builds the whole site, threaded engine included, unless `dist/` is already up to date with
+/// its inputs (or `force`).
 pub fn build(force: bool) -> Result<()> {
+    let fingerprint = build_single_thread(force, Vec::new())?;
+    add_threaded_engine(&fingerprint, force)
+}
+
+/// Whether `dist/<stamp>` records `fingerprint`.
+fn stamped(stamp: &str, fingerprint: &str) -> bool {
+    std::fs::read_to_string(dist().join(stamp)).ok().as_deref() == Some(fingerprint)
+}
+
+/// The site with the single-thread engine, complete and servable, unless `dist/` already is
+/// (or `force`). `alongside` (say, the server's build) runs at the same time as the tool
+/// installs and compiles. Returns the inputs' fingerprint, for [`add_threaded_engine`].
+pub fn build_single_thread(force: bool, alongside: Vec<Job<'_>>) -> Result<String> {
     let fingerprint = inputs_fingerprint()?;
-    let stamp = dist().join(STAMP);
-    if !force && std::fs::read_to_string(&stamp).ok().as_deref() == Some(fingerprint.as_str()) {
+    if !force && stamped(STAMP, &fingerprint) {
         step("site is up to date (dist/)");
-        return Ok(());
+        parallel(alongside)?;
+        return Ok(fingerprint);
     }
-    toolchain::ensure_build_tools()?;
+    let mut jobs: Vec<Job<'_>> = vec![
+        Box::new(toolchain::ensure_build_tools),
+        Box::new(|| {
+            fetch_dependencies()?;
+            precompile_wasm()
+        }),
+    ];
+    jobs.extend(alongside);
+    parallel(jobs)?;
     run(
-        "building the release site with Trunk (offline; a clean build takes ~5 minutes)",
+        "building the release site with Trunk (offline: wasm-bindgen and wasm-opt; about a minute once compiled)",
         Command::new("trunk")
             .args(["build", "--release"])
             .env("PATH", toolchain::tool_path()?),
     )?;
-    crate::threads_build::build(&dist())?;
     write_model_manifest(&dist().join("models"))?;
     write_precache_list(&dist())?;
     step("pre-compressing dist/ (brotli + gzip)");
     let files = precompress(&dist())?;
     report_sizes(&files);
-    std::fs::write(&stamp, fingerprint)?;
+    std::fs::write(dist().join(STAMP), &fingerprint)?;
+    Ok(fingerprint)
+}
+
+/// Builds the multi-threaded engine into `dist/sdk/threads/` (compressed, in the offline list)
+/// unless it is already there for `fingerprint`. Safe while the server serves `dist/`.
+pub fn add_threaded_engine(fingerprint: &str, force: bool) -> Result<()> {
+    let out = dist().join(crate::threads_build::DIST_SUBDIR);
+    if !force && stamped(THREADS_STAMP, fingerprint) && out.exists() {
+        step("multi-threaded engine is up to date (dist/sdk/threads/)");
+        return Ok(());
+    }
+    let staging = dist().join(THREADS_STAGING);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)?;
+    }
+    crate::threads_build::build(&staging)?;
+    let files = precompress(&staging)?;
+    if out.exists() {
+        std::fs::remove_dir_all(&out)?;
+    }
+    std::fs::rename(&staging, &out)
+        .with_context(|| format!("moving the engine to {}", out.display()))?;
+    write_precache_list(&dist())?;
+    report_sizes(&files);
+    std::fs::write(dist().join(THREADS_STAMP), fingerprint)?;
     Ok(())
+}
+
+/// Every crate that any target and feature of the workspace needs, as the lockfile pins them:
+/// Trunk's builds are offline, and on a fresh machine nothing else fetches the wasm32-only ones.
+pub fn fetch_dependencies() -> Result<()> {
+    run_logged(
+        "fetching every crate the build needs, for all targets (cargo fetch --locked; a minute on a fresh machine)",
+        &mut fetch_command(),
+    )
+}
+
+/// The fetch [`fetch_dependencies`] runs (the fresh-registry check runs it in another
+/// `CARGO_HOME`).
+pub fn fetch_command() -> Command {
+    let mut cmd = cargo();
+    cmd.args(["fetch", "--locked"]);
+    cmd
+}
+
+/// Trunk's own cargo builds ([`TRUNK_CARGO_BUILDS`]), run ahead of it.
+fn precompile_wasm() -> Result<()> {
+    for build in TRUNK_CARGO_BUILDS {
+        let mut cmd = cargo();
+        cmd.args([
+            "build",
+            "--target=wasm32-unknown-unknown",
+            "--offline",
+            "--locked",
+        ])
+        .args(build.selection())
+        .args(["--profile", build.profile]);
+        if let Some(bin) = build.bin {
+            cmd.args(["--bin", bin]);
+        }
+        run_logged(
+            &format!(
+                "compiling {} for the browser (profile {}; 2–4 minutes from scratch)",
+                build.manifest.trim_end_matches("/Cargo.toml"),
+                build.profile
+            ),
+            &mut cmd,
+        )?;
+    }
+    Ok(())
+}
+
+/// The wasm32 crate selections of the site's offline builds, for the fresh-registry check.
+pub fn offline_wasm_builds() -> &'static [WasmBuild] {
+    TRUNK_CARGO_BUILDS
 }
 
 /// `models/manifest.json`: for each task its file, sha256 (from the committed `.sha256` file,
@@ -141,7 +284,12 @@ fn write_precache_list(dir: &Path) -> Result<()> {
     files.sort();
     let version = model_wasm::checksum::sha256_hex(digests.as_bytes());
     let list = serde_json::json!({ "version": &version[..16], "files": files });
-    std::fs::write(dir.join("precache.json"), serde_json::to_vec_pretty(&list)?)?;
+    // Written aside and renamed (with its compressed copies): the server may be serving it.
+    let path = dir.join("precache.json");
+    let written = dir.join("precache.json.new");
+    std::fs::write(&written, serde_json::to_vec_pretty(&list)?)?;
+    std::fs::rename(&written, &path)?;
+    compress_file(&path)?;
     Ok(())
 }
 
@@ -149,7 +297,10 @@ fn write_precache_list(dir: &Path) -> Result<()> {
 fn precached(rel: &str) -> bool {
     let skipped_ext = [".br", ".gz", ".md", ".sha256"];
     !(rel.starts_with("models/")
+        || rel.starts_with(THREADS_STAGING)
         || rel == STAMP
+        || rel == THREADS_STAMP
+        || rel.ends_with(".new")
         || rel == "sw.js"
         || rel == "precache.json"
         || skipped_ext.iter().any(|ext| rel.ends_with(ext)))
@@ -197,28 +348,37 @@ fn precompress(dir: &Path) -> Result<Vec<BuiltFile>> {
     let mut files = Vec::new();
     let mut all = Vec::new();
     collect(dir, &mut all)?;
-    for (path, raw, _) in all {
+    for (path, _, _) in all {
         let path = PathBuf::from(path);
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
             .unwrap_or_default();
-        if !COMPRESSIBLE.contains(&ext) {
-            continue;
+        if COMPRESSIBLE.contains(&ext) {
+            files.push(compress_file(&path)?);
         }
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        let gz = gzip(&bytes)?;
-        let br = brotli(&bytes, raw)?;
-        std::fs::write(with_suffix(&path, "gz"), &gz)?;
-        std::fs::write(with_suffix(&path, "br"), &br)?;
-        files.push(BuiltFile {
-            path,
-            raw,
-            gzip: gz.len() as u64,
-            brotli: br.len() as u64,
-        });
     }
     Ok(files)
+}
+
+/// Writes `path.gz` and `path.br` beside `path` (each aside, then renamed into place).
+fn compress_file(path: &Path) -> Result<BuiltFile> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let raw = bytes.len() as u64;
+    let gz = gzip(&bytes)?;
+    let br = brotli(&bytes, raw)?;
+    for (suffix, data) in [("gz", &gz), ("br", &br)] {
+        let target = with_suffix(path, suffix);
+        let written = with_suffix(&target, "new");
+        std::fs::write(&written, data)?;
+        std::fs::rename(&written, &target)?;
+    }
+    Ok(BuiltFile {
+        path: path.to_owned(),
+        raw,
+        gzip: gz.len() as u64,
+        brotli: br.len() as u64,
+    })
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {

@@ -38,6 +38,8 @@ fn runtime_dir_for_mesa() -> Result<Option<(&'static str, std::path::PathBuf)>> 
 
 pub fn test(args: Args) -> Result<()> {
     let started = Instant::now();
+    // First, while nothing else has fetched: what a newcomer's `cargo xtask serve` would meet.
+    crate::fresh_registry::check()?;
     run(
         "checking formatting (cargo fmt --check)",
         cargo().args(["fmt", "--all", "--", "--check"]),

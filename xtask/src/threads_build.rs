@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::project::{root, run, step};
+use crate::project::{root, run, run_logged, step};
 use crate::toolchain;
 
 /// Where the worker looks for this build, inside `dist/`.
@@ -64,8 +64,9 @@ fn target_dir() -> PathBuf {
     root().join("target/threads")
 }
 
-/// Builds (or reuses) the multi-threaded engine and puts it into `dist/sdk/threads/`.
-pub fn build(dist: &Path) -> Result<()> {
+/// Builds (or reuses) the multi-threaded engine and puts it into `out` (which the site build
+/// then moves to `dist/`[`DIST_SUBDIR`]).
+pub fn build(out: &Path) -> Result<()> {
     let started = Instant::now();
     toolchain::ensure_nightly()?;
     let wasm = compile()?;
@@ -84,15 +85,13 @@ pub fn build(dist: &Path) -> Result<()> {
         optimise(&cached.join("model-wasm_bg.wasm"))?;
         std::fs::write(cached.join(DIGEST_FILE), &digest)?;
     }
-    let out = dist.join(DIST_SUBDIR);
     if out.exists() {
-        std::fs::remove_dir_all(&out)?;
+        std::fs::remove_dir_all(out)?;
     }
-    copy_dir(&cached, &out)?;
+    copy_dir(&cached, out)?;
     step(&format!(
-        "multi-threaded engine ready in {:.0?} ({})",
-        started.elapsed(),
-        out.display()
+        "multi-threaded engine built in {}",
+        crate::project::minutes_seconds(started.elapsed())
     ));
     Ok(())
 }
@@ -105,9 +104,9 @@ fn compile() -> Result<PathBuf> {
             .iter()
             .flat_map(|arg| ["-C".to_owned(), format!("link-arg={arg}")]),
     );
-    run(
+    run_logged(
         &format!(
-            "compiling the multi-threaded engine ({}, atomics, build-std)",
+            "compiling the multi-threaded engine ({}, atomics, build-std; 5–10 minutes from scratch)",
             toolchain::nightly_toolchain()
         ),
         &mut cmd,
@@ -154,7 +153,7 @@ fn nightly_cargo(subcommand: &str) -> Command {
 /// JS glue for `--target web` (wasm-bindgen-rayon needs it to hand the module to its workers),
 /// named like Trunk's single-thread files so the worker imports either the same way.
 fn bindgen(wasm: &Path, out: &Path) -> Result<()> {
-    run(
+    run_logged(
         "wasm-bindgen for the multi-threaded engine",
         Command::new("wasm-bindgen")
             .args([
@@ -173,8 +172,8 @@ fn bindgen(wasm: &Path, out: &Path) -> Result<()> {
 
 /// The project's pinned wasm-opt (npm binaryen), at the level Trunk uses for the engine (-O3).
 fn optimise(wasm: &Path) -> Result<()> {
-    run(
-        "wasm-opt -O3 for the multi-threaded engine",
+    run_logged(
+        "wasm-opt -O3 for the multi-threaded engine (about a minute)",
         Command::new("wasm-opt")
             .arg("-O3")
             .args(WASM_OPT_FEATURES)

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use crate::project::{root, step};
 
@@ -42,15 +42,19 @@ pub fn tool_path() -> Result<std::ffi::OsString> {
     Ok(std::env::join_paths(dirs)?)
 }
 
+/// Runs an install step (`what` says what and roughly how long), its output in a log file
+/// since installs run side by side; on failure the error ends with `remedy`.
 fn run(cmd: &mut Command, what: &str, remedy: &str) -> Result<()> {
-    let status = cmd
-        .status()
-        .with_context(|| format!("could not start {what}. {remedy}"))?;
-    if !status.success() {
-        bail!("{what} failed ({status}). {remedy}");
-    }
-    Ok(())
+    crate::project::run_logged(what, cmd).map_err(|e| anyhow::anyhow!("{e:#}. {remedy}"))
 }
+
+/// Environment for `cargo install` of a build tool: the tool's own release profile (fat LTO, one
+/// codegen unit for trunk) makes the final link a single-threaded wait of minutes on a newcomer's
+/// first run, for a tool whose own speed hardly shows (it mostly waits for cargo and wasm-opt).
+const QUICK_INSTALL_PROFILE: &[(&str, &str)] = &[
+    ("CARGO_PROFILE_RELEASE_LTO", "off"),
+    ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
+];
 
 pub fn ensure_wasm_target() -> Result<()> {
     let installed = output_of("rustup", &["target", "list", "--installed"]).unwrap_or_default();
@@ -60,10 +64,9 @@ pub fn ensure_wasm_target() -> Result<()> {
     {
         return Ok(());
     }
-    step("installing the Rust wasm32-unknown-unknown target (rustup)");
     run(
         Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]),
-        "rustup target add wasm32-unknown-unknown",
+        "installing the Rust wasm32-unknown-unknown target (rustup, under a minute, once)",
         "Install rustup (https://rustup.rs) or add the target by hand, then run this again.",
     )
 }
@@ -94,10 +97,6 @@ pub fn ensure_nightly() -> Result<()> {
         .filter_map(|l| l.split_whitespace().next())
         .any(|name| name == toolchain || name.starts_with(&format!("{toolchain}-")));
     if !has_toolchain {
-        step(&format!(
-            "installing the Rust {toolchain} toolchain with {} for the multi-threaded engine (rustup, once)",
-            NIGHTLY_COMPONENTS.join(" and ")
-        ));
         let mut install = Command::new("rustup");
         install.args(["toolchain", "install", &toolchain, "--profile", "minimal"]);
         for component in NIGHTLY_COMPONENTS {
@@ -105,7 +104,10 @@ pub fn ensure_nightly() -> Result<()> {
         }
         return run(
             &mut install,
-            &format!("rustup toolchain install {toolchain}"),
+            &format!(
+                "installing the Rust {toolchain} toolchain with {} for the multi-threaded engine (rustup, about a minute, once)",
+                NIGHTLY_COMPONENTS.join(" and ")
+            ),
             "Check access to static.rust-lang.org, or set VITRINE_NIGHTLY to an installed nightly.",
         );
     }
@@ -124,10 +126,9 @@ pub fn ensure_nightly() -> Result<()> {
         if components.lines().any(|l| l.trim().starts_with(component)) {
             continue;
         }
-        step(&format!("adding {component} to {toolchain} (rustup, once)"));
         run(
             Command::new("rustup").args(["component", "add", component, "--toolchain", &toolchain]),
-            &format!("rustup component add {component} --toolchain {toolchain}"),
+            &format!("adding {component} to {toolchain} (rustup, once)"),
             "Check access to static.rust-lang.org, then run this again.",
         )?;
     }
@@ -148,12 +149,14 @@ pub fn ensure_trunk() -> Result<()> {
     if has_cargo_tool("trunk", TRUNK_VERSION) {
         return Ok(());
     }
-    step(&format!(
-        "installing trunk {TRUNK_VERSION} (cargo install, about 6 minutes, once)"
-    ));
+    // No default features: they are TLS and an update check, for downloads that our offline
+    // builds never make.
     run(
-        Command::new("cargo").args(["install", "--locked", "trunk", "--version", TRUNK_VERSION]),
-        "cargo install trunk",
+        Command::new("cargo")
+            .args(["install", "--locked", "trunk", "--version", TRUNK_VERSION])
+            .arg("--no-default-features")
+            .envs(QUICK_INSTALL_PROFILE.iter().copied()),
+        &format!("installing trunk {TRUNK_VERSION} (cargo install, about 4 minutes, once)"),
         "Check access to crates.io, then run this again.",
     )
 }
@@ -162,18 +165,16 @@ pub fn ensure_wasm_bindgen() -> Result<()> {
     if has_cargo_tool("wasm-bindgen", WASM_BINDGEN_VERSION) {
         return Ok(());
     }
-    step(&format!(
-        "installing wasm-bindgen-cli {WASM_BINDGEN_VERSION} (cargo install, once)"
-    ));
-    // No --locked: the CLI's own lockfile pins a yanked crate.
+    // No --locked: the CLI's own lockfile pins a yanked crate. Only the `wasm-bindgen` binary
+    // (not its test runner) and no default features (TLS for the runner's downloads).
     run(
-        Command::new("cargo").args([
-            "install",
-            "wasm-bindgen-cli",
-            "--version",
-            WASM_BINDGEN_VERSION,
-        ]),
-        "cargo install wasm-bindgen-cli",
+        Command::new("cargo")
+            .args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION])
+            .args(["--no-default-features", "--bin", "wasm-bindgen"])
+            .envs(QUICK_INSTALL_PROFILE.iter().copied()),
+        &format!(
+            "installing wasm-bindgen-cli {WASM_BINDGEN_VERSION} (cargo install, about 2 minutes, once)"
+        ),
         "Check access to crates.io, then run this again.",
     )
 }
@@ -188,12 +189,11 @@ pub fn ensure_node_modules() -> Result<()> {
     if output_of("npm", &["--version"]).is_none() {
         bail!("npm is missing. Install Node.js 18+ with npm (Debian: `apt-get install -y nodejs npm`), then run this again.");
     }
-    step("installing e2e and build tools from npm (playwright-core, axe-core, binaryen)");
     run(
         Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
             .current_dir(&e2e),
-        "npm ci in e2e/",
+        "installing e2e and build tools from npm (playwright-core, axe-core, binaryen; under a minute)",
         "Check access to the npm registry, then run this again.",
     )
 }
@@ -210,7 +210,6 @@ pub fn ensure_chromium() -> Result<PathBuf> {
     if !is_root() {
         bail!("Chromium is needed for the browser tests: run `sudo apt-get install -y chromium` (or set CHROMIUM=/path/to/chromium), then run this again.");
     }
-    step("installing Chromium for the browser tests (apt-get)");
     apt_install(
         &["chromium"],
         "Install Chromium by hand or set CHROMIUM=/path/to/chromium.",
@@ -235,7 +234,6 @@ pub fn ensure_lavapipe() -> Result<()> {
         step("GPU kernel tests will skip: run `sudo apt-get install -y mesa-vulkan-drivers libvulkan1` to run them on the CPU");
         return Ok(());
     }
-    step("installing Mesa's CPU Vulkan driver for the GPU kernel tests (apt-get)");
     apt_install(
         &["mesa-vulkan-drivers", "libvulkan1"],
         "Install them by hand; the GPU kernel tests need a Vulkan driver.",
@@ -251,7 +249,7 @@ fn is_root() -> bool {
 fn apt_install(packages: &[&str], remedy: &str) -> Result<()> {
     run(
         Command::new("apt-get").arg("update").arg("-qq"),
-        "apt-get update",
+        &format!("apt-get update (before installing {})", packages.join(", ")),
         "Check access to Debian's package mirrors.",
     )?;
     run(
@@ -259,7 +257,7 @@ fn apt_install(packages: &[&str], remedy: &str) -> Result<()> {
             .args(["install", "-y", "-qq"])
             .args(packages)
             .env("DEBIAN_FRONTEND", "noninteractive"),
-        &format!("apt-get install {}", packages.join(" ")),
+        &format!("installing {} (apt-get)", packages.join(", ")),
         remedy,
     )
 }
@@ -279,7 +277,6 @@ pub fn ensure_postgresql() -> Result<()> {
         step("PostgreSQL is not installed and we are not root: the PostgreSQL feedback tests will be skipped (`sudo apt-get install -y postgresql` runs them)");
         return Ok(());
     }
-    step("installing PostgreSQL for the feedback tests against it (apt-get)");
     apt_install(
         &["postgresql"],
         "Install postgresql by hand, then run this again.",
@@ -297,15 +294,14 @@ pub fn ensure_schemathesis() -> Result<PathBuf> {
     if st.exists() {
         return Ok(st);
     }
-    step("installing schemathesis from PyPI into ~/.cache/vitrine/schemathesis-venv (once)");
     run(
         Command::new("python3").arg("-m").arg("venv").arg(&venv),
-        "python3 -m venv",
+        "creating ~/.cache/vitrine/schemathesis-venv (python3 -m venv, once)",
         "Install Python 3 with venv (Debian: `apt-get install -y python3-venv`).",
     )?;
     run(
         Command::new(venv.join("bin/pip")).args(["install", "-q", "schemathesis"]),
-        "pip install schemathesis",
+        "installing schemathesis from PyPI into that venv (once)",
         "Check access to PyPI, then run this again.",
     )?;
     Ok(st)
@@ -316,11 +312,10 @@ fn is_newer(a: &Path, b: &Path) -> bool {
     matches!((modified(a), modified(b)), (Some(a), Some(b)) if a >= b)
 }
 
-/// Everything `build` needs.
+/// Everything Trunk's single-thread site build needs (the multi-threaded engine's nightly is
+/// installed by `threads_build`). The two cargo installs compile side by side.
 pub fn ensure_build_tools() -> Result<()> {
     ensure_wasm_target()?;
     ensure_node_modules()?;
-    ensure_wasm_bindgen()?;
-    ensure_nightly()?;
-    ensure_trunk()
+    crate::project::parallel(vec![Box::new(ensure_wasm_bindgen), Box::new(ensure_trunk)])
 }
