@@ -146,10 +146,16 @@ mod tests {
         }
     }
 
+    /// Every key of both content files is found with its own text, and a key they do not define
+    /// is not (independent of what the copy says, which marketing edits).
     #[test]
-    fn looks_up_both_languages() {
-        assert!(lookup(Locale::En, "hero.title").starts_with("Real models"));
-        assert!(lookup(Locale::Zh, "hero.title").contains("设备"));
+    fn finds_every_key_and_nothing_else() {
+        for locale in [Locale::En, Locale::Zh] {
+            for (key, text) in locale.table() {
+                assert_eq!(lookup(locale, key), *text, "{locale:?} {key}");
+            }
+            assert_eq!(try_lookup(locale, "no.such.key"), None);
+        }
     }
 
     #[test]

@@ -104,7 +104,44 @@ async function measure(browser, variant, task) {
   };
 }
 
+/**
+ * The cold first sentiment answer on the default backend ('auto'), as a first-time visitor gets
+ * it on the main site, in `runs` fresh profiles, with and without a WebGPU adapter in the
+ * browser: 'auto' must not make the first answer wait for a GPU (SwiftShader here, in software).
+ */
+const FIRST_ANSWER_RUNS = Number(process.env.VITRINE_BENCH_FIRST_RUNS ?? 5);
+const ADAPTERS = { none: [], software: ['--enable-unsafe-webgpu'] };
+
+async function firstAnswers(flags, runs) {
+  const browser = await launch(flags);
+  try {
+    const sdkMs = [];
+    const pageMs = [];
+    let backend = null;
+    let adapter = null;
+    for (let i = 0; i < runs; i++) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(BASE + QUIET_PAGE);
+      const first = await inPage(page, 'first', 'sentiment', 'auto');
+      sdkMs.push(first.sdk);
+      pageMs.push(first.page);
+      backend = first.backend;
+      adapter ??= flags.length ? await adapterName(page) : null;
+      await context.close();
+    }
+    return { median_ms: quantile(sdkMs, 0.5), page_median_ms: quantile(pageMs, 0.5), runs: sdkMs, backend, adapter };
+  } finally {
+    await browser.close();
+  }
+}
+
 const out = {};
+out.first_answer = {};
+for (const [name, flags] of Object.entries(ADAPTERS)) {
+  process.stderr.write(`bench: cold first answer, auto backend, adapter: ${name}\n`);
+  out.first_answer[name] = await firstAnswers(flags, FIRST_ANSWER_RUNS);
+}
 for (const [name, variant] of Object.entries(VARIANTS)) {
   // Precise, collectable memory figures (the page's JS heap is otherwise bucketed).
   const browser = await launch(['--enable-precise-memory-info', '--js-flags=--expose-gc', ...variant.flags]);

@@ -3,11 +3,8 @@
 // progress, cache what it downloaded, and turn every bad input into a clear error.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
 import { BASE, launch, newPage } from '../lib/browser.js';
-
-const REFERENCE = process.env.VITRINE_NATIVE_REFERENCE;
-const reference = REFERENCE && existsSync(REFERENCE) ? JSON.parse(readFileSync(REFERENCE, 'utf8')) : null;
+import { nativeReference } from '../lib/reference.js';
 
 let browser;
 let page;
@@ -23,7 +20,8 @@ function inPage(fn, arg) {
   return page.evaluate(fn, arg);
 }
 
-test('sentiment: loads with byte-level progress, then answers like the native build', { timeout: 180_000 }, async () => {
+test('sentiment: loads with byte-level progress, then answers like the native build', { timeout: 180_000 }, async (t) => {
+  const reference = nativeReference(t);
   const run = await inPage(async (texts) => {
     const sdk = await import('/sdk/vitrine.js');
     const events = [];
@@ -78,9 +76,11 @@ test('sentiment: explain, truncation, and bad text', { timeout: 120_000 }, async
   }
 });
 
-test('image: every sample photo gets the native top-1', { timeout: 300_000 }, async () => {
-  const files = reference?.image.map((i) => i.file) ?? [];
-  if (!files.length) return;
+test('image: every sample photo gets the native top-1', { timeout: 300_000 }, async (t) => {
+  const reference = nativeReference(t);
+  if (!reference) return;
+  const files = reference.image.map((i) => i.file);
+  assert.ok(files.length > 0, 'the native reference has photos');
   const results = await inPage(async (files) => {
     const sdk = await import('/sdk/vitrine.js');
     const image = await sdk.pipeline('image');

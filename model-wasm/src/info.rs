@@ -31,14 +31,3 @@ pub fn engine_info() -> EngineInfo {
         threads: crate::parallel::threads(),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn reports_the_crate_version() {
-        let info = super::engine_info();
-        assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
-        assert_eq!(info.cpu_backend, "native");
-        assert!(info.threads >= 1);
-    }
-}

@@ -1,7 +1,10 @@
 //! The GPU kernels against the CPU path, on whatever adapter the machine has: lavapipe (Mesa's
 //! CPU Vulkan, `apt-get install mesa-vulkan-drivers`) where there is no GPU. Relative error
 //! ≤ 1e-3 (L2) on random and real inputs.
+
 #![cfg(feature = "gpu")]
+
+mod common;
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
@@ -20,7 +23,9 @@ fn gpu() -> Option<Gpu> {
             Some(gpu)
         }
         Err(e) => {
-            eprintln!("SKIPPED: {e}; install mesa-vulkan-drivers for lavapipe");
+            common::cannot_run(&format!(
+                "no GPU adapter ({e}); install mesa-vulkan-drivers for lavapipe"
+            ));
             None
         }
     }
@@ -51,7 +56,7 @@ fn shipped_model(file: &str) -> Option<Vec<u8>> {
     let path = asset("models").join(file);
     let bytes = std::fs::read(&path).ok();
     if bytes.is_none() {
-        eprintln!("SKIPPED: {} is missing", path.display());
+        common::cannot_run(&format!("{} is missing", path.display()));
     }
     bytes
 }

@@ -4,9 +4,11 @@
 //! legacy PyTorch file.
 //!
 //! Shared data is found through `VITRINE_SHARED` (default `../shared` next to the repository);
-//! where it is absent these tests print why and pass without checking.
+//! where it is absent these tests skip, saying why (and fail under CI).
 
 #![cfg(not(target_arch = "wasm32"))]
+
+mod common;
 
 use std::path::{Path, PathBuf};
 
@@ -45,10 +47,10 @@ fn shared() -> Option<(PathBuf, serde_json::Value)> {
         .unwrap_or_else(|| repo().join("../shared"));
     let golden = root.join("golden/efficientnet_lite0_top5.json");
     let Ok(text) = std::fs::read_to_string(&golden) else {
-        eprintln!(
-            "SKIP: {} not found; set VITRINE_SHARED to the shared data folder",
+        common::cannot_run(&format!(
+            "{} not found; set VITRINE_SHARED to the shared data folder",
             golden.display()
-        );
+        ));
         return None;
     };
     Some((

@@ -4,6 +4,8 @@
 //! `cargo xtask eval-sentiment --split val --float <out>/best.safetensors --write-float-labels F`.
 //! The same command reports the agreement over the whole split.
 
+mod common;
+
 use std::path::PathBuf;
 
 use model_wasm::sentiment::{Label, SentimentClassifier, MODEL_FILE};
@@ -319,7 +321,7 @@ fn quantized_model_agrees_with_the_float_model() {
         std::fs::read(&path),
         std::fs::read_to_string(path.with_extension("gguf.sha256")),
     ) else {
-        println!("SKIP: {} (or its .sha256) not found", path.display());
+        common::cannot_run(&format!("{} (or its .sha256) not found", path.display()));
         return;
     };
     let digest = digest.split_whitespace().next().unwrap_or_default();

@@ -3,6 +3,8 @@
 //! cosine ≥ 0.9999 between mean-pooled, L2-normalised embeddings. Skips (with the reason printed)
 //! when the shared folder or the cached wheel is absent.
 
+mod common;
+
 use std::path::PathBuf;
 
 use candle_core::{Device, Tensor};
@@ -54,18 +56,18 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 fn base_encoder_matches_reference_embeddings() -> Result<(), Box<dyn std::error::Error>> {
     let golden_path = shared_dir().join("golden/minilm_embeddings.json");
     if !golden_path.exists() {
-        println!(
-            "SKIP: {} not found (set VITRINE_SHARED)",
+        common::cannot_run(&format!(
+            "{} not found (set VITRINE_SHARED)",
             golden_path.display()
-        );
+        ));
         return Ok(());
     }
     let model_dir = base_model_dir();
     if !model_dir.join("model.safetensors").exists() {
-        println!(
-            "SKIP: base weights not in {} (run `cargo xtask train-sentiment` once to fetch them)",
+        common::cannot_run(&format!(
+            "base weights not in {} (`cargo xtask test` fetches them)",
             model_dir.display()
-        );
+        ));
         return Ok(());
     }
     let golden: Golden = serde_json::from_slice(&std::fs::read(&golden_path)?)?;

@@ -1,6 +1,8 @@
 //! The shipped 8-bit sentiment model through the public API: obvious cases, bad input, and a
 //! damaged file. Runs on the committed `assets/models/` file (skips with a reason if it is absent).
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -26,10 +28,10 @@ fn classifier() -> Option<&'static SentimentClassifier> {
     MODEL
         .get_or_init(|| {
             let Some((bytes, digest)) = read_model() else {
-                println!(
-                    "SKIP: {} (or its .sha256) not found; run cargo xtask quantize-sentiment",
+                common::cannot_run(&format!(
+                    "{} (or its .sha256) not found; run cargo xtask quantize-sentiment",
                     model_path().display()
-                );
+                ));
                 return None;
             };
             Some(
@@ -184,7 +186,7 @@ fn explain_and_classify_agree() {
 #[test]
 fn a_corrupted_model_file_fails_its_checksum() {
     let Some((mut bytes, digest)) = read_model() else {
-        println!("SKIP: no model file");
+        common::cannot_run("no model file");
         return;
     };
     let mid = bytes.len() / 2;

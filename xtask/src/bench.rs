@@ -80,9 +80,32 @@ struct Models {
     image: Browser,
 }
 
+/// The cold first sentiment answer on the default backend ('auto') in fresh profiles.
+#[derive(Deserialize, Debug)]
+struct FirstAnswer {
+    /// From the SDK call, and from the start of navigation.
+    median_ms: f64,
+    page_median_ms: f64,
+    runs: Vec<f64>,
+    backend: String,
+    adapter: Option<String>,
+}
+
+/// [`FirstAnswer`] with no WebGPU adapter in the browser and with a software one.
+#[derive(Deserialize, Debug)]
+struct FirstAnswers {
+    none: FirstAnswer,
+    software: FirstAnswer,
+}
+
+/// 'auto' must not make the first answer wait for a GPU check: with a software adapter present
+/// it may take at most this many times as long as with none.
+const FIRST_ANSWER_TARGET: f64 = 1.15;
+
 /// Every variant the browser bench measures.
 #[derive(Deserialize, Debug)]
 struct BrowserRun {
+    first_answer: FirstAnswers,
     /// The single-thread build (`?threads=0`): what embeds run.
     wasm: Models,
     /// The multi-threaded build, on the cross-origin isolated main site.
@@ -336,10 +359,52 @@ fn print_report(all: &Native, one: &Native, browser: &BrowserRun) {
             );
         }
     }
+    print_first_answers(&browser.first_answer);
     println!();
     println!("- native: the f32 GEMM path (AVX2/FMA by run-time dispatch); in the browser both models run 8-bit integer products (the shipped default).");
     println!("- cold: empty cache, models downloaded; warm: a reload, models from the Cache API. Downloaded: compressed bytes on the wire for the cold load (page, engine, model).");
     println!("- memory: the engine's wasm memory plus the page's JS heap, each after a garbage collection (GPU buffers are not included). WebGPU on a software adapter takes seconds per inference, hence its smaller N.");
+}
+
+fn print_first_answers(first: &FirstAnswers) {
+    println!();
+    println!(
+        "Cold first sentiment answer, backend 'auto', main site, fresh profile ({} runs each):",
+        first.none.runs.len()
+    );
+    println!();
+    println!("| WebGPU adapter in the browser | median: SDK call (navigation) | runs | answered by | vs no adapter |");
+    println!("|---|---|---|---|---|");
+    for (name, f) in [
+        ("none".to_owned(), &first.none),
+        (
+            format!(
+                "software ({})",
+                first
+                    .software
+                    .adapter
+                    .as_deref()
+                    .unwrap_or("unknown adapter")
+            ),
+            &first.software,
+        ),
+    ] {
+        let runs: Vec<String> = f.runs.iter().map(|ms| format!("{ms:.0}")).collect();
+        println!(
+            "| {name} | {:.0} ms ({:.0}) | {} | {} | {:.2}× |",
+            f.median_ms,
+            f.page_median_ms,
+            runs.join(", "),
+            f.backend,
+            f.median_ms / first.none.median_ms
+        );
+    }
+    let ratio = first.software.median_ms / first.none.median_ms;
+    println!();
+    println!(
+        "- target: with a software adapter ≤ {FIRST_ANSWER_TARGET}× the figure with none: {} ({ratio:.2}×)",
+        if ratio <= FIRST_ANSWER_TARGET { "met" } else { "NOT met" }
+    );
 }
 
 /// Cores this process may use (also printed by `bench-ort`).

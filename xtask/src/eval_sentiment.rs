@@ -15,7 +15,8 @@ use model_wasm::sentiment::{
     SentimentTokenizer, Weights,
 };
 
-use crate::quantize_sentiment::{default_model_path, read_sha256};
+use crate::project::read_sha256;
+use crate::quantize_sentiment::default_model_path;
 use crate::train_sentiment::{base_model_dir, data, default_out_dir};
 
 #[derive(clap::Args, Debug)]

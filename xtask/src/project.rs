@@ -127,5 +127,24 @@ pub fn cargo() -> Command {
 pub fn shipped_model(file: &str) -> Result<(Vec<u8>, String)> {
     let path = root().join("assets/models").join(file);
     let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    Ok((bytes, crate::quantize_sentiment::read_sha256(&path)?))
+    Ok((bytes, read_sha256(&path)?))
+}
+
+/// Reads `<file>.sha256` (`sha256sum` format) next to a model file.
+pub fn read_sha256(model: &Path) -> Result<String> {
+    let mut name = model.as_os_str().to_owned();
+    name.push(".sha256");
+    let text = std::fs::read_to_string(&name)
+        .with_context(|| format!("reading {}", Path::new(&name).display()))?;
+    text.split_whitespace()
+        .next()
+        .map(str::to_owned)
+        .context("empty .sha256 file")
+}
+
+/// Lower-case hex sha256 of `bytes` (as `model_wasm::checksum` computes it, without needing that
+/// crate: the build commands compile in seconds without the inference stack).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
 }

@@ -149,15 +149,3 @@ pub fn gzip_len(bytes: &[u8]) -> Result<usize> {
     enc.write_all(bytes)?;
     Ok(enc.finish()?.len())
 }
-
-/// Reads `<file>.sha256` (`sha256sum` format) next to a model file.
-pub fn read_sha256(model: &Path) -> Result<String> {
-    let mut name = model.as_os_str().to_owned();
-    name.push(".sha256");
-    let text = std::fs::read_to_string(&name)
-        .with_context(|| format!("reading {}", Path::new(&name).display()))?;
-    text.split_whitespace()
-        .next()
-        .map(str::to_owned)
-        .context("empty .sha256 file")
-}

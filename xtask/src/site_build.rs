@@ -223,7 +223,7 @@ pub fn offline_wasm_builds() -> &'static [WasmBuild] {
 /// progress bars and for verifying what it downloaded or cached.
 fn write_model_manifest(models_dir: &Path) -> Result<()> {
     let mut models = serde_json::Map::new();
-    for (task, file) in model_wasm::catalog::MODELS {
+    for (task, file) in crate::model_catalog::MODELS {
         let path = models_dir.join(file);
         let bytes = std::fs::read(&path)
             .with_context(|| format!("the {task} model {} is missing", path.display()))?;
@@ -235,7 +235,7 @@ fn write_model_manifest(models_dir: &Path) -> Result<()> {
             .next()
             .unwrap_or_default()
             .to_owned();
-        let actual = model_wasm::checksum::sha256_hex(&bytes);
+        let actual = crate::project::sha256_hex(&bytes);
         anyhow::ensure!(
             recorded == actual,
             "{} says {recorded} but the file's sha256 is {actual}; re-run the command that produced it",
@@ -275,14 +275,11 @@ fn write_precache_list(dir: &Path) -> Result<()> {
             continue;
         }
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        digests.push_str(&format!(
-            "{rel} {}\n",
-            model_wasm::checksum::sha256_hex(&bytes)
-        ));
+        digests.push_str(&format!("{rel} {}\n", crate::project::sha256_hex(&bytes)));
         files.push(format!("/{rel}"));
     }
     files.sort();
-    let version = model_wasm::checksum::sha256_hex(digests.as_bytes());
+    let version = crate::project::sha256_hex(digests.as_bytes());
     let list = serde_json::json!({ "version": &version[..16], "files": files });
     // Written aside and renamed (with its compressed copies): the server may be serving it.
     let path = dir.join("precache.json");

