@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod feedback;
+pub mod fs_path;
 pub mod health;
 pub mod link_preview;
 pub mod metrics;

@@ -13,11 +13,13 @@ use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, MethodRouter};
 use axum::Router;
+use tower::ServiceExt;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 
+use crate::fs_path::could_be_a_file;
 use crate::link_preview::absolute_preview_urls;
 
 /// Paths the app renders itself (see `app/src/routes.rs`). Anything else without a file
@@ -75,13 +77,14 @@ impl Site {
             );
         }
         let page = self.index_html.clone();
+        let missing = page.clone();
         let files = ServeDir::new(&self.dist)
             .precompressed_br()
             .precompressed_gzip()
             .append_index_html_on_directories(false)
-            .fallback(get(move |req: Request| not_found(page, req)));
+            .fallback(get(move |req: Request| not_found(missing, req)));
         router
-            .fallback_service(files)
+            .fallback(move |req: Request| static_file(files.clone(), page.clone(), req))
             .layer(axum::middleware::from_fn(cache_control))
             // Only responses not already compressed on disk (the page itself, JSON) get here.
             .layer(CompressionLayer::new())
@@ -98,6 +101,17 @@ async fn app_page(page: String, headers: HeaderMap, status: StatusCode) -> Respo
         absolute_preview_urls(&page, &headers),
     )
         .into_response()
+}
+
+/// A file from `dist/`, or the site's 404 for a path no file could have (see `fs_path`).
+async fn static_file(files: ServeDir<MethodRouter>, page: String, req: Request) -> Response {
+    if !could_be_a_file(req.uri().path()) {
+        return not_found(page, req).await;
+    }
+    match files.oneshot(req).await {
+        Ok(res) => res.into_response(),
+        Err(never) => match never {},
+    }
 }
 
 async fn not_found(page: String, req: Request) -> Response {

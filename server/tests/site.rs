@@ -175,3 +175,48 @@ async fn a_missing_build_is_explained() {
     };
     assert!(err.contains("cargo xtask serve"), "{err}");
 }
+
+/// Counts ERROR events, to show a request logged none.
+#[derive(Clone, Default)]
+struct ErrorCount(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ErrorCount {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if *event.metadata().level() == tracing::Level::ERROR {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn paths_no_file_could_have_are_a_quiet_404() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let errors = ErrorCount::default();
+    // A current-thread runtime polls every request on this thread, under this subscriber.
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(errors.clone()));
+    let (_dir, router) = site().await;
+    let long_segment = format!("/{}", "a".repeat(256));
+    let with_br_suffix = format!("/{}", "a".repeat(253));
+    let encoded = format!("/sdk/{}.js", "%61".repeat(300));
+    let long_path = "/abcdefghij".repeat(500);
+    for (path, encoding) in [
+        (long_segment.as_str(), None),
+        (with_br_suffix.as_str(), Some("br, gzip")),
+        (encoded.as_str(), Some("gzip")),
+        (long_path.as_str(), None),
+    ] {
+        let res = get(&router, path, encoding).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{} bytes", path.len());
+    }
+    // The file next to them still works.
+    assert_eq!(
+        get(&router, "/sdk/vitrine.js", None).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        errors.0.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "ERROR lines logged"
+    );
+}
