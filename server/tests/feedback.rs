@@ -583,3 +583,42 @@ async fn cors_answers_only_configured_origins() {
     let (_, headers, _) = app.send(preflight("https://evil.example.com")).await;
     assert!(!headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
 }
+
+#[tokio::test]
+async fn metrics_series_do_not_grow_with_made_up_methods_or_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::new(&Database::Sqlite(dir.path().join("f.db"))).await;
+    let series = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("vitrine_http_request"))
+            .count()
+    };
+    let metrics = || async {
+        let (_, _, body) = app
+            .send(Request::get("/metrics").body(Body::empty()).unwrap())
+            .await;
+        String::from_utf8(body).unwrap()
+    };
+    let send_made_up = |n: usize| {
+        let method = Method::from_bytes(format!("M{n:05}X").as_bytes()).unwrap();
+        let uri = format!("/api/x{n}");
+        app.send(
+            Request::builder()
+                .method(method)
+                .uri(uri)
+                .body(Body::empty())
+                .unwrap(),
+        )
+    };
+    for n in 0..10 {
+        send_made_up(n).await;
+    }
+    let before = series(&metrics().await);
+    for n in 10..300 {
+        send_made_up(n).await;
+    }
+    let text = metrics().await;
+    assert_eq!(series(&text), before, "{text}");
+    assert!(text.contains("method=\"other\""), "{text}");
+    assert!(!text.contains("M000"), "{text}");
+}
