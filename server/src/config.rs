@@ -14,6 +14,8 @@ pub struct Config {
     pub dist_dir: PathBuf,
     /// Storage, admin token, retention, CORS and rate limit (see `feedback/settings.rs`).
     pub feedback: crate::feedback::Settings,
+    /// Timeouts and connection caps (see `connections/limits.rs`).
+    pub connections: crate::connections::Limits,
 }
 
 impl Config {
@@ -37,6 +39,7 @@ impl Config {
             addr: SocketAddr::new(host, port),
             dist_dir,
             feedback: crate::feedback::Settings::from_env()?,
+            connections: crate::connections::Limits::from_env()?,
         })
     }
 }

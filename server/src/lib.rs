@@ -3,6 +3,7 @@
 //! in-process.
 
 pub mod config;
+pub mod connections;
 pub mod feedback;
 pub mod fs_path;
 pub mod health;
@@ -29,7 +30,11 @@ pub fn router(config: &Config, store: feedback::Store) -> anyhow::Result<Router>
     let request_id = HeaderName::from_static("x-request-id");
     Ok(Router::new()
         .merge(health::routes())
-        .merge(feedback::routes(&config.feedback, store))
+        .merge(feedback::routes(
+            &config.feedback,
+            store,
+            config.connections.body_read,
+        ))
         .merge(site.routes())
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(security::Policy::for_site(&site)),

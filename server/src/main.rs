@@ -21,6 +21,8 @@ async fn main() -> Result<()> {
         server::feedback::retention::spawn(store.clone(), days);
     }
     let app = server::router(&config, store)?;
+    // Every connection is a file descriptor: take all the process may have.
+    let open_files = server::connections::fd_limit::raise();
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| {
@@ -30,17 +32,12 @@ async fn main() -> Result<()> {
             )
         })?;
     tracing::info!(
-        "Vitrine is serving {} on http://{}",
+        "Vitrine is serving {} on http://{} (open-file limit {})",
         config.dist_dir.display(),
-        config.addr
+        config.addr,
+        open_files.map_or("unknown".to_owned(), |n| n.to_string())
     );
-    // The peer address feeds the per-IP rate limit.
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    server::connections::serve(listener, app, &config.connections, shutdown_signal()).await;
     tracing::info!("stopped cleanly");
     Ok(())
 }

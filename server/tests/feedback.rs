@@ -43,6 +43,7 @@ impl App {
             addr: "127.0.0.1:0".parse().unwrap(),
             dist_dir: dist.path().to_owned(),
             feedback: settings,
+            connections: Default::default(),
         };
         let router = server::router(&config, store.clone()).expect("router");
         Self {

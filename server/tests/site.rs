@@ -38,6 +38,7 @@ async fn config_and_store(
         addr: "127.0.0.1:0".parse().unwrap(),
         dist_dir,
         feedback,
+        connections: Default::default(),
     };
     (config, store)
 }

@@ -5,9 +5,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -47,6 +47,7 @@ pub(crate) fn now_ms() -> i64 {
         (status = 201, description = "Stored (durably committed)", body = Ack),
         (status = 200, description = "A retry of a stored submission: nothing new was written", body = Ack),
         (status = 400, description = "Not JSON, wrong types or unknown fields", body = ErrorBody),
+        (status = 408, description = "The body did not arrive in time (30 s by default)", body = ErrorBody),
         (status = 409, description = "The id was used before for a different submission", body = ErrorBody),
         (status = 413, description = "Body larger than 16 KB", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
@@ -55,12 +56,9 @@ pub(crate) fn now_ms() -> i64 {
         (status = 503, description = "The store is unavailable; retry later", body = ErrorBody),
     )
 )]
-pub async fn submit(
-    State(api): State<Api>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let is_json = headers
+pub async fn submit(State(api): State<Api>, req: Request) -> Result<Response, ApiError> {
+    let is_json = req
+        .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
@@ -68,7 +66,10 @@ pub async fn submit(
     if !is_json {
         return Err(ApiError::NotJson);
     }
-    let body = body?;
+    // The whole body within the deadline: a client trickling it would hold the connection.
+    let body = tokio::time::timeout(api.body_read, Bytes::from_request(req, &()))
+        .await
+        .map_err(|_| ApiError::BodyTimeout(api.body_read))??;
     let submission: Submission = serde_json::from_slice(&body).map_err(ApiError::Malformed)?;
     submission.validate()?;
     let (status, received_ms, duplicate) = match api.store.insert(&submission, now_ms()).await? {

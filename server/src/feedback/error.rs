@@ -27,6 +27,8 @@ pub enum ApiError {
     Body(#[from] BytesRejection),
     #[error("{0}")]
     Query(#[from] QueryRejection),
+    #[error("the body did not arrive within {} s", .0.as_secs())]
+    BodyTimeout(std::time::Duration),
     #[error("the body is not a valid submission: {0}")]
     Malformed(serde_json::Error),
     #[error("{0}")]
@@ -53,6 +55,7 @@ impl ApiError {
                 (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
             }
             Self::Body(r) => (r.status(), "unreadable_body"),
+            Self::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
             Self::Query(_) => (StatusCode::BAD_REQUEST, "bad_query"),
             Self::Malformed(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
             Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_submission"),
@@ -87,6 +90,11 @@ impl IntoResponse for ApiError {
             Self::RateLimited(secs) => {
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            // The rest of the body may still be on its way: this connection cannot be reused.
+            Self::BodyTimeout(_) => {
+                res.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
         }

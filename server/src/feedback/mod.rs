@@ -15,6 +15,7 @@ pub mod settings;
 pub mod store;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Method};
@@ -36,15 +37,18 @@ pub struct Api {
     store: Store,
     admin: Option<admin::AdminToken>,
     metrics: Arc<Metrics>,
+    /// How long a submission's body may take to arrive (a trickled body holds a connection).
+    body_read: Duration,
 }
 
 /// The `/api/*` routes and `/metrics`.
-pub fn routes(settings: &Settings, store: Store) -> Router {
+pub fn routes(settings: &Settings, store: Store, body_read: Duration) -> Router {
     let metrics = Arc::new(Metrics::default());
     let api = Api {
         store,
         admin: settings.admin_token.as_deref().map(admin::AdminToken::new),
         metrics: metrics.clone(),
+        body_read,
     };
     let admin_routes = Router::new()
         .route("/api/insights", get(api::insights))
