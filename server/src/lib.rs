@@ -9,6 +9,7 @@ pub mod fs_path;
 pub mod health;
 pub mod link_preview;
 pub mod metrics;
+pub mod public_origin;
 pub mod security;
 pub mod site;
 
@@ -26,7 +27,7 @@ pub use config::Config;
 
 /// Builds the complete HTTP application for `config`, storing feedback in `store`.
 pub fn router(config: &Config, store: feedback::Store) -> anyhow::Result<Router> {
-    let site = site::Site::load(&config.dist_dir)?;
+    let site = site::Site::load(&config.dist_dir, config.public_origin.clone())?;
     let request_id = HeaderName::from_static("x-request-id");
     Ok(Router::new()
         .merge(health::routes())

@@ -17,6 +17,12 @@ async fn main() -> Result<()> {
     if config.feedback.admin_token.is_none() {
         tracing::warn!("VITRINE_ADMIN_TOKEN is not set: the insights API answers 401 to everyone");
     }
+    if config.public_origin == server::public_origin::PublicOrigin::Listening(None) {
+        tracing::warn!(
+            "VITRINE_PUBLIC_URL is not set and the server listens on all interfaces: link \
+             previews keep relative URLs (no picture in Slack, LinkedIn, …)"
+        );
+    }
     if let Some(days) = config.feedback.retention_days {
         server::feedback::retention::spawn(store.clone(), days);
     }

@@ -44,6 +44,7 @@ impl App {
             dist_dir: dist.path().to_owned(),
             feedback: settings,
             connections: Default::default(),
+            public_origin: server::public_origin::PublicOrigin::Listening(None),
         };
         let router = server::router(&config, store.clone()).expect("router");
         Self {

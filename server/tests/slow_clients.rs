@@ -39,6 +39,7 @@ impl Running {
             dist_dir: dist,
             feedback,
             connections: limits.clone(),
+            public_origin: server::public_origin::PublicOrigin::Listening(None),
         };
         let app = server::router(&config, store).expect("router");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
