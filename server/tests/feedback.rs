@@ -419,6 +419,53 @@ async fn delete_removes_one_record(db: &Database) {
     assert_eq!(rows[0]["id"], keep["id"]);
 }
 
+async fn a_deleted_record_is_not_stored_again_by_a_retry(db: &Database) {
+    let app = App::new(db).await;
+    let v = visit(2, 2, 2, Some("please forget me"));
+    let (status, first) = app.post(&v).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let uri = format!("/api/feedback/{}", v["id"].as_str().unwrap());
+    assert_eq!(
+        app.admin(Method::DELETE, &uri, Some(TOKEN)).await.0,
+        StatusCode::NO_CONTENT
+    );
+    // The visitor's outbox retries (its acknowledgement was lost): a duplicate, not a new row.
+    let (status, ack) = app.post(&v).await;
+    assert_eq!(status, StatusCode::OK, "{ack}");
+    assert_eq!(ack["duplicate"], true);
+    assert_eq!(ack["received_ms"], first["received_ms"]);
+    // Whatever the body: the id is gone for good.
+    let mut changed = v.clone();
+    changed["visit"]["speed"] = json!(5);
+    assert_eq!(app.post(&changed).await.0, StatusCode::OK);
+    assert_eq!(app.store.count().await.unwrap(), 0);
+    assert!(app.exported().await.is_empty());
+    assert_eq!(app.admin_json("/api/insights").await["total"], 0);
+    assert_eq!(app.store.tombstones().await.unwrap(), 1);
+    // Deleting it again finds nothing.
+    assert_eq!(
+        app.admin(Method::DELETE, &uri, Some(TOKEN)).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn retention_purges_tombstones_with_the_records(db: &Database) {
+    let app = App::new(db).await;
+    let day = 86_400_000i64;
+    let now = 1_800_000_000_000i64;
+    for (age, comment) in [(31, "old"), (29, "recent")] {
+        let s: server::feedback::record::Submission =
+            serde_json::from_value(visit(2, 2, 2, Some(comment))).unwrap();
+        app.store.insert(&s, now - age * day).await.unwrap();
+        assert!(app.store.delete(&s.id.to_string(), now).await.unwrap());
+    }
+    assert_eq!(app.store.tombstones().await.unwrap(), 2);
+    server::feedback::retention::purge(&app.store, 30, now)
+        .await
+        .unwrap();
+    assert_eq!(app.store.tombstones().await.unwrap(), 1);
+}
+
 async fn retention_purges_only_old_records(db: &Database) {
     let app = App::new(db).await;
     let day = 86_400_000i64;
@@ -501,6 +548,8 @@ suite!(
     csv_export_has_a_header_and_defuses_formulas,
     delete_removes_one_record,
     retention_purges_only_old_records,
+    a_deleted_record_is_not_stored_again_by_a_retry,
+    retention_purges_tombstones_with_the_records,
     rate_limit_is_per_address,
 );
 

@@ -26,7 +26,8 @@ pub struct Ack {
     pub id: Uuid,
     /// When the server first stored it (ms since the Unix epoch).
     pub received_ms: i64,
-    /// `true` when this was a retry of a submission already stored.
+    /// `true` when this was a retry of a submission already stored (or stored and since
+    /// deleted: then nothing is stored again).
     pub duplicate: bool,
 }
 
@@ -45,7 +46,7 @@ pub(crate) fn now_ms() -> i64 {
     request_body(content = Submission, content_type = "application/json"),
     responses(
         (status = 201, description = "Stored (durably committed)", body = Ack),
-        (status = 200, description = "A retry of a stored submission: nothing new was written", body = Ack),
+        (status = 200, description = "A retry of a stored (or stored and since deleted) submission: nothing new was written", body = Ack),
         (status = 400, description = "Not JSON, wrong types or unknown fields", body = ErrorBody),
         (status = 408, description = "The body did not arrive in time (30 s by default)", body = ErrorBody),
         (status = 409, description = "The id was used before for a different submission", body = ErrorBody),
@@ -75,6 +76,8 @@ pub async fn submit(State(api): State<Api>, req: Request) -> Result<Response, Ap
     let (status, received_ms, duplicate) = match api.store.insert(&submission, now_ms()).await? {
         Stored::New { received_ms } => (StatusCode::CREATED, received_ms, false),
         Stored::Repeat { received_ms } => (StatusCode::OK, received_ms, true),
+        // Deleted since: acknowledged, so the visitor's outbox stops retrying; nothing stored.
+        Stored::Deleted { received_ms } => (StatusCode::OK, received_ms, true),
         Stored::Conflict => return Err(ApiError::KeyReused),
     };
     api.metrics.stored(duplicate);
@@ -165,7 +168,8 @@ pub async fn export(
     Ok(res)
 }
 
-/// Delete one record (e.g. on a visitor's request).
+/// Delete one record (e.g. on a visitor's request). Its id is remembered (nothing else), so a
+/// late retry of the submission is acknowledged without storing it again.
 #[utoipa::path(
     delete,
     path = "/api/feedback/{id}",
@@ -186,7 +190,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::BadId(id.clone()))?;
-    if api.store.delete(&id.to_string()).await? {
+    if api.store.delete(&id.to_string(), now_ms()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)
