@@ -5,7 +5,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -47,10 +47,10 @@ pub(crate) fn now_ms() -> i64 {
     responses(
         (status = 201, description = "Stored (durably committed)", body = Ack),
         (status = 200, description = "A retry of a stored (or stored and since deleted) submission: nothing new was written", body = Ack),
-        (status = 400, description = "Not JSON, wrong types or unknown fields", body = ErrorBody),
+        (status = 400, description = "Not JSON, wrong types, unknown fields, or arrays (objects only)", body = ErrorBody),
         (status = 408, description = "The body did not arrive in time (30 s by default)", body = ErrorBody),
         (status = 409, description = "The id was used before for a different submission", body = ErrorBody),
-        (status = 413, description = "Body larger than 16 KB", body = ErrorBody),
+        (status = 413, description = "Body larger than 64 KB (any valid submission is smaller, even with every character \\u-escaped)", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
         (status = 422, description = "Out of range, too long, or not exactly one of result/visit", body = ErrorBody),
         (status = 429, description = "Too many requests from this address", body = ErrorBody),
@@ -71,7 +71,7 @@ pub async fn submit(State(api): State<Api>, req: Request) -> Result<Response, Ap
     let body = tokio::time::timeout(api.body_read, Bytes::from_request(req, &()))
         .await
         .map_err(|_| ApiError::BodyTimeout(api.body_read))??;
-    let submission: Submission = serde_json::from_slice(&body).map_err(ApiError::Malformed)?;
+    let submission = Submission::parse(&body).map_err(ApiError::Malformed)?;
     submission.validate()?;
     let (status, received_ms, duplicate) = match api.store.insert(&submission, now_ms()).await? {
         Stored::New { received_ms } => (StatusCode::CREATED, received_ms, false),
@@ -177,7 +177,7 @@ pub async fn export(
     params(("id" = String, Path, description = "The record's id (UUID)")),
     security(("admin_token" = [])),
     responses(
-        (status = 204, description = "Deleted"),
+        (status = 204, description = "Deleted; a later retry of the submission is acknowledged as a duplicate and not stored"),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -187,8 +187,10 @@ pub async fn export(
 )]
 pub async fn delete(
     State(api): State<Api>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
+    // A path that does not even decode (`%FF`) is as much a bad id as `not-a-uuid`.
+    let Path(id) = id.map_err(|e| ApiError::BadId(e.body_text()))?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::BadId(id.clone()))?;
     if api.store.delete(&id.to_string(), now_ms()).await? {
         Ok(StatusCode::NO_CONTENT)
