@@ -629,6 +629,14 @@ async fn openapi_document_describes_the_api() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
+    let submit = &doc["paths"]["/api/feedback"]["post"]["responses"];
+    assert!(submit["408"].is_object(), "the body timeout is described: {submit}");
+    assert!(
+        submit["413"]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("64 KB")),
+        "{submit}"
+    );
     let submission = &doc["components"]["schemas"]["Submission"];
     assert_eq!(submission["additionalProperties"], false, "{submission}");
     assert!(doc["components"]["securitySchemes"]["admin_token"].is_object());
