@@ -1,5 +1,6 @@
 //! `server`: serves the built site and the feedback API. Configure with HOST, PORT,
-//! VITRINE_DIST (config.rs) and the feedback variables (feedback/settings.rs).
+//! VITRINE_DIST (config.rs), the public origin (public_origin.rs), timeouts and connection caps
+//! (connections/limits.rs) and the feedback variables (feedback/settings.rs).
 
 use anyhow::{Context, Result};
 use tracing_subscriber::EnvFilter;

@@ -630,7 +630,10 @@ async fn openapi_document_describes_the_api() {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
     let submit = &doc["paths"]["/api/feedback"]["post"]["responses"];
-    assert!(submit["408"].is_object(), "the body timeout is described: {submit}");
+    assert!(
+        submit["408"].is_object(),
+        "the body timeout is described: {submit}"
+    );
     assert!(
         submit["413"]["description"]
             .as_str()

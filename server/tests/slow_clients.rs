@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 /// No case may take longer than this, whatever the server does.
 const CASE_BOUND: Duration = Duration::from_secs(30);
 /// Large enough that a client that never reads leaves the server blocked on writing.
-const BIG_FILE_BYTES: usize = 64 * 1024 * 1024;
+const BIG_FILE_BYTES: usize = 32 * 1024 * 1024;
 
 struct Running {
     addr: SocketAddr,
