@@ -297,3 +297,30 @@ async fn one_address_gets_at_most_its_share_of_connections() {
     drop(held);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_connection_cap_new_clients_wait_instead_of_failing() {
+    let limits = Limits {
+        header_read: Duration::from_secs(1),
+        total: 3,
+        ..Limits::default()
+    };
+    let server = Running::start(limits.clone()).await;
+    // Three silent clients take every slot until the header timeout frees them.
+    let mut silent = Vec::new();
+    for host in 40..43 {
+        silent.push(server.connect_from(host).await);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let reply = healthz_from(&server, 43).await;
+    // Queued by the kernel, not refused: answered once a slot came free.
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(
+        started.elapsed() >= limits.header_read / 2,
+        "it waited for a slot: {:?}",
+        started.elapsed()
+    );
+    drop(silent);
+    server.stop().await;
+}
