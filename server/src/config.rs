@@ -14,6 +14,10 @@ pub struct Config {
     pub dist_dir: PathBuf,
     /// Storage, admin token, retention, CORS and rate limit (see `feedback/settings.rs`).
     pub feedback: crate::feedback::Settings,
+    /// The origin pages name in link previews and canonical links (see `public_origin.rs`).
+    pub public_origin: crate::public_origin::PublicOrigin,
+    /// Timeouts and connection caps (see `connections/limits.rs`).
+    pub connections: crate::connections::Limits,
 }
 
 impl Config {
@@ -33,10 +37,17 @@ impl Config {
         let dist_dir = std::env::var_os("VITRINE_DIST")
             .map(PathBuf::from)
             .unwrap_or_else(|| "dist".into());
+        let addr = SocketAddr::new(host, port);
+        let public_origin = crate::public_origin::PublicOrigin::from_lookup(
+            |name| std::env::var(name).ok().filter(|v| !v.is_empty()),
+            addr,
+        )?;
         Ok(Self {
-            addr: SocketAddr::new(host, port),
+            addr,
+            public_origin,
             dist_dir,
             feedback: crate::feedback::Settings::from_env()?,
+            connections: crate::connections::Limits::from_env()?,
         })
     }
 }

@@ -3,10 +3,13 @@
 //! in-process.
 
 pub mod config;
+pub mod connections;
 pub mod feedback;
+pub mod fs_path;
 pub mod health;
 pub mod link_preview;
 pub mod metrics;
+pub mod public_origin;
 pub mod security;
 pub mod site;
 
@@ -24,11 +27,15 @@ pub use config::Config;
 
 /// Builds the complete HTTP application for `config`, storing feedback in `store`.
 pub fn router(config: &Config, store: feedback::Store) -> anyhow::Result<Router> {
-    let site = site::Site::load(&config.dist_dir)?;
+    let site = site::Site::load(&config.dist_dir, config.public_origin.clone())?;
     let request_id = HeaderName::from_static("x-request-id");
     Ok(Router::new()
         .merge(health::routes())
-        .merge(feedback::routes(&config.feedback, store))
+        .merge(feedback::routes(
+            &config.feedback,
+            store,
+            config.connections.body_read,
+        ))
         .merge(site.routes())
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(security::Policy::for_site(&site)),

@@ -2,16 +2,13 @@
 //! `og:image` with a path alone is ignored by Slack, LinkedIn, Facebook and others.
 //!
 //! The built `index.html` says `content="/og-image.png"`, because the site does not know where
-//! it will be deployed. Each page response gets the origin the visitor asked for, taken from
-//! `X-Forwarded-Proto`/`X-Forwarded-Host` (a TLS proxy in front) or `Host`.
-
-use axum::http::HeaderMap;
+//! it will be deployed. Each page response gets the origin from [`crate::public_origin`]
+//! (configured, a trusted proxy's, or the listening address), never one a visitor chose.
 
 /// `page` with every `content="/…"` (the meta tags' site paths; Trunk's minifier drops the
-/// quotes: `content=/…`) made absolute for this request's origin; unchanged if the request names
-/// no usable host.
-pub fn absolute_preview_urls(page: &str, headers: &HeaderMap) -> String {
-    match request_origin(headers) {
+/// quotes: `content=/…`) made absolute for `origin`; unchanged without one.
+pub fn absolute_preview_urls(page: &str, origin: Option<&str>) -> String {
+    match origin {
         Some(origin) => page
             .replace("content=\"/", &format!("content=\"{origin}/"))
             .replace("content=/", &format!("content={origin}/")),
@@ -19,85 +16,70 @@ pub fn absolute_preview_urls(page: &str, headers: &HeaderMap) -> String {
     }
 }
 
-fn request_origin(headers: &HeaderMap) -> Option<String> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let host = header("x-forwarded-host")
-        .or_else(|| header("host"))?
-        .split(',')
-        .next()?
-        .trim();
-    // The host lands inside an HTML attribute: allow host names, IPv4/IPv6 and ports only.
-    let plausible = !host.is_empty()
-        && host.len() <= 255
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
-    if !plausible {
-        return None;
+/// `page` with `<link rel="canonical">` and `og:url` for `origin` + `path`, placed after the
+/// title (whose closing tag, unlike `</head>`, a minifier may not drop); unchanged if the page
+/// has no title.
+pub fn with_canonical(page: &str, origin: &str, path: &str) -> String {
+    // The service worker's copy of the app page is the home page.
+    let path = if path == "/index.html" { "/" } else { path };
+    let url = escape_attribute(&format!("{origin}{path}"));
+    match page.split_once("</title>") {
+        Some((head, rest)) => format!(
+            "{head}</title><link rel=\"canonical\" href=\"{url}\">\
+             <meta property=\"og:url\" content=\"{url}\">{rest}"
+        ),
+        None => page.to_owned(),
     }
-    let scheme = match header("x-forwarded-proto").map(str::trim) {
-        Some("https") => "https",
-        _ => "http",
-    };
-    Some(format!("{scheme}://{host}"))
+}
+
+/// The path comes from the request: nothing in it may end the attribute.
+fn escape_attribute(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]
 mod tests {
-    use axum::http::{HeaderMap, HeaderValue};
+    use super::*;
 
-    use super::absolute_preview_urls;
-
-    const PAGE: &str = r#"<meta property="og:image" content="/og-image.png"><a href="/tour">"#;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(*name, HeaderValue::from_str(value).expect("test header"));
-        }
-        map
-    }
+    const PAGE: &str =
+        r#"<title>V</title><meta property="og:image" content="/og-image.png"><a href="/tour">"#;
 
     #[test]
-    fn uses_the_host_the_visitor_asked_for() {
-        let page = absolute_preview_urls(PAGE, &headers(&[("host", "vitrine.example:8080")]));
-        assert!(page.contains(r#"content="http://vitrine.example:8080/og-image.png""#));
+    fn meta_paths_become_absolute_and_links_stay_relative() {
+        let page = absolute_preview_urls(PAGE, Some("https://vitrine.example:8443"));
+        assert!(page.contains(r#"content="https://vitrine.example:8443/og-image.png""#));
         assert!(page.contains(r#"href="/tour""#), "links stay relative");
+        assert_eq!(absolute_preview_urls(PAGE, None), PAGE);
     }
 
     #[test]
     fn minified_unquoted_attributes_too() {
-        let page = absolute_preview_urls(
-            "<meta content=/og-image.png property=og:image>",
-            &headers(&[("host", "127.0.0.1:8080")]),
-        );
         assert_eq!(
-            page,
+            absolute_preview_urls(
+                "<meta content=/og-image.png property=og:image>",
+                Some("http://127.0.0.1:8080")
+            ),
             "<meta content=http://127.0.0.1:8080/og-image.png property=og:image>"
         );
     }
 
     #[test]
-    fn a_tls_proxy_in_front_makes_it_https() {
-        let page = absolute_preview_urls(
-            PAGE,
-            &headers(&[
-                ("host", "127.0.0.1:3000"),
-                ("x-forwarded-host", "demo.example.org"),
-                ("x-forwarded-proto", "https"),
-            ]),
+    fn the_canonical_link_follows_the_title_and_escapes_the_path() {
+        let page = with_canonical(PAGE, "https://v.example", "/tour/3");
+        assert!(page.starts_with(
+            r#"<title>V</title><link rel="canonical" href="https://v.example/tour/3"><meta property="og:url" content="https://v.example/tour/3">"#
+        ), "{page}");
+        let page = with_canonical(PAGE, "https://v.example", "/tour/\"><script>");
+        assert!(page.contains("/tour/&quot;&gt;&lt;script&gt;"), "{page}");
+        assert!(with_canonical(PAGE, "https://v.example", "/index.html")
+            .contains(r#"href="https://v.example/""#));
+        assert_eq!(
+            with_canonical("<p>no title</p>", "https://v.example", "/"),
+            "<p>no title</p>"
         );
-        assert!(page.contains(r#"content="https://demo.example.org/og-image.png""#));
-    }
-
-    #[test]
-    fn a_hostile_or_missing_host_leaves_the_page_alone() {
-        for bad in [r#"x"><script>alert(1)</script>"#, "", "a b"] {
-            assert_eq!(
-                absolute_preview_urls(PAGE, &headers(&[("host", bad)])),
-                PAGE
-            );
-        }
-        assert_eq!(absolute_preview_urls(PAGE, &HeaderMap::new()), PAGE);
     }
 }

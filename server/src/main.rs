@@ -1,5 +1,6 @@
 //! `server`: serves the built site and the feedback API. Configure with HOST, PORT,
-//! VITRINE_DIST (config.rs) and the feedback variables (feedback/settings.rs).
+//! VITRINE_DIST (config.rs), the public origin (public_origin.rs), timeouts and connection caps
+//! (connections/limits.rs) and the feedback variables (feedback/settings.rs).
 
 use anyhow::{Context, Result};
 use tracing_subscriber::EnvFilter;
@@ -17,10 +18,18 @@ async fn main() -> Result<()> {
     if config.feedback.admin_token.is_none() {
         tracing::warn!("VITRINE_ADMIN_TOKEN is not set: the insights API answers 401 to everyone");
     }
+    if config.public_origin == server::public_origin::PublicOrigin::Listening(None) {
+        tracing::warn!(
+            "VITRINE_PUBLIC_URL is not set and the server listens on all interfaces: link \
+             previews keep relative URLs (no picture in Slack, LinkedIn, …)"
+        );
+    }
     if let Some(days) = config.feedback.retention_days {
         server::feedback::retention::spawn(store.clone(), days);
     }
     let app = server::router(&config, store)?;
+    // Every connection is a file descriptor: take all the process may have.
+    let open_files = server::connections::fd_limit::raise();
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| {
@@ -30,17 +39,12 @@ async fn main() -> Result<()> {
             )
         })?;
     tracing::info!(
-        "Vitrine is serving {} on http://{}",
+        "Vitrine is serving {} on http://{} (open-file limit {})",
         config.dist_dir.display(),
-        config.addr
+        config.addr,
+        open_files.map_or("unknown".to_owned(), |n| n.to_string())
     );
-    // The peer address feeds the per-IP rate limit.
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    server::connections::serve(listener, app, &config.connections, shutdown_signal()).await;
     tracing::info!("stopped cleanly");
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
+use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::text::encode;
@@ -16,16 +16,49 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+// Every label value comes from a fixed set, so no request can add a series: a client may
+// send any method (`M00042X`) or path, and each new value would be kept for ever.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
-    route: String,
+    method: &'static str,
+    route: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: &'static str,
+}
+
+/// The API's route templates (as axum matched them); anything else is `other`.
+const ROUTES: &[&str] = &[
+    "/api/feedback",
+    "/api/feedback/{id}",
+    "/api/feedback/export",
+    "/api/insights",
+    "/api/openapi.json",
+];
+
+const OTHER: &str = "other";
+
+fn route_label(matched: Option<&str>) -> &'static str {
+    matched
+        .and_then(|m| ROUTES.iter().find(|r| **r == m))
+        .copied()
+        .unwrap_or(OTHER)
+}
+
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        _ => OTHER,
+    }
 }
 
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
@@ -100,19 +133,17 @@ impl Metrics {
 /// Counts and times every request of the routes it wraps (use as a `route_layer`, where the
 /// matched route template is known, so ids in paths do not explode the label set).
 pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
+    let route = route_label(
+        req.extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str),
+    );
+    let method = method_label(req.method());
     let start = Instant::now();
     let res = next.run(req).await;
     metrics
         .duration
-        .get_or_create(&RouteLabels {
-            route: route.clone(),
-        })
+        .get_or_create(&RouteLabels { route })
         .observe(start.elapsed().as_secs_f64());
     metrics
         .requests
@@ -133,4 +164,22 @@ pub async fn serve(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
         )],
         metrics.render(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_come_from_a_fixed_set() {
+        assert_eq!(method_label(&Method::POST), "POST");
+        let made_up = Method::from_bytes(b"M00042X").unwrap();
+        assert_eq!(method_label(&made_up), "other");
+        assert_eq!(
+            route_label(Some("/api/feedback/{id}")),
+            "/api/feedback/{id}"
+        );
+        assert_eq!(route_label(Some("/api/{*rest}")), "other");
+        assert_eq!(route_label(None), "other");
+    }
 }

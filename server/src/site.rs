@@ -7,18 +7,22 @@
 //!   so browsers may keep them for a year. Everything else is revalidated on each visit.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, MethodRouter};
 use axum::Router;
+use tower::ServiceExt;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 
-use crate::link_preview::absolute_preview_urls;
+use crate::fs_path::could_be_a_file;
+use crate::link_preview::{absolute_preview_urls, with_canonical};
+use crate::public_origin::PublicOrigin;
 
 /// Paths the app renders itself (see `app/src/routes.rs`). Anything else without a file
 /// extension still gets the app, with status 404, so the visitor sees a friendly page.
@@ -43,11 +47,18 @@ const REVALIDATE: &str = "no-cache";
 #[derive(Clone)]
 pub struct Site {
     dist: PathBuf,
-    index_html: String,
+    page: AppPage,
+}
+
+/// The app page, as each response gets it.
+#[derive(Clone)]
+struct AppPage {
+    html: Arc<str>,
+    origin: Arc<PublicOrigin>,
 }
 
 impl Site {
-    pub fn load(dist: &Path) -> Result<Self> {
+    pub fn load(dist: &Path, origin: PublicOrigin) -> Result<Self> {
         let index = dist.join("index.html");
         let index_html = std::fs::read_to_string(&index).with_context(|| {
             format!(
@@ -57,57 +68,88 @@ impl Site {
         })?;
         Ok(Self {
             dist: dist.to_owned(),
-            index_html,
+            page: AppPage {
+                html: index_html.into(),
+                origin: Arc::new(origin),
+            },
         })
     }
 
     pub fn index_html(&self) -> &str {
-        &self.index_html
+        &self.page.html
     }
 
     pub fn routes(&self) -> Router {
         let mut router = Router::new();
         for &route in CLIENT_ROUTES {
-            let page = self.index_html.clone();
+            let page = self.page.clone();
             router = router.route(
                 route,
-                get(move |headers: HeaderMap| app_page(page, headers, StatusCode::OK)),
+                get(move |req: Request| async move { page.render(&req, StatusCode::OK) }),
             );
         }
-        let page = self.index_html.clone();
+        let page = self.page.clone();
+        let missing = page.clone();
         let files = ServeDir::new(&self.dist)
             .precompressed_br()
             .precompressed_gzip()
             .append_index_html_on_directories(false)
-            .fallback(get(move |req: Request| not_found(page, req)));
+            .fallback(get(move |req: Request| not_found(missing, req)));
         router
-            .fallback_service(files)
+            .fallback(move |req: Request| static_file(files.clone(), page.clone(), req))
             .layer(axum::middleware::from_fn(cache_control))
             // Only responses not already compressed on disk (the page itself, JSON) get here.
             .layer(CompressionLayer::new())
     }
 }
 
-async fn app_page(page: String, headers: HeaderMap, status: StatusCode) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        )],
-        absolute_preview_urls(&page, &headers),
-    )
-        .into_response()
+impl AppPage {
+    fn render(&self, req: &Request, status: StatusCode) -> Response {
+        let origin = self.origin.for_request(req.headers());
+        let mut html = absolute_preview_urls(&self.html, origin.as_deref());
+        if status.is_success() {
+            if let Some(canonical) = self.origin.canonical() {
+                html = with_canonical(&html, canonical, req.uri().path());
+            }
+        }
+        let mut res = (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            )],
+            html,
+        )
+            .into_response();
+        if self.origin.varies_by_request() {
+            // The page names the proxy's origin: a cache must keep one copy per origin.
+            res.headers_mut().append(
+                header::VARY,
+                HeaderValue::from_static("host, x-forwarded-host, x-forwarded-proto"),
+            );
+        }
+        res
+    }
 }
 
-async fn not_found(page: String, req: Request) -> Response {
+/// A file from `dist/`, or the site's 404 for a path no file could have (see `fs_path`).
+async fn static_file(files: ServeDir<MethodRouter>, page: AppPage, req: Request) -> Response {
+    if !could_be_a_file(req.uri().path()) {
+        return not_found(page, req).await;
+    }
+    match files.oneshot(req).await {
+        Ok(res) => res.into_response(),
+        Err(never) => match never {},
+    }
+}
+
+async fn not_found(page: AppPage, req: Request) -> Response {
     let last = req.uri().path().rsplit('/').next().unwrap_or_default();
     if last.contains('.') {
         // A missing asset: the app page would only confuse a script or image loader.
         (StatusCode::NOT_FOUND, "not found\n").into_response()
     } else {
-        let headers = req.headers().clone();
-        app_page(page, headers, StatusCode::NOT_FOUND).await
+        page.render(&req, StatusCode::NOT_FOUND)
     }
 }
 

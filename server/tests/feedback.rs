@@ -43,6 +43,8 @@ impl App {
             addr: "127.0.0.1:0".parse().unwrap(),
             dist_dir: dist.path().to_owned(),
             feedback: settings,
+            connections: Default::default(),
+            public_origin: server::public_origin::PublicOrigin::Listening(None),
         };
         let router = server::router(&config, store.clone()).expect("router");
         Self {
@@ -115,6 +117,15 @@ fn visit(speed: u8, stability: u8, usability: u8, comment: Option<&str>) -> Valu
         v["comment"] = json!(c);
     }
     json!({ "id": Uuid::new_v4(), "visit": v })
+}
+
+/// A visit whose comment is `n` × 😀, each written as the escapes `\ud83d\ude00` (12 bytes).
+fn escaped_emoji_visit(n: usize) -> String {
+    format!(
+        r#"{{"id":"{}","visit":{{"speed":3,"stability":3,"usability":3,"comment":"{}"}}}}"#,
+        Uuid::new_v4(),
+        r"\ud83d\ude00".repeat(n)
+    )
 }
 
 async fn stores_and_acknowledges(db: &Database) {
@@ -203,7 +214,10 @@ async fn bad_bodies_get_clear_4xx_and_store_nothing(db: &Database) {
         ("text attached to an image", json!({ "id": id, "result": { "model": "image", "verdict": "up", "predicted": "tabby", "input_text": "x" } }).to_string().into_bytes(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_submission"),
         ("e-mail without marketing consent", json!({ "id": id, "visit": ok_visit, "contact": { "email": "a@example.org", "marketing_consent": false } }).to_string().into_bytes(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_submission"),
         ("negative latency", json!({ "id": id, "visit": ok_visit, "telemetry": { "latency_ms": -1, "backend": "webgpu", "device": "mobile" } }).to_string().into_bytes(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_submission"),
-        ("body over 16 KB", visit(3, 3, 3, Some(&"x".repeat(17 * 1024))).to_string().into_bytes(), "application/json", StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        ("body over 64 KB", visit(3, 3, 3, Some(&"x".repeat(65 * 1024))).to_string().into_bytes(), "application/json", StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        ("a struct written as an array", format!(r#"["{id}", null, [1, 2, 3]]"#).into_bytes(), "application/json", StatusCode::BAD_REQUEST, "invalid_json"),
+        ("a nested struct written as an array", format!(r#"{{"id": "{id}", "visit": [3, 3, 3]}}"#).into_bytes(), "application/json", StatusCode::BAD_REQUEST, "invalid_json"),
+        ("2001 escaped emoji", escaped_emoji_visit(2001).into_bytes(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_submission"),
     ];
     for (what, body, content_type, expected, code) in cases {
         let (status, err) = app.post_raw(body, content_type).await;
@@ -280,6 +294,14 @@ async fn admin_routes_need_the_token(db: &Database) {
         app.admin(Method::GET, "/api/insights", Some(TOKEN)).await.0,
         StatusCode::OK
     );
+    // The scheme is case-insensitive (RFC 9110).
+    for scheme in ["bearer", "BEARER"] {
+        let req = Request::get("/api/insights")
+            .header(header::AUTHORIZATION, format!("{scheme} {TOKEN}"))
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(app.send(req).await.0, StatusCode::OK, "{scheme}");
+    }
 }
 
 async fn without_a_configured_token_admin_is_closed(db: &Database) {
@@ -417,6 +439,53 @@ async fn delete_removes_one_record(db: &Database) {
     assert_eq!(rows[0]["id"], keep["id"]);
 }
 
+async fn a_deleted_record_is_not_stored_again_by_a_retry(db: &Database) {
+    let app = App::new(db).await;
+    let v = visit(2, 2, 2, Some("please forget me"));
+    let (status, first) = app.post(&v).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let uri = format!("/api/feedback/{}", v["id"].as_str().unwrap());
+    assert_eq!(
+        app.admin(Method::DELETE, &uri, Some(TOKEN)).await.0,
+        StatusCode::NO_CONTENT
+    );
+    // The visitor's outbox retries (its acknowledgement was lost): a duplicate, not a new row.
+    let (status, ack) = app.post(&v).await;
+    assert_eq!(status, StatusCode::OK, "{ack}");
+    assert_eq!(ack["duplicate"], true);
+    assert_eq!(ack["received_ms"], first["received_ms"]);
+    // Whatever the body: the id is gone for good.
+    let mut changed = v.clone();
+    changed["visit"]["speed"] = json!(5);
+    assert_eq!(app.post(&changed).await.0, StatusCode::OK);
+    assert_eq!(app.store.count().await.unwrap(), 0);
+    assert!(app.exported().await.is_empty());
+    assert_eq!(app.admin_json("/api/insights").await["total"], 0);
+    assert_eq!(app.store.tombstones().await.unwrap(), 1);
+    // Deleting it again finds nothing.
+    assert_eq!(
+        app.admin(Method::DELETE, &uri, Some(TOKEN)).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn retention_purges_tombstones_with_the_records(db: &Database) {
+    let app = App::new(db).await;
+    let day = 86_400_000i64;
+    let now = 1_800_000_000_000i64;
+    for (age, comment) in [(31, "old"), (29, "recent")] {
+        let s: server::feedback::record::Submission =
+            serde_json::from_value(visit(2, 2, 2, Some(comment))).unwrap();
+        app.store.insert(&s, now - age * day).await.unwrap();
+        assert!(app.store.delete(&s.id.to_string(), now).await.unwrap());
+    }
+    assert_eq!(app.store.tombstones().await.unwrap(), 2);
+    server::feedback::retention::purge(&app.store, 30, now)
+        .await
+        .unwrap();
+    assert_eq!(app.store.tombstones().await.unwrap(), 1);
+}
+
 async fn retention_purges_only_old_records(db: &Database) {
     let app = App::new(db).await;
     let day = 86_400_000i64;
@@ -462,6 +531,38 @@ async fn rate_limit_is_per_address(db: &Database) {
     assert_eq!(app.store.count().await.unwrap(), 4);
 }
 
+async fn a_comment_of_escaped_emoji_fits_and_counts_in_characters(db: &Database) {
+    let app = App::new(db).await;
+    let body = escaped_emoji_visit(2000);
+    assert!(body.len() > 24_000, "{} bytes", body.len());
+    let (status, ack) = app.post_raw(body, "application/json").await;
+    assert_eq!(status, StatusCode::CREATED, "{ack}");
+    let rows = app.exported().await;
+    let comment = rows[0]["comment"].as_str().unwrap();
+    assert_eq!(comment.chars().count(), 2000);
+    assert!(comment.chars().all(|c| c == '😀'));
+}
+
+async fn format_characters_are_neutralised_where_people_read_them(db: &Database) {
+    let app = App::new(db).await;
+    let sneaky = "nice\u{202E}gnp.exe\u{200B} demo\u{2028}\u{FEFF}bye";
+    let v = visit(4, 4, 4, Some(sneaky));
+    assert_eq!(app.post(&v).await.0, StatusCode::CREATED);
+    let insights = app.admin_json("/api/insights").await;
+    assert_eq!(insights["comments"][0]["comment"], "nicegnp.exe demo\nbye");
+    // The CSV a spreadsheet opens is neutralised too; the JSON export keeps what was sent.
+    let (_, csv) = app
+        .admin(Method::GET, "/api/feedback/export?format=csv", Some(TOKEN))
+        .await;
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(csv.contains("nicegnp.exe demo"), "{csv}");
+    assert!(
+        !csv.contains('\u{202E}') && !csv.contains('\u{200B}'),
+        "{csv}"
+    );
+    assert_eq!(app.exported().await[0]["comment"], sneaky);
+}
+
 macro_rules! suite {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -499,7 +600,11 @@ suite!(
     csv_export_has_a_header_and_defuses_formulas,
     delete_removes_one_record,
     retention_purges_only_old_records,
+    a_deleted_record_is_not_stored_again_by_a_retry,
+    retention_purges_tombstones_with_the_records,
     rate_limit_is_per_address,
+    a_comment_of_escaped_emoji_fits_and_counts_in_characters,
+    format_characters_are_neutralised_where_people_read_them,
 );
 
 #[tokio::test]
@@ -524,6 +629,17 @@ async fn openapi_document_describes_the_api() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
+    let submit = &doc["paths"]["/api/feedback"]["post"]["responses"];
+    assert!(
+        submit["408"].is_object(),
+        "the body timeout is described: {submit}"
+    );
+    assert!(
+        submit["413"]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("64 KB")),
+        "{submit}"
+    );
     let submission = &doc["components"]["schemas"]["Submission"];
     assert_eq!(submission["additionalProperties"], false, "{submission}");
     assert!(doc["components"]["securitySchemes"]["admin_token"].is_object());
@@ -582,4 +698,210 @@ async fn cors_answers_only_configured_origins() {
     );
     let (_, headers, _) = app.send(preflight("https://evil.example.com")).await;
     assert!(!headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+}
+
+#[tokio::test]
+async fn metrics_series_do_not_grow_with_made_up_methods_or_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::new(&Database::Sqlite(dir.path().join("f.db"))).await;
+    let series = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("vitrine_http_request"))
+            .count()
+    };
+    let metrics = || async {
+        let (_, _, body) = app
+            .send(Request::get("/metrics").body(Body::empty()).unwrap())
+            .await;
+        String::from_utf8(body).unwrap()
+    };
+    let send_made_up = |n: usize| {
+        let method = Method::from_bytes(format!("M{n:05}X").as_bytes()).unwrap();
+        let uri = format!("/api/x{n}");
+        app.send(
+            Request::builder()
+                .method(method)
+                .uri(uri)
+                .body(Body::empty())
+                .unwrap(),
+        )
+    };
+    for n in 0..10 {
+        send_made_up(n).await;
+    }
+    let before = series(&metrics().await);
+    for n in 10..300 {
+        send_made_up(n).await;
+    }
+    let text = metrics().await;
+    assert_eq!(series(&text), before, "{text}");
+    assert!(text.contains("method=\"other\""), "{text}");
+    assert!(!text.contains("M000"), "{text}");
+}
+
+fn from_address(mut req: Request<Body>, ip: [u8; 4]) -> Request<Body> {
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+    req
+}
+
+fn submission_from(ip: [u8; 4]) -> Request<Body> {
+    let req = Request::post("/api/feedback")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(visit(3, 3, 3, None).to_string()))
+        .unwrap();
+    from_address(req, ip)
+}
+
+fn insights_from(ip: [u8; 4]) -> Request<Body> {
+    let req = Request::get("/api/insights")
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .body(Body::empty())
+        .unwrap();
+    from_address(req, ip)
+}
+
+#[tokio::test]
+async fn a_client_that_waits_retry_after_seconds_gets_through() {
+    let dir = tempfile::tempdir().unwrap();
+    // 40 a minute: one more every 1.5 s, so the wait is never whole seconds.
+    let app = App::with(&Database::Sqlite(dir.path().join("f.db")), |s| {
+        s.rate_limit_per_minute = NonZeroU32::new(40).unwrap()
+    })
+    .await;
+    let ip = [10, 1, 0, 1];
+    let mut retry_after = None;
+    for _ in 0..41 {
+        let (status, headers, _) = app.send(submission_from(ip)).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let secs: u64 = headers[header::RETRY_AFTER]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            retry_after = Some(secs);
+            break;
+        }
+    }
+    let secs = retry_after.expect("the limit was reached");
+    assert!((1..=2).contains(&secs), "Retry-After: {secs}");
+    tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+    assert_eq!(app.send(submission_from(ip)).await.0, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn admins_and_visitors_have_separate_rate_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::with(&Database::Sqlite(dir.path().join("f.db")), |s| {
+        s.rate_limit_per_minute = NonZeroU32::new(3).unwrap()
+    })
+    .await;
+    let ip = [10, 2, 0, 1];
+    for _ in 0..3 {
+        assert_eq!(app.send(submission_from(ip)).await.0, StatusCode::CREATED);
+    }
+    assert_eq!(
+        app.send(submission_from(ip)).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The same address still reaches the insights: the admin bucket is full.
+    for _ in 0..3 {
+        assert_eq!(app.send(insights_from(ip)).await.0, StatusCode::OK);
+    }
+    let (status, headers, _) = app.send(insights_from(ip)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+}
+
+#[tokio::test]
+async fn admin_responses_are_never_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::new(&Database::Sqlite(dir.path().join("f.db"))).await;
+    app.post(&visit(3, 3, 3, None)).await;
+    for (uri, token, expected) in [
+        ("/api/insights", Some(TOKEN), StatusCode::OK),
+        (
+            "/api/feedback/export?format=csv",
+            Some(TOKEN),
+            StatusCode::OK,
+        ),
+        (
+            "/api/feedback/export?format=json",
+            Some(TOKEN),
+            StatusCode::OK,
+        ),
+        ("/api/insights", None, StatusCode::UNAUTHORIZED),
+    ] {
+        let mut req = Request::get(uri);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let (status, headers, _) = app.send(req.body(Body::empty()).unwrap()).await;
+        assert_eq!(status, expected, "{uri}");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store", "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn everything_under_api_answers_in_one_json_error_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::new(&Database::Sqlite(dir.path().join("f.db"))).await;
+    let admin = format!("Bearer {TOKEN}");
+    for (method, uri, expected, code) in [
+        (
+            Method::PUT,
+            "/api/feedback",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            Method::GET,
+            "/api/feedback",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            Method::POST,
+            "/api/openapi.json",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (Method::GET, "/api/nope", StatusCode::NOT_FOUND, "not_found"),
+        (Method::GET, "/api", StatusCode::NOT_FOUND, "not_found"),
+        (Method::GET, "/api/", StatusCode::NOT_FOUND, "not_found"),
+        (
+            Method::DELETE,
+            "/api/feedback/%FF",
+            StatusCode::BAD_REQUEST,
+            "bad_id",
+        ),
+    ] {
+        let req = Request::builder()
+            .method(method.clone())
+            .uri(uri)
+            .header(header::AUTHORIZATION, &admin)
+            .body(Body::empty())
+            .unwrap();
+        let (status, headers, body) = app.send(req).await;
+        assert_eq!(status, expected, "{method} {uri}");
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{method} {uri}"
+        );
+        let err: Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("{method} {uri}: {e}: {body:?}"));
+        assert_eq!(err["error"], code, "{method} {uri}: {err}");
+        let message = err["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "{method} {uri}");
+        assert!(
+            !message.contains("no feedback with this id"),
+            "{method} {uri}: {message}"
+        );
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            assert!(headers.contains_key(header::ALLOW), "{method} {uri}");
+        }
+    }
 }

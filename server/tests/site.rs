@@ -3,15 +3,20 @@
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
+use server::public_origin::PublicOrigin;
 use tower::ServiceExt;
 
 const INDEX: &str =
     "<!doctype html><html><head><script type=module>boot()</script></head><body></body></html>";
 
 async fn site() -> (tempfile::TempDir, axum::Router) {
+    site_with(PublicOrigin::Listening(None), INDEX).await
+}
+
+async fn site_with(origin: PublicOrigin, index: &str) -> (tempfile::TempDir, axum::Router) {
     let dir = tempfile::tempdir().expect("temp dir");
     let dist = dir.path();
-    std::fs::write(dist.join("index.html"), INDEX).unwrap();
+    std::fs::write(dist.join("index.html"), index).unwrap();
     std::fs::write(
         dist.join("app-0123456789abcdef_bg.wasm"),
         b"\0asm\x01\0\0\0",
@@ -20,7 +25,8 @@ async fn site() -> (tempfile::TempDir, axum::Router) {
     std::fs::write(dist.join("app-0123456789abcdef_bg.wasm.br"), b"brotli!").unwrap();
     std::fs::create_dir(dist.join("sdk")).unwrap();
     std::fs::write(dist.join("sdk/vitrine.js"), "export {}").unwrap();
-    let (config, store) = config_and_store(dist.to_owned(), dir.path()).await;
+    let (mut config, store) = config_and_store(dist.to_owned(), dir.path()).await;
+    config.public_origin = origin;
     let router = server::router(&config, store).expect("router");
     (dir, router)
 }
@@ -38,6 +44,8 @@ async fn config_and_store(
         addr: "127.0.0.1:0".parse().unwrap(),
         dist_dir,
         feedback,
+        connections: Default::default(),
+        public_origin: PublicOrigin::Listening(None),
     };
     (config, store)
 }
@@ -174,4 +182,129 @@ async fn a_missing_build_is_explained() {
         Err(e) => e.to_string(),
     };
     assert!(err.contains("cargo xtask serve"), "{err}");
+}
+
+/// Counts ERROR events, to show a request logged none.
+#[derive(Clone, Default)]
+struct ErrorCount(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ErrorCount {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if *event.metadata().level() == tracing::Level::ERROR {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn paths_no_file_could_have_are_a_quiet_404() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let errors = ErrorCount::default();
+    // A current-thread runtime polls every request on this thread, under this subscriber.
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(errors.clone()));
+    let (_dir, router) = site().await;
+    let long_segment = format!("/{}", "a".repeat(256));
+    let with_br_suffix = format!("/{}", "a".repeat(253));
+    let encoded = format!("/sdk/{}.js", "%61".repeat(300));
+    let long_path = "/abcdefghij".repeat(500);
+    for (path, encoding) in [
+        (long_segment.as_str(), None),
+        (with_br_suffix.as_str(), Some("br, gzip")),
+        (encoded.as_str(), Some("gzip")),
+        (long_path.as_str(), None),
+    ] {
+        let res = get(&router, path, encoding).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{} bytes", path.len());
+    }
+    // The file next to them still works.
+    assert_eq!(
+        get(&router, "/sdk/vitrine.js", None).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        errors.0.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "ERROR lines logged"
+    );
+}
+
+const PREVIEW_PAGE: &str = r#"<!doctype html><title>Vitrine</title><meta property="og:image" content="/og-image.png"><body>"#;
+
+/// The page for `uri` sent with a hostile `Host` and forwarded headers: (body, Vary).
+async fn page_with_hostile_headers(router: &axum::Router, uri: &str) -> (String, String) {
+    let req = Request::get(uri)
+        .header(header::HOST, "evil.example")
+        .header("x-forwarded-host", "attacker.example")
+        .header("x-forwarded-proto", "https")
+        .body(Body::empty())
+        .unwrap();
+    let res = router.clone().oneshot(req).await.unwrap();
+    let vary = res
+        .headers()
+        .get_all(header::VARY)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (String::from_utf8(body.to_vec()).unwrap(), vary)
+}
+
+#[tokio::test]
+async fn pages_never_name_a_host_the_request_chose() {
+    // No settings, listening on all interfaces: no usable origin, paths stay relative.
+    let (_dir, router) = site_with(PublicOrigin::Listening(None), PREVIEW_PAGE).await;
+    let (page, _) = page_with_hostile_headers(&router, "/").await;
+    assert!(page.contains(r#"content="/og-image.png""#), "{page}");
+    assert!(
+        !page.contains("evil.example") && !page.contains("attacker.example"),
+        "{page}"
+    );
+
+    // No settings, listening on one address: that address.
+    let listening = PublicOrigin::Listening(Some("http://127.0.0.1:8080".into()));
+    let (_dir, router) = site_with(listening, PREVIEW_PAGE).await;
+    let (page, _) = page_with_hostile_headers(&router, "/kiosk").await;
+    assert!(
+        page.contains(r#"content="http://127.0.0.1:8080/og-image.png""#),
+        "{page}"
+    );
+    assert!(
+        !page.contains("evil.example") && !page.contains("attacker.example"),
+        "{page}"
+    );
+
+    // VITRINE_PUBLIC_URL: that origin, and a canonical link for the page.
+    let configured = PublicOrigin::Configured("https://vitrine.example.org".into());
+    let (_dir, router) = site_with(configured, PREVIEW_PAGE).await;
+    let (page, vary) = page_with_hostile_headers(&router, "/tour/3").await;
+    assert!(
+        page.contains(r#"content="https://vitrine.example.org/og-image.png""#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"<link rel="canonical" href="https://vitrine.example.org/tour/3">"#),
+        "{page}"
+    );
+    assert!(
+        !page.contains("evil.example") && !page.contains("attacker.example"),
+        "{page}"
+    );
+    assert!(!vary.contains("host"), "{vary}");
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_names_the_origin_and_caches_are_told() {
+    let (_dir, router) = site_with(PublicOrigin::FromProxy, PREVIEW_PAGE).await;
+    let (page, vary) = page_with_hostile_headers(&router, "/").await;
+    assert!(
+        page.contains(r#"content="https://attacker.example/og-image.png""#),
+        "{page}"
+    );
+    assert!(vary.contains("x-forwarded-host"), "{vary}");
+    assert!(
+        vary.contains("accept-encoding"),
+        "compression's Vary is kept: {vary}"
+    );
 }

@@ -1,10 +1,13 @@
 //! `cargo xtask bench-feedback`: the feedback API under load on loopback, against SQLite and a
 //! throwaway PostgreSQL cluster: req/s, p50/p99, errors, and rows == acknowledged; then a
 //! kill -9 of the server mid-load and a restart, checking that every acknowledged record is
-//! there; then schemathesis against `/api/openapi.json`, which must find no 5xx.
+//! there; then schemathesis against `/api/openapi.json`, which must find no 5xx; then how many
+//! slow connections the server holds with `/healthz` answering within a second
+//! (`bench_slow_clients.rs`). `--only PART` runs one part.
 //! Numbers live here, never in unit tests: the machines are shared and timings are noisy.
 
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::Duration;
 
@@ -13,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use crate::http_load;
 use crate::project::step;
 use crate::test_suite::{free_port, wait_until_healthy, ServerGuard};
-use crate::{serve, toolchain};
+use crate::{bench_slow_clients, serve, toolchain};
 
 // The same helper the server's tests use to start a throwaway cluster.
 #[path = "../../server/tests/common/postgres.rs"]
@@ -32,6 +35,29 @@ pub struct Args {
     /// Examples per API operation for schemathesis.
     #[arg(long, default_value_t = 200)]
     pub examples: u32,
+    /// Run only this part.
+    #[arg(long, value_enum)]
+    pub only: Option<Part>,
+    /// Most slow connections to try (steps double up to it).
+    #[arg(long, default_value_t = 4000)]
+    pub slow_max: usize,
+    /// Use this server binary instead of building the release one (e.g. target/debug/server).
+    #[arg(long)]
+    pub server: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    Load,
+    Kill,
+    Fuzz,
+    SlowClients,
+}
+
+impl Args {
+    fn runs(&self, part: Part) -> bool {
+        self.only.is_none_or(|only| only == part)
+    }
 }
 
 #[derive(Clone)]
@@ -54,7 +80,7 @@ struct Server {
     port: u16,
 }
 
-fn start(backend: &Backend, dist: &std::path::Path) -> Result<Server> {
+fn start(backend: &Backend, dist: &Path, binary: &Path) -> Result<Server> {
     let port = free_port()?;
     let dist = dist.to_string_lossy().into_owned();
     let mut env = vec![
@@ -69,7 +95,7 @@ fn start(backend: &Backend, dist: &std::path::Path) -> Result<Server> {
         Backend::Postgres(url) => env.push(("DATABASE_URL", url.clone())),
     }
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut guard = ServerGuard::new(serve::spawn_server(port, &env)?);
+    let mut guard = ServerGuard::new(serve::spawn_server_binary(binary, port, &env)?);
     wait_until_healthy(port, guard.child())?;
     Ok(Server { guard, port })
 }
@@ -87,9 +113,19 @@ fn stored_ids(port: u16) -> Result<HashSet<String>> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    toolchain::ensure_postgresql()?;
-    let st = toolchain::ensure_schemathesis()?;
-    serve::build_server()?;
+    let needs_postgres = args.runs(Part::Load) || args.runs(Part::Kill);
+    if needs_postgres {
+        toolchain::ensure_postgresql()?;
+    }
+    let st = if args.runs(Part::Fuzz) {
+        Some(toolchain::ensure_schemathesis()?)
+    } else {
+        None
+    };
+    let binary = match &args.server {
+        Some(path) => path.clone(),
+        None => serve::build_server()?,
+    };
     let work = tempfile::tempdir()?;
     // The API needs no built site: a one-line page keeps this independent of the Trunk build.
     let dist = work.path().join("dist");
@@ -99,55 +135,125 @@ pub fn run(args: Args) -> Result<()> {
         "<!doctype html><title>bench</title>",
     )?;
 
-    let cluster = postgres::Cluster::start();
-    let mut backends = vec![Backend::Sqlite(work.path().join("load.db"))];
-    if let Some(c) = &cluster {
-        backends.push(Backend::Postgres(c.create_database("bench_load")));
-    }
+    let cluster = if needs_postgres {
+        postgres::Cluster::start()
+    } else {
+        None
+    };
     let mut table = Vec::new();
-    for backend in &backends {
-        table.push(load(backend, &dist, &args)?);
+    if args.runs(Part::Load) {
+        let mut backends = vec![Backend::Sqlite(work.path().join("load.db"))];
+        if let Some(c) = &cluster {
+            backends.push(Backend::Postgres(c.create_database("bench_load")));
+        }
+        for backend in &backends {
+            table.push(load(backend, &dist, &binary, &args)?);
+        }
     }
     let mut kills = Vec::new();
-    let mut kill_backends = vec![Backend::Sqlite(work.path().join("kill.db"))];
-    if let Some(c) = &cluster {
-        kill_backends.push(Backend::Postgres(c.create_database("bench_kill")));
+    if args.runs(Part::Kill) {
+        let mut kill_backends = vec![Backend::Sqlite(work.path().join("kill.db"))];
+        if let Some(c) = &cluster {
+            kill_backends.push(Backend::Postgres(c.create_database("bench_kill")));
+        }
+        for backend in &kill_backends {
+            kills.push(kill_nine(backend, &dist, &binary, args.connections)?);
+        }
     }
-    for backend in &kill_backends {
-        kills.push(kill_nine(backend, &dist, args.connections)?);
-    }
-    let fuzz = schemathesis(
-        &st,
-        &Backend::Sqlite(work.path().join("fuzz.db")),
-        work.path(),
-        &args,
-    )?;
+    let fuzz = match &st {
+        Some(st) => Some(schemathesis(
+            st,
+            &Backend::Sqlite(work.path().join("fuzz.db")),
+            work.path(),
+            &binary,
+            &args,
+        )?),
+        None => None,
+    };
+    let slow = if args.runs(Part::SlowClients) {
+        Some(slow_clients(
+            &Backend::Sqlite(work.path().join("slow.db")),
+            &dist,
+            &binary,
+            args.slow_max,
+        )?)
+    } else {
+        None
+    };
 
     println!();
-    println!(
-        "feedback API on loopback: {} submissions over {} connections",
-        args.requests, args.connections
-    );
-    println!("| store | req/s | p50 ms | p99 ms | errors | acknowledged | rows | rows == acked |");
-    println!("|---|---|---|---|---|---|---|---|");
-    for line in &table {
-        println!("{line}");
+    if !table.is_empty() {
+        println!(
+            "feedback API on loopback: {} submissions over {} connections",
+            args.requests, args.connections
+        );
+        println!(
+            "| store | req/s | p50 ms | p99 ms | errors | acknowledged | rows | rows == acked |"
+        );
+        println!("|---|---|---|---|---|---|---|---|");
+        for line in &table {
+            println!("{line}");
+        }
+        println!();
     }
-    println!();
     for line in &kills {
         println!("{line}");
     }
-    println!();
-    println!("schemathesis: {fuzz}");
-    if cluster.is_none() {
+    if let Some(fuzz) = fuzz {
+        println!();
+        println!("schemathesis: {fuzz}");
+    }
+    if let Some(slow) = slow {
+        println!();
+        print!("{slow}");
+    }
+    if needs_postgres && cluster.is_none() {
         println!("(PostgreSQL was not found: its rows are missing above)");
     }
     Ok(())
 }
 
-fn load(backend: &Backend, dist: &std::path::Path, args: &Args) -> Result<String> {
+/// Steps of doubling size up to `max` slow connections; stops at the first the server does not
+/// survive. Returns the report.
+fn slow_clients(backend: &Backend, dist: &Path, binary: &Path, max: usize) -> Result<String> {
+    step("slow clients: partial headers, then silence; /healthz must answer within 1 s");
+    let open_files = bench_slow_clients::raise_open_files()?;
+    let mut server = start(backend, dist, binary)?;
+    let mut report = format!(
+        "slow clients ({} per source address in 127.0.0.0/8; open-file limit of the load \
+         generator {open_files}):\n\
+         | slow connections | opened in s | closed before their header timeout | /healthz max ms | closed by the server within 20 s of opening | survived |\n\
+         |---|---|---|---|---|---|\n",
+        bench_slow_clients::PER_SOURCE
+    );
+    let mut survived = 0;
+    let mut slow = 250.min(max);
+    let mut first_source = 0;
+    loop {
+        let outcome = bench_slow_clients::step(server.port, slow, first_source)?;
+        first_source += bench_slow_clients::sources_for(slow);
+        println!("{}", outcome.row());
+        report.push_str(&outcome.row());
+        report.push('\n');
+        if !outcome.survived() {
+            break;
+        }
+        survived = slow;
+        if slow >= max {
+            break;
+        }
+        slow = (slow * 2).min(max);
+    }
+    server.guard.terminate()?;
+    report.push_str(&format!(
+        "survived: {survived} slow connections, all held, with /healthz under 1 s\n"
+    ));
+    Ok(report)
+}
+
+fn load(backend: &Backend, dist: &Path, binary: &Path, args: &Args) -> Result<String> {
     step(&format!("load test against {}", backend.name()));
-    let mut server = start(backend, dist)?;
+    let mut server = start(backend, dist, binary)?;
     // Warm-up: connections, the pool, the page cache.
     http_load::run(server.port, 500, args.connections, false);
     let before = stored_ids(server.port)?.len();
@@ -183,9 +289,9 @@ fn load(backend: &Backend, dist: &std::path::Path, args: &Args) -> Result<String
     Ok(line)
 }
 
-fn kill_nine(backend: &Backend, dist: &std::path::Path, connections: usize) -> Result<String> {
+fn kill_nine(backend: &Backend, dist: &Path, binary: &Path, connections: usize) -> Result<String> {
     step(&format!("kill -9 mid-load against {}", backend.name()));
-    let mut server = start(backend, dist)?;
+    let mut server = start(backend, dist, binary)?;
     let port = server.port;
     let load = std::thread::spawn(move || http_load::run(port, usize::MAX, connections, true));
     std::thread::sleep(Duration::from_secs(3));
@@ -198,7 +304,7 @@ fn kill_nine(backend: &Backend, dist: &std::path::Path, connections: usize) -> R
     let out = load
         .join()
         .map_err(|_| anyhow::anyhow!("load thread panicked"))?;
-    let mut restarted = start(backend, dist)?;
+    let mut restarted = start(backend, dist, binary)?;
     let rows = stored_ids(restarted.port)?;
     let missing = out.acked.iter().filter(|id| !rows.contains(*id)).count();
     restarted.guard.terminate()?;
@@ -218,13 +324,14 @@ fn kill_nine(backend: &Backend, dist: &std::path::Path, connections: usize) -> R
 
 /// Runs in `work` (schemathesis keeps its example database in the working directory).
 fn schemathesis(
-    st: &std::path::Path,
+    st: &Path,
     backend: &Backend,
-    work: &std::path::Path,
+    work: &Path,
+    binary: &Path,
     args: &Args,
 ) -> Result<String> {
     step("schemathesis against /api/openapi.json (checks: not_a_server_error)");
-    let mut server = start(backend, &work.join("dist"))?;
+    let mut server = start(backend, &work.join("dist"), binary)?;
     let output = Command::new(st)
         .arg("run")
         .arg(format!("http://127.0.0.1:{}/api/openapi.json", server.port))

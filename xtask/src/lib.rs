@@ -9,6 +9,7 @@
 //! (`models::run`), so every command is still `cargo xtask <command>`.
 
 pub mod bench_feedback;
+pub mod bench_slow_clients;
 pub mod fresh_registry;
 pub mod http_load;
 #[path = "../../model-wasm/src/catalog.rs"]

@@ -23,7 +23,8 @@ enum Command {
     Serve,
     /// The whole suite: fmt, clippy, unit/golden tests, site build, e2e in headless Chromium.
     Test(test_suite::Args),
-    /// Feedback API under load (SQLite, PostgreSQL), kill -9 durability, schemathesis fuzzing.
+    /// Feedback API under load (SQLite, PostgreSQL), kill -9 durability, schemathesis fuzzing,
+    /// slow clients (`--only slow-clients` for one part).
     BenchFeedback(bench_feedback::Args),
     /// Build the release site into dist/ (pre-compressed, with a size report).
     Build {

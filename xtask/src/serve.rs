@@ -25,8 +25,16 @@ pub fn build_server() -> Result<std::path::PathBuf> {
 
 /// Starts the server for `dist/` with `PORT=port` plus any extra environment.
 pub fn spawn_server(port: u16, env: &[(&str, &str)]) -> Result<Child> {
-    let binary = root().join("target/release/server");
-    let mut cmd = Command::new(&binary);
+    spawn_server_binary(&root().join("target/release/server"), port, env)
+}
+
+/// [`spawn_server`] with another build of the server (`bench-feedback --server`).
+pub fn spawn_server_binary(
+    binary: &std::path::Path,
+    port: u16,
+    env: &[(&str, &str)],
+) -> Result<Child> {
+    let mut cmd = Command::new(binary);
     cmd.current_dir(root())
         .env("PORT", port.to_string())
         .env("VITRINE_DIST", site_build::dist());

@@ -5,9 +5,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -26,7 +26,8 @@ pub struct Ack {
     pub id: Uuid,
     /// When the server first stored it (ms since the Unix epoch).
     pub received_ms: i64,
-    /// `true` when this was a retry of a submission already stored.
+    /// `true` when this was a retry of a submission already stored (or stored and since
+    /// deleted: then nothing is stored again).
     pub duplicate: bool,
 }
 
@@ -45,22 +46,20 @@ pub(crate) fn now_ms() -> i64 {
     request_body(content = Submission, content_type = "application/json"),
     responses(
         (status = 201, description = "Stored (durably committed)", body = Ack),
-        (status = 200, description = "A retry of a stored submission: nothing new was written", body = Ack),
-        (status = 400, description = "Not JSON, wrong types or unknown fields", body = ErrorBody),
+        (status = 200, description = "A retry of a stored (or stored and since deleted) submission: nothing new was written", body = Ack),
+        (status = 400, description = "Not JSON, wrong types, unknown fields, or arrays (objects only)", body = ErrorBody),
+        (status = 408, description = "The body did not arrive in time (30 s by default)", body = ErrorBody),
         (status = 409, description = "The id was used before for a different submission", body = ErrorBody),
-        (status = 413, description = "Body larger than 16 KB", body = ErrorBody),
+        (status = 413, description = "Body larger than 64 KB (any valid submission is smaller, even with every character \\u-escaped)", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
         (status = 422, description = "Out of range, too long, or not exactly one of result/visit", body = ErrorBody),
         (status = 429, description = "Too many requests from this address", body = ErrorBody),
         (status = 503, description = "The store is unavailable; retry later", body = ErrorBody),
     )
 )]
-pub async fn submit(
-    State(api): State<Api>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let is_json = headers
+pub async fn submit(State(api): State<Api>, req: Request) -> Result<Response, ApiError> {
+    let is_json = req
+        .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
@@ -68,12 +67,17 @@ pub async fn submit(
     if !is_json {
         return Err(ApiError::NotJson);
     }
-    let body = body?;
-    let submission: Submission = serde_json::from_slice(&body).map_err(ApiError::Malformed)?;
+    // The whole body within the deadline: a client trickling it would hold the connection.
+    let body = tokio::time::timeout(api.body_read, Bytes::from_request(req, &()))
+        .await
+        .map_err(|_| ApiError::BodyTimeout(api.body_read))??;
+    let submission = Submission::parse(&body).map_err(ApiError::Malformed)?;
     submission.validate()?;
     let (status, received_ms, duplicate) = match api.store.insert(&submission, now_ms()).await? {
         Stored::New { received_ms } => (StatusCode::CREATED, received_ms, false),
         Stored::Repeat { received_ms } => (StatusCode::OK, received_ms, true),
+        // Deleted since: acknowledged, so the visitor's outbox stops retrying; nothing stored.
+        Stored::Deleted { received_ms } => (StatusCode::OK, received_ms, true),
         Stored::Conflict => return Err(ApiError::KeyReused),
     };
     api.metrics.stored(duplicate);
@@ -164,7 +168,8 @@ pub async fn export(
     Ok(res)
 }
 
-/// Delete one record (e.g. on a visitor's request).
+/// Delete one record (e.g. on a visitor's request). Its id is remembered (nothing else), so a
+/// late retry of the submission is acknowledged without storing it again.
 #[utoipa::path(
     delete,
     path = "/api/feedback/{id}",
@@ -172,7 +177,7 @@ pub async fn export(
     params(("id" = String, Path, description = "The record's id (UUID)")),
     security(("admin_token" = [])),
     responses(
-        (status = 204, description = "Deleted"),
+        (status = 204, description = "Deleted; a later retry of the submission is acknowledged as a duplicate and not stored"),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -182,10 +187,12 @@ pub async fn export(
 )]
 pub async fn delete(
     State(api): State<Api>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
+    // A path that does not even decode (`%FF`) is as much a bad id as `not-a-uuid`.
+    let Path(id) = id.map_err(|e| ApiError::BadId(e.body_text()))?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::BadId(id.clone()))?;
-    if api.store.delete(&id.to_string()).await? {
+    if api.store.delete(&id.to_string(), now_ms()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)

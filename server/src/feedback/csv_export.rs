@@ -1,7 +1,10 @@
-//! CSV export. Values stay verbatim except for one defence: a cell a spreadsheet would run as a
-//! formula (starting with `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`, the OWASP advice
-//! against CSV injection — visitors write these cells, and the team opens the file in Excel.
+//! CSV export. Values stay verbatim except for two defences, both because visitors write these
+//! cells and the team opens the file in a spreadsheet: invisible format characters (bidi
+//! overrides and the like, see `display_text`) are taken out, and then a cell a spreadsheet
+//! would run as a formula (starting with `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`, the
+//! OWASP advice against CSV injection.
 
+use super::display_text::neutralised;
 use super::error::ApiError;
 use super::store::{FeedbackRow, StoreError};
 
@@ -56,10 +59,12 @@ pub fn to_csv(rows: &[FeedbackRow]) -> Result<Vec<u8>, ApiError> {
 }
 
 fn defuse(s: &str) -> String {
+    // First the hidden characters, so that none can stand in front of a formula's `=`.
+    let s = neutralised(s);
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
-        s.to_owned()
+        s.into_owned()
     }
 }
 
@@ -74,6 +79,7 @@ mod tests {
             defuse("<script>alert(1)</script>"),
             "<script>alert(1)</script>"
         );
+        assert_eq!(defuse("\u{202E}=1+1"), "'=1+1");
         assert_eq!(
             defuse("'; DROP TABLE feedback; --"),
             "'; DROP TABLE feedback; --"

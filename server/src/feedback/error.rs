@@ -2,7 +2,9 @@
 //! that says whose fault it is. Database details are logged, never sent.
 
 use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -27,6 +29,8 @@ pub enum ApiError {
     Body(#[from] BytesRejection),
     #[error("{0}")]
     Query(#[from] QueryRejection),
+    #[error("the body did not arrive within {} s", .0.as_secs())]
+    BodyTimeout(std::time::Duration),
     #[error("the body is not a valid submission: {0}")]
     Malformed(serde_json::Error),
     #[error("{0}")]
@@ -37,6 +41,12 @@ pub enum ApiError {
     KeyReused,
     #[error("no feedback with this id")]
     NotFound,
+    #[error("no API route here; see /api/openapi.json")]
+    NoSuchRoute,
+    #[error("this API route does not accept this method; see the Allow header")]
+    MethodNotAllowed,
+    #[error("the request was refused ({0})")]
+    Http(StatusCode),
     #[error("an admin token is required (Authorization: Bearer …)")]
     Unauthorized,
     #[error("too many requests from this address; retry in {0} s")]
@@ -53,12 +63,15 @@ impl ApiError {
                 (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
             }
             Self::Body(r) => (r.status(), "unreadable_body"),
+            Self::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
             Self::Query(_) => (StatusCode::BAD_REQUEST, "bad_query"),
             Self::Malformed(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
             Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_submission"),
             Self::BadId(_) => (StatusCode::BAD_REQUEST, "bad_id"),
             Self::KeyReused => (StatusCode::CONFLICT, "key_reused"),
-            Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::NotFound | Self::NoSuchRoute => (StatusCode::NOT_FOUND, "not_found"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::Http(status) => (*status, "http_error"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
@@ -88,8 +101,41 @@ impl IntoResponse for ApiError {
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(secs));
             }
+            // The rest of the body may still be on its way: this connection cannot be reused.
+            Self::BodyTimeout(_) => {
+                res.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
             _ => {}
         }
         res
     }
+}
+
+/// The one error shape for everything under `/api`, also for refusals that come from axum or a
+/// layer rather than from a handler (a 405 has an empty body there): any error response that
+/// is not JSON already gets an [`ErrorBody`], its status and other headers (`Allow`) kept.
+pub async fn json_errors(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let error = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::NOT_FOUND => ApiError::NoSuchRoute,
+        other => ApiError::Http(other),
+    };
+    let (mut parts, _) = res.into_parts();
+    let json = error.into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in json.headers() {
+        parts.headers.insert(name, value.clone());
+    }
+    Response::from_parts(parts, json.into_body())
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use sqlx::Row;
 use utoipa::ToSchema;
 
+use super::display_text::neutralised;
 use super::store::{Store, StoreError};
 
 const DAY_MS: i64 = 86_400_000;
@@ -71,6 +72,8 @@ pub struct BackendLatency {
     pub max_ms: f64,
 }
 
+/// Visitors' text here (comments, labels) has bidirectional overrides and other invisible
+/// format characters removed; the export keeps them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Comment {
     pub id: String,
@@ -156,8 +159,8 @@ impl Store {
         .map(|r| {
             Ok(Confusion {
                 model: r.try_get("model")?,
-                predicted: r.try_get("predicted")?,
-                corrected: r.try_get("corrected")?,
+                predicted: shown(r.try_get("predicted")?),
+                corrected: shown(r.try_get("corrected")?),
                 count: r.try_get("n")?,
             })
         })
@@ -192,7 +195,7 @@ impl Store {
             Ok(Comment {
                 id: r.try_get("id")?,
                 received_ms: r.try_get("received_ms")?,
-                comment: r.try_get("comment")?,
+                comment: shown(r.try_get("comment")?),
             })
         })
         .collect::<Result<_, StoreError>>()?;
@@ -207,6 +210,11 @@ impl Store {
             comments,
         })
     }
+}
+
+/// Visitors' text as the page shows it (see `display_text`).
+fn shown(text: String) -> String {
+    neutralised(&text).into_owned()
 }
 
 /// Days since 1970-01-01 → `YYYY-MM-DD` (proleptic Gregorian; Howard Hinnant's algorithm),

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod api;
 mod csv_export;
+pub mod display_text;
 pub mod error;
 pub mod insights;
 pub mod openapi;
@@ -15,20 +16,24 @@ pub mod settings;
 pub mod store;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::from_fn_with_state;
-use axum::routing::{delete, get, post};
+use axum::routing::{any, delete, get, post};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::metrics::{self, Metrics};
 pub use settings::Settings;
 pub use store::{Database, Store};
 
-/// Largest accepted body: a full comment plus attached text in Chinese is under 13 KB.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Largest accepted body: generous enough for any valid submission however it is written.
+/// The worst is every character `\u`-escaped: 2000 characters outside the BMP at 12 bytes each
+/// (a surrogate pair) are 24 000 bytes, the labels and e-mail under 6 000 more.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -36,34 +41,56 @@ pub struct Api {
     store: Store,
     admin: Option<admin::AdminToken>,
     metrics: Arc<Metrics>,
+    /// How long a submission's body may take to arrive (a trickled body holds a connection).
+    body_read: Duration,
 }
 
 /// The `/api/*` routes and `/metrics`.
-pub fn routes(settings: &Settings, store: Store) -> Router {
+pub fn routes(settings: &Settings, store: Store, body_read: Duration) -> Router {
     let metrics = Arc::new(Metrics::default());
     let api = Api {
         store,
         admin: settings.admin_token.as_deref().map(admin::AdminToken::new),
         metrics: metrics.clone(),
+        body_read,
     };
+    // Each group has its own rate limiter, applied before anything else it does (the admin
+    // token check included, which also slows down guessing).
     let admin_routes = Router::new()
         .route("/api/insights", get(api::insights))
         .route("/api/feedback/export", get(api::export))
         .route("/api/feedback/{id}", delete(api::delete))
-        .route_layer(from_fn_with_state(api.clone(), admin::require_token));
-    let limiter = Arc::new(rate_limit::PerIp::new(settings.rate_limit_per_minute));
-    let mut routes = Router::new()
+        .route_layer(from_fn_with_state(api.clone(), admin::require_token))
+        .route_layer(from_fn_with_state(
+            Arc::new(rate_limit::PerIp::new(settings.rate_limit_per_minute)),
+            rate_limit::limit,
+        ))
+        // Insights and exports (with e-mail addresses) must never sit in a browser or proxy
+        // cache.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    let visitor_routes = Router::new()
         .route(
             "/api/feedback",
             post(api::submit).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
-        .merge(admin_routes)
         .route("/api/openapi.json", get(openapi::document))
         // Unknown API paths answer in JSON instead of falling through to the app page.
-        .route("/api/{*rest}", axum::routing::any(not_found))
+        .route("/api", any(not_found))
+        .route("/api/", any(not_found))
+        .route("/api/{*rest}", any(not_found))
+        .route_layer(from_fn_with_state(
+            Arc::new(rate_limit::PerIp::new(settings.rate_limit_per_minute)),
+            rate_limit::limit,
+        ));
+    let mut routes = Router::new()
+        .merge(visitor_routes)
+        .merge(admin_routes)
         .with_state(api)
         .route_layer(from_fn_with_state(metrics.clone(), metrics::track))
-        .layer(from_fn_with_state(limiter, rate_limit::limit));
+        .layer(axum::middleware::from_fn(error::json_errors));
     if !settings.cors_origins.is_empty() {
         routes = routes.layer(cors(&settings.cors_origins));
     }
@@ -71,7 +98,7 @@ pub fn routes(settings: &Settings, store: Store) -> Router {
 }
 
 async fn not_found() -> error::ApiError {
-    error::ApiError::NotFound
+    error::ApiError::NoSuchRoute
 }
 
 /// Cross-origin calls only from the configured origins (a kiosk shell or a staff dashboard on

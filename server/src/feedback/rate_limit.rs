@@ -1,11 +1,13 @@
 //! Per-IP rate limiting for `/api` (governor's GCRA keyed by the peer address). The peer is the
 //! TCP peer: behind a reverse proxy every visitor shares its address, so put the limit in the
-//! proxy there.
+//! proxy there. Visitors and admins get separate limiters: a busy booth must not lock the team
+//! out of its insights, nor the team's dashboard eat the visitors' allowance.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
@@ -39,12 +41,15 @@ impl PerIp {
             self.limiter.retain_recent();
         }
         self.limiter.check_key(&ip).map_err(|not_until| {
-            not_until
-                .wait_time_from(DefaultClock::default().now())
-                .as_secs()
-                .max(1)
+            retry_after_secs(not_until.wait_time_from(DefaultClock::default().now()))
         })
     }
+}
+
+/// Whole seconds for `Retry-After`, rounded up: a client that waits exactly this long must get
+/// through (rounding 5.4 s down to 5 sent it back into the limit).
+fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 pub async fn limit(State(limiter): State<Arc<PerIp>>, req: Request, next: Next) -> Response {
@@ -57,5 +62,19 @@ pub async fn limit(State(limiter): State<Arc<PerIp>>, req: Request, next: Next) 
     match limiter.check(ip) {
         Ok(()) => next.run(req).await,
         Err(secs) => ApiError::RateLimited(secs).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_after_secs;
+    use std::time::Duration;
+
+    #[test]
+    fn retry_after_rounds_up() {
+        assert_eq!(retry_after_secs(Duration::from_millis(5400)), 6);
+        assert_eq!(retry_after_secs(Duration::from_secs(5)), 5);
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
     }
 }

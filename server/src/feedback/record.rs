@@ -145,6 +145,20 @@ pub enum Invalid {
 }
 
 impl Submission {
+    /// Parses a body. serde's derived parser also takes a struct written as the array of its
+    /// fields in order (`["<uuid>", null, {…}]`), which the OpenAPI document does not describe;
+    /// no field of a submission is an array, so any array anywhere is refused.
+    pub fn parse(body: &[u8]) -> Result<Self, serde_json::Error> {
+        let submission: Self = serde_json::from_slice(body)?;
+        let value: serde_json::Value = serde_json::from_slice(body)?;
+        if contains_array(&value) {
+            return Err(serde::de::Error::custom(
+                "arrays are not accepted: send objects as described in /api/openapi.json",
+            ));
+        }
+        Ok(submission)
+    }
+
     pub fn validate(&self) -> Result<(), Invalid> {
         match (&self.result, &self.visit) {
             (Some(r), None) => r.validate()?,
@@ -260,6 +274,14 @@ fn looks_like_email(s: &str) -> bool {
     }
 }
 
+fn contains_array(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Array(_) => true,
+        serde_json::Value::Object(fields) => fields.values().any(contains_array),
+        _ => false,
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -362,6 +384,22 @@ mod tests {
             });
             assert_eq!(s.validate(), Err(Invalid::NotAnEmail), "{bad}");
         }
+    }
+
+    #[test]
+    fn structs_written_as_arrays_are_refused() {
+        let id = "00000000-0000-0000-0000-000000000000";
+        for body in [
+            format!(r#"["{id}", null, [1, 2, 3]]"#),
+            format!(r#"{{"id":"{id}","visit":[1,2,3]}}"#),
+            format!(
+                r#"{{"id":"{id}","visit":{{"speed":1,"stability":2,"usability":3}},"telemetry":[1,"webgpu","mobile"]}}"#
+            ),
+        ] {
+            assert!(Submission::parse(body.as_bytes()).is_err(), "{body}");
+        }
+        let ok = format!(r#"{{"id":"{id}","visit":{{"speed":1,"stability":2,"usability":3}}}}"#);
+        assert!(Submission::parse(ok.as_bytes()).is_ok());
     }
 
     #[test]

@@ -30,7 +30,10 @@ pub struct Settings {
 pub enum SettingsError {
     #[error("DATABASE_URL must start with postgres:// or postgresql:// (use VITRINE_DB for an SQLite file)")]
     NotPostgres,
-    #[error("VITRINE_ADMIN_TOKEN must be at least {MIN_TOKEN_CHARS} characters")]
+    #[error(
+        "VITRINE_ADMIN_TOKEN must be at least {MIN_TOKEN_CHARS} characters (leading and \
+         trailing whitespace is not counted: it is removed)"
+    )]
     ShortToken,
     #[error("{name}={value:?} is not a positive whole number")]
     NotANumber { name: &'static str, value: String },
@@ -65,10 +68,13 @@ impl Settings {
             s.database = Database::Postgres(url);
         }
         if let Some(token) = var("VITRINE_ADMIN_TOKEN") {
+            // A token read from a file often ends in a newline; no client could ever send it
+            // (the header value is trimmed), so it would silently never match.
+            let token = token.trim();
             if token.chars().count() < MIN_TOKEN_CHARS {
                 return Err(SettingsError::ShortToken);
             }
-            s.admin_token = Some(token);
+            s.admin_token = Some(token.to_owned());
         }
         let number = |name: &'static str| -> Result<Option<NonZeroU32>, SettingsError> {
             var(name)
@@ -122,6 +128,15 @@ mod tests {
     }
 
     #[test]
+    fn the_admin_token_is_trimmed() {
+        let s = from(&[("VITRINE_ADMIN_TOKEN", "  correct-horse-battery-staple\n")]).unwrap();
+        assert_eq!(
+            s.admin_token.as_deref(),
+            Some("correct-horse-battery-staple")
+        );
+    }
+
+    #[test]
     fn database_url_selects_postgres_and_bad_values_are_refused() {
         let s = from(&[("DATABASE_URL", "postgres://u@localhost/db")]).unwrap();
         assert!(matches!(s.database, Database::Postgres(_)));
@@ -140,6 +155,10 @@ mod tests {
         assert!(matches!(
             from(&[("VITRINE_CORS_ORIGINS", "https://a.org/path")]),
             Err(SettingsError::BadOrigin(_))
+        ));
+        assert!(matches!(
+            from(&[("VITRINE_ADMIN_TOKEN", "   short-token   \n")]),
+            Err(SettingsError::ShortToken)
         ));
         let s = from(&[(
             "VITRINE_CORS_ORIGINS",

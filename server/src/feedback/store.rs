@@ -52,6 +52,9 @@ pub enum Stored {
     Repeat { received_ms: i64 },
     /// The key was used before with a different body.
     Conflict,
+    /// A record with this id was stored and then deleted: nothing was written (a late retry
+    /// must not bring it back).
+    Deleted { received_ms: i64 },
 }
 
 /// One stored row, as exported.
@@ -145,7 +148,8 @@ impl Store {
             "INSERT INTO feedback (id, received_ms, kind, model, verdict, predicted, corrected, \
              input_text, speed, stability, usability, comment, email, backend, latency_ms, \
              device, body_sha256) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
+             WHERE NOT EXISTS (SELECT 1 FROM feedback_tombstone WHERE id = $1) \
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(s.id.to_string())
@@ -167,11 +171,21 @@ impl Store {
         .bind(digest.clone())
         .execute(&self.pool)
         .await?;
+        let id = s.id.to_string();
         if inserted.rows_affected() == 1 {
+            // PostgreSQL: a delete committed while this insert waited on the old row lets the
+            // insert through although the tombstone now exists. Look again, and undo.
+            if let Some(received_ms) = self.tombstone(&id).await? {
+                sqlx::query("DELETE FROM feedback WHERE id = $1")
+                    .bind(&id)
+                    .execute(&self.pool)
+                    .await?;
+                return Ok(Stored::Deleted { received_ms });
+            }
             return Ok(Stored::New { received_ms });
         }
         let row = sqlx::query("SELECT received_ms, body_sha256 FROM feedback WHERE id = $1")
-            .bind(s.id.to_string())
+            .bind(&id)
             .fetch_optional(&self.pool)
             .await?;
         match row {
@@ -179,9 +193,22 @@ impl Store {
                 received_ms: row.try_get("received_ms")?,
             }),
             Some(_) => Ok(Stored::Conflict),
-            // Deleted between the two statements: the retry arrived after an admin removed it.
-            None => Ok(Stored::Conflict),
+            // No row and nothing inserted: the tombstone stopped it (or a delete committed
+            // between the two statements).
+            None => match self.tombstone(&id).await? {
+                Some(received_ms) => Ok(Stored::Deleted { received_ms }),
+                None => Ok(Stored::Conflict),
+            },
         }
+    }
+
+    /// When the deleted record `id` was first received, if `id` was deleted.
+    async fn tombstone(&self, id: &str) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT received_ms FROM feedback_tombstone WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("received_ms")).transpose()?)
     }
 
     pub async fn count(&self) -> Result<i64, StoreError> {
@@ -200,22 +227,51 @@ impl Store {
         rows.iter().map(feedback_row).collect()
     }
 
-    /// Removes one record; `false` if there was none.
-    pub async fn delete(&self, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM feedback WHERE id = $1")
+    /// Removes one record and leaves its tombstone, in one transaction; `false` if there was
+    /// no record.
+    pub async fn delete(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let deleted = sqlx::query("DELETE FROM feedback WHERE id = $1 RETURNING received_ms")
             .bind(id)
-            .execute(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        let Some(row) = deleted else {
+            return Ok(false); // dropping `tx` rolls back
+        };
+        let received_ms: i64 = row.try_get("received_ms")?;
+        sqlx::query(
+            "INSERT INTO feedback_tombstone (id, received_ms, deleted_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(received_ms)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
-    /// Removes every record received before `cutoff_ms`; returns how many.
+    /// Removes every record received before `cutoff_ms`, and the tombstones of deleted ones
+    /// as old; returns how many records.
     pub async fn purge_before(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM feedback WHERE received_ms < $1")
             .bind(cutoff_ms)
             .execute(&self.pool)
             .await?;
+        sqlx::query("DELETE FROM feedback_tombstone WHERE received_ms < $1")
+            .bind(cutoff_ms)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
+    }
+
+    /// How many tombstones there are (for tests and operators).
+    pub async fn tombstones(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM feedback_tombstone")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?)
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
