@@ -8,6 +8,7 @@ mod csv_export;
 pub mod display_text;
 pub mod error;
 pub mod insights;
+mod migrations;
 pub mod openapi;
 pub mod rate_limit;
 pub mod record;

@@ -134,7 +134,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Connect { what, source })?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        super::migrations::migrator().await?.run(&pool).await?;
         Ok(Self { pool })
     }
 
