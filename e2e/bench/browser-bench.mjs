@@ -142,7 +142,9 @@ for (const [name, flags] of Object.entries(ADAPTERS)) {
   process.stderr.write(`bench: cold first answer, auto backend, adapter: ${name}\n`);
   out.first_answer[name] = await firstAnswers(flags, FIRST_ANSWER_RUNS);
 }
-for (const [name, variant] of Object.entries(VARIANTS)) {
+// VITRINE_BENCH_ONLY=first_answer (`cargo xtask bench --first-answer-only`) stops here.
+const variants = process.env.VITRINE_BENCH_ONLY === 'first_answer' ? {} : VARIANTS;
+for (const [name, variant] of Object.entries(variants)) {
   // Precise, collectable memory figures (the page's JS heap is otherwise bucketed).
   const browser = await launch(['--enable-precise-memory-info', '--js-flags=--expose-gc', ...variant.flags]);
   try {

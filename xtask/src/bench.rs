@@ -32,6 +32,12 @@ pub struct Args {
     /// Inferences per model in the browser's memory-growth check.
     #[arg(long, default_value_t = 1000)]
     pub memory_runs: usize,
+    /// Only the cold first answer on 'auto', with a software WebGPU adapter and with none.
+    #[arg(long)]
+    pub first_answer_only: bool,
+    /// Fresh profiles per adapter case for the cold first answer.
+    #[arg(long, default_value_t = 5)]
+    pub first_answer_runs: usize,
     /// Internal: measure natively in this process and print JSON.
     #[arg(long, hide = true)]
     pub native_json: bool,
@@ -198,10 +204,28 @@ pub fn run(args: Args) -> Result<()> {
         println!("{}", serde_json::to_string(&native(args.runs)?)?);
         return Ok(());
     }
+    if args.first_answer_only {
+        #[derive(Deserialize)]
+        struct Only {
+            first_answer: FirstAnswers,
+        }
+        let only: Only = serde_json::from_slice(&browser_bench(&args, true)?)
+            .context("reading the browser bench's JSON")?;
+        print_first_answers(&only.first_answer);
+        return Ok(());
+    }
     step("native benchmark (all cores, then one thread)");
     let all = native_in_child(args.runs, None)?;
     let one = native_in_child(args.runs, Some(1))?;
+    let browser: BrowserRun = serde_json::from_slice(&browser_bench(&args, false)?)
+        .context("reading the browser bench's JSON")?;
+    print_report(&all, &one, &browser);
+    Ok(())
+}
 
+/// Runs `e2e/bench/browser-bench.mjs` against the built site; its JSON (`first_answer_only`:
+/// only the cold first answers).
+fn browser_bench(args: &Args, first_answer_only: bool) -> Result<Vec<u8>> {
     let BenchSite {
         chromium,
         port,
@@ -216,6 +240,18 @@ pub fn run(args: Args) -> Result<()> {
         .env("VITRINE_BENCH_SENTENCE", SENTENCE)
         .env("VITRINE_BENCH_RUNS", args.runs.to_string())
         .env("VITRINE_BENCH_MEMORY_RUNS", args.memory_runs.to_string())
+        .env(
+            "VITRINE_BENCH_FIRST_RUNS",
+            args.first_answer_runs.to_string(),
+        )
+        .env(
+            "VITRINE_BENCH_ONLY",
+            if first_answer_only {
+                "first_answer"
+            } else {
+                ""
+            },
+        )
         .output()?;
     server.terminate()?;
     anyhow::ensure!(
@@ -223,11 +259,7 @@ pub fn run(args: Args) -> Result<()> {
         "browser bench failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let browser: BrowserRun =
-        serde_json::from_slice(&out.stdout).context("reading the browser bench's JSON")?;
-
-    print_report(&all, &one, &browser);
-    Ok(())
+    Ok(out.stdout)
 }
 
 /// The built site, served quietly on a free port, and a Chromium to drive it: what every

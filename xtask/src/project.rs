@@ -120,7 +120,24 @@ pub fn parallel(jobs: Vec<Job<'_>>) -> Result<()> {
 }
 
 pub fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    Command::new(cargo_program())
+}
+
+fn cargo_program() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// `program` at a lower CPU priority (`nice -n 10`), for a build that runs beside more urgent
+/// ones: on two cores, whatever the newcomer waits for first should get them first.
+pub fn at_low_priority(program: &str) -> Command {
+    let mut cmd = Command::new("nice");
+    cmd.args(["-n", "10", program]);
+    cmd
+}
+
+/// [`cargo`] at a low priority ([`at_low_priority`]).
+pub fn cargo_at_low_priority() -> Command {
+    at_low_priority(&cargo_program())
 }
 
 /// A shipped model file from `assets/models/` and its recorded sha256 (`<file>.sha256`).

@@ -11,14 +11,14 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::project::{cargo, minutes_seconds, root, run_logged, step};
+use crate::project::{cargo_at_low_priority, minutes_seconds, root, run_logged, step};
 use crate::site_build;
 
 /// Builds the server binary (release) and returns its path.
 pub fn build_server() -> Result<std::path::PathBuf> {
     run_logged(
         "building the server (cargo build --release; about 2 minutes from scratch)",
-        cargo().args(["build", "--release", "--locked", "-p", "server"]),
+        cargo_at_low_priority().args(["build", "--release", "--locked", "-p", "server"]),
     )?;
     Ok(root().join("target/release/server"))
 }
@@ -58,7 +58,17 @@ pub fn serve() -> Result<()> {
     let started = Instant::now();
     let port = port_from_env()?;
     let fingerprint =
-        site_build::build_single_thread(false, vec![Box::new(|| build_server().map(|_| ()))])?;
+        // The server's build runs alongside the site's (at a lower priority: it is needed
+        // last, and goes on while Trunk runs wasm-opt on one core).
+        std::thread::scope(|scope| -> Result<String> {
+            let server = scope.spawn(build_server);
+            let site = site_build::build_single_thread(false);
+            let server = server
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the server build panicked")));
+            server?;
+            site
+        })?;
     let mut server = spawn_server(port, &[])?;
     step(&format!(
         "serving on http://127.0.0.1:{port}  (ready {} after `cargo xtask serve`; Ctrl-C to stop)",

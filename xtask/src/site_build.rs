@@ -101,7 +101,7 @@ pub fn dist() -> PathBuf {
 /// Builds the whole site, threaded engine included, unless `dist/` is already up to date with
 /// its inputs (or `force`).
 pub fn build(force: bool) -> Result<()> {
-    let fingerprint = build_single_thread(force, Vec::new())?;
+    let fingerprint = build_single_thread(force)?;
     add_threaded_engine(&fingerprint, force)
 }
 
@@ -111,24 +111,22 @@ fn stamped(stamp: &str, fingerprint: &str) -> bool {
 }
 
 /// The site with the single-thread engine, complete and servable, unless `dist/` already is
-/// (or `force`). `alongside` (say, the server's build) runs at the same time as the tool
-/// installs and compiles. Returns the inputs' fingerprint, for [`add_threaded_engine`].
-pub fn build_single_thread(force: bool, alongside: Vec<Job<'_>>) -> Result<String> {
+/// (or `force`). Returns the inputs' fingerprint, for [`add_threaded_engine`].
+pub fn build_single_thread(force: bool) -> Result<String> {
     let fingerprint = inputs_fingerprint()?;
     if !force && stamped(STAMP, &fingerprint) {
         step("site is up to date (dist/)");
-        parallel(alongside)?;
         return Ok(fingerprint);
     }
-    let mut jobs: Vec<Job<'_>> = vec![
+    // The tools and the two wasm compiles side by side: each has stretches on one core
+    // (linking, fat LTO) that the others fill.
+    parallel(vec![
         Box::new(toolchain::ensure_build_tools),
         Box::new(|| {
             fetch_dependencies()?;
-            precompile_wasm()
+            parallel(TRUNK_CARGO_BUILDS.iter().map(precompile_wasm).collect())
         }),
-    ];
-    jobs.extend(alongside);
-    parallel(jobs)?;
+    ])?;
     run(
         "building the release site with Trunk (offline: wasm-bindgen and wasm-opt; about a minute once compiled)",
         Command::new("trunk")
@@ -163,6 +161,13 @@ pub fn add_threaded_engine(fingerprint: &str, force: bool) -> Result<()> {
     }
     std::fs::rename(&staging, &out)
         .with_context(|| format!("moving the engine to {}", out.display()))?;
+    let files: Vec<BuiltFile> = files
+        .into_iter()
+        .map(|f| BuiltFile {
+            path: out.join(f.path.strip_prefix(&staging).unwrap_or(&f.path)),
+            ..f
+        })
+        .collect();
     write_precache_list(&dist())?;
     report_sizes(&files);
     std::fs::write(dist().join(THREADS_STAMP), fingerprint)?;
@@ -186,9 +191,9 @@ pub fn fetch_command() -> Command {
     cmd
 }
 
-/// Trunk's own cargo builds ([`TRUNK_CARGO_BUILDS`]), run ahead of it.
-fn precompile_wasm() -> Result<()> {
-    for build in TRUNK_CARGO_BUILDS {
+/// One of Trunk's own cargo builds ([`TRUNK_CARGO_BUILDS`]), run ahead of it.
+fn precompile_wasm(build: &'static WasmBuild) -> Job<'static> {
+    Box::new(move || {
         let mut cmd = cargo();
         cmd.args([
             "build",
@@ -203,14 +208,13 @@ fn precompile_wasm() -> Result<()> {
         }
         run_logged(
             &format!(
-                "compiling {} for the browser (profile {}; 2–4 minutes from scratch)",
+                "compiling {} for the browser (profile {}; 3–6 minutes from scratch)",
                 build.manifest.trim_end_matches("/Cargo.toml"),
                 build.profile
             ),
             &mut cmd,
-        )?;
-    }
-    Ok(())
+        )
+    })
 }
 
 /// The wasm32 crate selections of the site's offline builds, for the fresh-registry check.

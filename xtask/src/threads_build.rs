@@ -130,7 +130,8 @@ pub fn lint() -> Result<()> {
 /// directory (the lint's check artifacts sit next to the build's, std included).
 fn nightly_cargo(subcommand: &str) -> Command {
     let toolchain = toolchain::nightly_toolchain();
-    let mut cmd = Command::new("rustup");
+    // Low priority: `serve` builds this in the background while the site is already in use.
+    let mut cmd = crate::project::at_low_priority("rustup");
     cmd.args(["run", &toolchain, "cargo", subcommand, "--locked"])
         .args(["-p", "model-wasm", "--lib", "--features", FEATURES])
         .args([

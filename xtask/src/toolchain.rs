@@ -48,14 +48,18 @@ fn run(cmd: &mut Command, what: &str, remedy: &str) -> Result<()> {
     crate::project::run_logged(what, cmd).map_err(|e| anyhow::anyhow!("{e:#}. {remedy}"))
 }
 
-/// Environment for `cargo install` of a build tool: the tool's own release profile (fat LTO, one
-/// codegen unit for trunk) makes the final link a single-threaded wait of minutes on a newcomer's
-/// first run, for a tool whose own speed hardly shows (it mostly waits for cargo and wasm-opt).
-const QUICK_INSTALL_PROFILE: &[(&str, &str)] = &[
-    ("CARGO_PROFILE_RELEASE_LTO", "off"),
-    ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
-];
-
+/// Environment for `cargo install` of a build tool, which a newcomer's first `serve` waits for:
+/// the tools' own release profiles (trunk: fat LTO, one codegen unit) spend minutes optimising
+/// code whose speed hardly shows. Trunk mostly waits for cargo and wasm-opt, so it is not
+/// optimised at all (half the CPU time of opt-level 1: 224 s against 450 s here);
+/// wasm-bindgen rewrites multi-megabyte modules, so it keeps opt-level 1.
+fn quick_install_profile(opt_level: &'static str) -> [(&'static str, &'static str); 3] {
+    [
+        ("CARGO_PROFILE_RELEASE_LTO", "off"),
+        ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
+        ("CARGO_PROFILE_RELEASE_OPT_LEVEL", opt_level),
+    ]
+}
 pub fn ensure_wasm_target() -> Result<()> {
     let installed = output_of("rustup", &["target", "list", "--installed"]).unwrap_or_default();
     if installed
@@ -155,8 +159,8 @@ pub fn ensure_trunk() -> Result<()> {
         Command::new("cargo")
             .args(["install", "--locked", "trunk", "--version", TRUNK_VERSION])
             .arg("--no-default-features")
-            .envs(QUICK_INSTALL_PROFILE.iter().copied()),
-        &format!("installing trunk {TRUNK_VERSION} (cargo install, about 4 minutes, once)"),
+            .envs(quick_install_profile("0")),
+        &format!("installing trunk {TRUNK_VERSION} (cargo install, 2–4 minutes, once)"),
         "Check access to crates.io, then run this again.",
     )
 }
@@ -171,7 +175,7 @@ pub fn ensure_wasm_bindgen() -> Result<()> {
         Command::new("cargo")
             .args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION])
             .args(["--no-default-features", "--bin", "wasm-bindgen"])
-            .envs(QUICK_INSTALL_PROFILE.iter().copied()),
+            .envs(quick_install_profile("1")),
         &format!(
             "installing wasm-bindgen-cli {WASM_BINDGEN_VERSION} (cargo install, about 2 minutes, once)"
         ),
