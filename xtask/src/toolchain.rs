@@ -171,7 +171,12 @@ pub fn ensure_wasm_bindgen() -> Result<()> {
     // (not its test runner) and no default features (TLS for the runner's downloads).
     run(
         Command::new("cargo")
-            .args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION])
+            .args([
+                "install",
+                "wasm-bindgen-cli",
+                "--version",
+                WASM_BINDGEN_VERSION,
+            ])
             .args(["--no-default-features", "--bin", "wasm-bindgen"])
             .envs(QUICK_INSTALL_PROFILE.iter().copied()),
         &format!(
