@@ -160,29 +160,27 @@ async fn slow_clients_are_cut_off_and_others_still_served() {
         writer.abort();
         closed
     };
-    let trickled_api_body = async {
-        let (mut r, mut w) = server.connect_from(13).await.into_split();
-        w.write_all(
-            b"POST /api/feedback HTTP/1.1\r\nHost: localhost\r\n\
-              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n",
-        )
-        .await
-        .unwrap();
-        let writer = tokio::spawn(trickle(w, vec![b' '; 100], gap));
-        let closed = until_closed(&mut r).await;
-        writer.abort();
-        closed
+    // Headers in full, then a 100-byte body one byte per `gap`.
+    let trickled_body = |address: u8, head: &'static [u8]| {
+        let server = &server;
+        async move {
+            let (mut r, mut w) = server.connect_from(address).await.into_split();
+            w.write_all(head).await.unwrap();
+            let writer = tokio::spawn(trickle(w, vec![b' '; 100], gap));
+            let closed = until_closed(&mut r).await;
+            writer.abort();
+            closed
+        }
     };
-    let trickled_body_to_a_page = async {
-        let (mut r, mut w) = server.connect_from(14).await.into_split();
-        w.write_all(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n")
-            .await
-            .unwrap();
-        let writer = tokio::spawn(trickle(w, vec![b' '; 100], gap));
-        let closed = until_closed(&mut r).await;
-        writer.abort();
-        closed
-    };
+    let trickled_api_body = trickled_body(
+        13,
+        b"POST /api/feedback HTTP/1.1\r\nHost: localhost\r\n\
+          Content-Type: application/json\r\nContent-Length: 100\r\n\r\n",
+    );
+    let trickled_body_to_a_page = trickled_body(
+        14,
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n",
+    );
     let idle_after_a_response = async {
         let (mut r, mut w) = server.connect_from(15).await.into_split();
         w.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
