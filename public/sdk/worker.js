@@ -346,6 +346,13 @@ const GPU_TASKS = {
 // One GPU trial at a time: two tasks timed at once would each see the other's load.
 let measuring = Promise.resolve();
 
+/** Runs `trial` after every trial already queued; resolves with its result. */
+function oneTrialAtATime(trial) {
+  const result = measuring.then(trial);
+  measuring = result.catch(() => {});
+  return result;
+}
+
 // Requests being handled now. The automatic GPU trial runs only when this is 0, so it never
 // delays an answer a visitor is waiting for.
 let busy = 0;
@@ -382,9 +389,7 @@ async function softwareAdapter() {
  */
 async function firstBackend(task, model, entry, bytes, preference) {
   if (preference !== 'webgpu' || !gpuPossible(task, model)) return BACKEND;
-  const choice = measuring.then(() => enableVerifiedGpu(task, model, entry, bytes));
-  measuring = choice.catch(() => {});
-  return choice;
+  return oneTrialAtATime(() => enableVerifiedGpu(task, model, entry, bytes));
 }
 
 /** Enables and verifies the GPU path: GPU_BACKEND if it gives the CPU's answer, else BACKEND. */
@@ -450,12 +455,8 @@ function gpuTrialWhenIdle(task) {
       setTimeout(attempt, IDLE_BEFORE_GPU_TRIAL_MS);
       return;
     }
-    const choice = measuring.then(trial);
-    measuring = choice.catch(() => {});
-    choice.then((backend) => {
-      // A GPU failure meanwhile (onChosenBackend) has the last word.
-      if (state.backend === BACKEND && !state.gpuFailed) state.backend = backend;
-    }, () => {});
+    // Until the trial decides, the task stays on wasm, so no GPU failure can come first.
+    oneTrialAtATime(trial).then((backend) => { state.backend = backend; }, () => {});
   };
   setTimeout(attempt, IDLE_BEFORE_GPU_TRIAL_MS);
 }
@@ -472,7 +473,6 @@ async function onChosenBackend(task, onCpu, onGpu) {
       return { result, ms, backend: GPU_BACKEND };
     } catch (error) {
       state.backend = BACKEND;
-      state.gpuFailed = true;
       await remember(task, BACKEND, { gpuError: String(error?.message ?? error) });
     }
   }

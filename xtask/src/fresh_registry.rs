@@ -26,7 +26,7 @@ fn check_in(cargo_home: &Path) -> Result<()> {
         "fresh-registry check: the site build's own fetch, in an empty CARGO_HOME (about a minute)",
         site_build::fetch_command().env("CARGO_HOME", cargo_home),
     )?;
-    for build in site_build::offline_wasm_builds() {
+    for build in site_build::TRUNK_CARGO_BUILDS {
         run_logged(
             &format!(
                 "fresh-registry check: {} resolves offline for wasm32 with only those crates",
@@ -72,7 +72,7 @@ mod tests {
             .status()
             .expect("cargo fetch runs");
         assert!(status.success());
-        let build = &site_build::offline_wasm_builds()[1];
+        let build = &site_build::TRUNK_CARGO_BUILDS[1];
         let status = offline_tree(home.path())
             .args(["--target", "wasm32-unknown-unknown"])
             .args(build.selection())

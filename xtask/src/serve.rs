@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::project::{cargo_at_low_priority, minutes_seconds, root, run_logged, step};
+use crate::project::{cargo_at_low_priority, minutes_seconds, parallel, root, run_logged, step};
 use crate::site_build;
 
 /// Builds the server binary (release) and returns its path.
@@ -57,18 +57,17 @@ fn port_from_env() -> Result<u16> {
 pub fn serve() -> Result<()> {
     let started = Instant::now();
     let port = port_from_env()?;
-    let fingerprint =
-        // The server's build runs alongside the site's (at a lower priority: it is needed
-        // last, and goes on while Trunk runs wasm-opt on one core).
-        std::thread::scope(|scope| -> Result<String> {
-            let server = scope.spawn(build_server);
-            let site = site_build::build_single_thread(false);
-            let server = server
-                .join()
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("the server build panicked")));
-            server?;
-            site
-        })?;
+    // The server's build runs alongside the site's (at a lower priority: it is needed last,
+    // and goes on while Trunk runs wasm-opt on one core).
+    let mut fingerprint = None;
+    parallel(vec![
+        Box::new(|| build_server().map(|_| ())),
+        Box::new(|| {
+            fingerprint = Some(site_build::build_single_thread(false)?);
+            Ok(())
+        }),
+    ])?;
+    let fingerprint = fingerprint.context("the site build finished without a fingerprint")?;
     let mut server = spawn_server(port, &[])?;
     step(&format!(
         "serving on http://127.0.0.1:{port}  (ready {} after `cargo xtask serve`; Ctrl-C to stop)",

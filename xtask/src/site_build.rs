@@ -44,7 +44,7 @@ const THREADS_STAGING: &str = "sdk/.threads-staging";
 /// The cargo builds Trunk runs for `app/index.html`'s two Rust assets, as its `cargo_build`
 /// spells them (target, manifest, profile, bin, features, offline). Running them first, while
 /// the build tools still compile, leaves Trunk nothing to compile; a mismatch only costs time.
-const TRUNK_CARGO_BUILDS: &[WasmBuild] = &[
+pub const TRUNK_CARGO_BUILDS: &[WasmBuild] = &[
     WasmBuild {
         manifest: "app/Cargo.toml",
         profile: "wasm-ui",
@@ -215,11 +215,6 @@ fn precompile_wasm(build: &'static WasmBuild) -> Job<'static> {
             &mut cmd,
         )
     })
-}
-
-/// The wasm32 crate selections of the site's offline builds, for the fresh-registry check.
-pub fn offline_wasm_builds() -> &'static [WasmBuild] {
-    TRUNK_CARGO_BUILDS
 }
 
 /// `models/manifest.json`: for each task its file, sha256 (from the committed `.sha256` file,
