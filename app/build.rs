@@ -4,8 +4,8 @@
 //! before they ship: every locale must define exactly the keys English defines (so both
 //! languages also have the same number of tour steps).
 //!
-//! Measured figures come from `assets/models/metrics.toml` (written by the eval commands with
-//! `--record`): copy says `{{sentiment.accuracy|percent}}` and the build puts in the number, so a
+//! Measured figures come from the `[metrics]` of `assets/models/<id>/model.toml` (written by the
+//! eval commands with `--record`): copy says `{{sentiment.accuracy|percent}}` and the build puts in the number, so a
 //! model card never shows a figure someone typed. An unknown name fails the build.
 
 use std::collections::BTreeMap;
@@ -17,16 +17,11 @@ const LOCALES: &[&str] = &["en", "zh"];
 fn main() {
     let content_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/content");
     println!("cargo:rerun-if-changed={}", content_dir.display());
-    let metrics = read_metrics(&content_dir.join("../models/metrics.toml"));
+    let metrics = read_metrics(&content_dir.join("../models"));
     let mut tables = Vec::new();
     for locale in LOCALES {
         let path = content_dir.join(format!("{locale}.toml"));
-        println!("cargo:rerun-if-changed={}", path.display());
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-        let value: toml::Value = text
-            .parse()
-            .unwrap_or_else(|e| panic!("{} is not valid TOML: {e}", path.display()));
+        let value = toml::Value::Table(read_toml(&path));
         let mut flat = BTreeMap::new();
         flatten("", &value, &mut flat, &path);
         for (key, text) in flat.iter_mut() {
@@ -98,23 +93,36 @@ fn flatten(prefix: &str, value: &toml::Value, out: &mut BTreeMap<String, String>
     }
 }
 
-/// `section.key` → value, from the eval commands' record.
-fn read_metrics(path: &Path) -> BTreeMap<String, toml::Value> {
+/// A TOML file the build depends on (rebuilt when it changes); a build script can only panic.
+fn read_toml(path: &Path) -> toml::Table {
     println!("cargo:rerun-if-changed={}", path.display());
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
-        panic!(
-            "reading {}: {e} (run cargo xtask eval-sentiment --split val --record)",
-            path.display()
-        )
-    });
-    let table: toml::Table = text
-        .parse()
-        .unwrap_or_else(|e| panic!("{} is not valid TOML: {e}", path.display()));
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    text.parse()
+        .unwrap_or_else(|e| panic!("{} is not valid TOML: {e}", path.display()))
+}
+
+/// `id.key` → value: the `[metrics]` the eval commands recorded in each catalogue folder's
+/// `model.toml` (`assets/models/<id>/model.toml`).
+fn read_metrics(catalogue: &Path) -> BTreeMap<String, toml::Value> {
+    println!("cargo:rerun-if-changed={}", catalogue.display());
     let mut out = BTreeMap::new();
-    for (section, values) in table {
-        if let toml::Value::Table(values) = values {
-            for (k, v) in values {
-                out.insert(format!("{section}.{k}"), v);
+    let folders = std::fs::read_dir(catalogue)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", catalogue.display()));
+    for folder in folders.flatten() {
+        let path = folder.path().join("model.toml");
+        if !path.is_file() {
+            continue;
+        }
+        let table = read_toml(&path);
+        let id = table
+            .get("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        if let Some(toml::Value::Table(metrics)) = table.get("metrics") {
+            for (k, v) in metrics {
+                out.insert(format!("{id}.{k}"), v.clone());
             }
         }
     }
@@ -137,7 +145,7 @@ fn fill_metrics(text: &str, metrics: &BTreeMap<String, toml::Value>) -> Result<S
             .unwrap_or((&after[..close], ""));
         let value = metrics
             .get(name.trim())
-            .ok_or_else(|| format!("no measured figure `{name}` in assets/models/metrics.toml"))?;
+            .ok_or_else(|| format!("no measured figure `{name}`: no `[metrics]` key of that name in assets/models/<id>/model.toml"))?;
         let filled = match (format.trim(), value) {
             ("percent", toml::Value::Float(x)) => format!("{:.1}%", x * 100.0),
             ("count", toml::Value::Integer(n)) => thousands(*n),

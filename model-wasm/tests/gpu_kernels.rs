@@ -52,13 +52,8 @@ fn asset(path: &str) -> std::path::PathBuf {
 }
 
 /// The shipped model `file`'s bytes, or None (and a SKIPPED line) where it is not checked out.
-fn shipped_model(file: &str) -> Option<Vec<u8>> {
-    let path = asset("models").join(file);
-    let bytes = std::fs::read(&path).ok();
-    if bytes.is_none() {
-        common::cannot_run(&format!("{} is missing", path.display()));
-    }
-    bytes
+fn shipped_model(id: &str) -> Option<Vec<u8>> {
+    common::shipped_model(id).map(|m| m.bytes)
 }
 
 /// A sample photo, decoded.
@@ -257,7 +252,7 @@ fn sentiment_encoder_matches_the_cpu_path() {
     use model_wasm::sentiment::{
         file, Batch, BertConfig, MatmulMode, NoDropout, SentimentModel, SentimentTokenizer, Weights,
     };
-    let Some(bytes) = shipped_model(model_wasm::sentiment::MODEL_FILE) else {
+    let Some(bytes) = shipped_model("sentiment") else {
         return;
     };
     let Some(gpu) = gpu() else { return };
@@ -304,8 +299,8 @@ fn sentiment_encoder_matches_the_cpu_path() {
 fn image_network_matches_the_cpu_path() {
     use model_wasm::gpu::image::GpuImageNet;
     use model_wasm::image::{preprocess::preprocess, weights, ImageClassifier};
-    let file = model_wasm::catalog::IMAGE_MODEL_FILE;
-    let Some(bytes) = shipped_model(file) else {
+    let file = "efficientnet-lite0-int8.safetensors";
+    let Some(bytes) = shipped_model("image") else {
         return;
     };
     let Some(gpu) = gpu() else { return };
@@ -332,8 +327,8 @@ fn image_network_matches_the_cpu_path() {
 fn image_classifier_on_the_gpu_reports_the_cpu_top5() {
     use model_wasm::gpu::image_classifier::GpuImageClassifier;
     use model_wasm::image::{weights, ImageClassifier};
-    let file = model_wasm::catalog::IMAGE_MODEL_FILE;
-    let Some(bytes) = shipped_model(file) else {
+    let file = "efficientnet-lite0-int8.safetensors";
+    let Some(bytes) = shipped_model("image") else {
         return;
     };
     let Some(gpu) = gpu() else { return };
@@ -373,7 +368,7 @@ fn explain_on_the_gpu_matches_the_cpu_explain() {
         file, BertConfig, MatmulMode, SentimentClassifier, SentimentModel, SentimentTokenizer,
         Weights,
     };
-    let Some(bytes) = shipped_model(model_wasm::sentiment::MODEL_FILE) else {
+    let Some(bytes) = shipped_model("sentiment") else {
         return;
     };
     let Some(gpu) = gpu() else { return };

@@ -24,15 +24,8 @@ fn repo() -> PathBuf {
 }
 
 fn model_bytes() -> (Vec<u8>, String) {
-    let path = repo().join("assets/models").join(MODEL);
-    let bytes = std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (committed asset missing?)", path.display()));
-    let sha = std::fs::read_to_string(format!("{}.sha256", path.display()))
-        .expect("sha256 file next to the model");
-    (
-        bytes,
-        sha.split_whitespace().next().unwrap_or_default().to_owned(),
-    )
+    let shipped = common::shipped_model("image").expect("the committed image model");
+    (shipped.bytes, shipped.sha256)
 }
 
 fn shipped() -> ImageClassifier {

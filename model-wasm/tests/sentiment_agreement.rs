@@ -6,9 +6,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use model_wasm::sentiment::{Label, SentimentClassifier, MODEL_FILE};
+use model_wasm::sentiment::{Label, SentimentClassifier};
 
 /// `float_label<TAB>sentence`, 1 = positive.
 const FLOAT_LABELS: &str = r#"0	no entertainment value
@@ -314,19 +312,12 @@ const FLOAT_LABELS: &str = r#"0	no entertainment value
 
 #[test]
 fn quantized_model_agrees_with_the_float_model() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../assets/models")
-        .join(MODEL_FILE);
-    let (Ok(bytes), Ok(digest)) = (
-        std::fs::read(&path),
-        std::fs::read_to_string(path.with_extension("gguf.sha256")),
-    ) else {
-        common::cannot_run(&format!("{} (or its .sha256) not found", path.display()));
+    let Some(shipped) = common::shipped_model("sentiment") else {
         return;
     };
-    let digest = digest.split_whitespace().next().unwrap_or_default();
-    let model = SentimentClassifier::from_model_file(MODEL_FILE, &bytes, digest)
-        .expect("shipped model loads");
+    let model =
+        SentimentClassifier::from_model_file(&shipped.name, &shipped.bytes, &shipped.sha256)
+            .expect("shipped model loads");
     let rows: Vec<(bool, &str)> = FLOAT_LABELS
         .lines()
         .filter_map(|l| l.split_once('\t'))

@@ -6,20 +6,14 @@ mod common;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use model_wasm::sentiment::{Label, MatmulMode, SentimentClassifier, MODEL_FILE};
+use model_wasm::sentiment::{Label, MatmulMode, SentimentClassifier};
 use model_wasm::ModelError;
 
-fn model_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../assets/models")
-        .join(MODEL_FILE)
-}
+/// The name engines give the shipped file in their errors.
+const MODEL_FILE: &str = "sentiment-minilm-l6-sst2-q8.gguf";
 
 fn read_model() -> Option<(Vec<u8>, String)> {
-    let path = model_path();
-    let bytes = std::fs::read(&path).ok()?;
-    let digest = std::fs::read_to_string(path.with_extension("gguf.sha256")).ok()?;
-    Some((bytes, digest.split_whitespace().next()?.to_owned()))
+    common::shipped_model("sentiment").map(|m| (m.bytes, m.sha256))
 }
 
 /// Loaded once for the whole file: tests share it (loading takes a moment in debug builds).
@@ -27,13 +21,7 @@ fn classifier() -> Option<&'static SentimentClassifier> {
     static MODEL: OnceLock<Option<SentimentClassifier>> = OnceLock::new();
     MODEL
         .get_or_init(|| {
-            let Some((bytes, digest)) = read_model() else {
-                common::cannot_run(&format!(
-                    "{} (or its .sha256) not found; run cargo xtask quantize-sentiment",
-                    model_path().display()
-                ));
-                return None;
-            };
+            let (bytes, digest) = read_model()?;
             Some(
                 SentimentClassifier::from_model_file(MODEL_FILE, &bytes, &digest)
                     .expect("shipped model loads"),

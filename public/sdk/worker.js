@@ -2,7 +2,8 @@
 // the page never freezes. Requests are `{ id, type, args }`; answers `{ id, ok, result | error }`,
 // or `{ id, progress }` while a long request runs.
 //
-// Model delivery: `/models/manifest.json` names each task's file, sha256 and size. Files are
+// Model delivery: `/models/manifest.json` is the model catalogue: each model's id, task kind,
+// labels, and its weights' file, sha256 and size. Files are
 // streamed with byte-level progress, verified by sha256 (`verify` below: the browser's one
 // integrity check) and kept in the Cache API under their digest, so the next visit and offline
 // use load from disk. A cached copy that fails verification is dropped and downloaded again.
@@ -171,7 +172,7 @@ async function construct(task, entry, bytes) {
   verified.catch(() => {}); // awaited below; don't report it as unhandled in the meantime
   let model;
   try {
-    model = task === 'sentiment'
+    model = entry.task === 'text-classification'
       ? new engine.SentimentEngine(entry.file, bytes)
       : new engine.ImageEngine(entry.file, bytes);
   } catch (error) {
@@ -203,8 +204,9 @@ function load(task, progress = null, preference = 'auto') {
     };
     state.promise = (async () => {
       // The bytes come from the cache or network while the engine's wasm still compiles.
-      const entry = (await manifest()).models?.[task];
-      if (!entry) throw new Error(`no model for task "${task}"`);
+      const catalogue = (await manifest()).models ?? [];
+      const entry = catalogue.find((model) => model.id === task);
+      if (!entry) throw new Error(`no model "${task}" in the catalogue (it has: ${catalogue.map((m) => m.id).join(', ')})`);
       let { bytes, cache, key, cached } = await modelBytes(entry, emit);
       await ready;
       emit({ stage: 'prepare', file: entry.file });

@@ -13,7 +13,6 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use model_wasm::catalog;
 use model_wasm::image::{decode::decode, ImageClassifier};
 use model_wasm::sentiment::{MatmulMode, SentimentClassifier};
 use serde::{Deserialize, Serialize};
@@ -140,28 +139,19 @@ fn time_runs(runs: usize, warmup: usize, mut f: impl FnMut() -> Result<()>) -> R
 }
 
 fn native(runs: usize) -> Result<Native> {
-    let (bytes, sha) = shipped_model(model_wasm::sentiment::MODEL_FILE)?;
+    let (name, bytes, sha) = shipped_model("sentiment")?;
     let t = Instant::now();
     // Native's fastest mode (f32 GEMM, AVX2/FMA) is the baseline, not the browser's int8 mode,
     // whose portable code natively is slower: the ratio must not flatter the browser.
-    let sentiment = SentimentClassifier::from_model_file_with(
-        model_wasm::sentiment::MODEL_FILE,
-        &bytes,
-        &sha,
-        MatmulMode::F32,
-    )?;
+    let sentiment =
+        SentimentClassifier::from_model_file_with(&name, &bytes, &sha, MatmulMode::F32)?;
     let sentiment_load = t.elapsed().as_secs_f64() * 1e3;
     let sentiment_tokens = sentiment.tokenizer().encode(SENTENCE)?.ids.len();
     let (s_med, s_p90) = time_runs(runs, 3, || Ok(sentiment.classify(SENTENCE).map(|_| ())?))?;
 
-    let (bytes, sha) = shipped_model(catalog::IMAGE_MODEL_FILE)?;
+    let (name, bytes, sha) = shipped_model("image")?;
     let t = Instant::now();
-    let image = ImageClassifier::from_model_bytes_with(
-        catalog::IMAGE_MODEL_FILE,
-        &bytes,
-        &sha,
-        MatmulMode::F32,
-    )?;
+    let image = ImageClassifier::from_model_bytes_with(&name, &bytes, &sha, MatmulMode::F32)?;
     let image_load = t.elapsed().as_secs_f64() * 1e3;
     let photo = decode(&std::fs::read(root().join("assets/samples/owl.jpg"))?)?;
     let pixels = photo.pixels()?;

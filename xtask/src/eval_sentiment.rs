@@ -37,7 +37,7 @@ pub struct Args {
     /// the browser's 8-bit integer products.
     #[arg(long)]
     pub f32_matmul: bool,
-    /// Record accuracy, F1 and size of this evaluation in assets/models/metrics.toml, from
+    /// Record accuracy, F1 and size of this evaluation in the `[metrics]` of assets/models/sentiment/model.toml, from
     /// where the build writes them into the landing page's model card.
     #[arg(long)]
     pub record: bool,
@@ -129,7 +129,7 @@ pub fn run(args: Args) -> Result<()> {
         values.insert("n".into(), i64::try_from(texts.len())?.into());
         values.insert("accuracy".into(), round4(acc).into());
         values.insert("f1".into(), round4(f1).into());
-        crate::metrics::record("sentiment", values)?;
+        crate::catalogue::record_metrics("sentiment", &values)?;
     }
     println!("accuracy={acc:.4} f1={f1:.4} n={}", texts.len());
     Ok(())

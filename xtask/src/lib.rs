@@ -10,10 +10,9 @@
 
 pub mod bench_feedback;
 pub mod bench_slow_clients;
+pub mod catalogue;
 pub mod fresh_registry;
 pub mod http_load;
-#[path = "../../model-wasm/src/catalog.rs"]
-pub mod model_catalog;
 pub mod models;
 pub mod project;
 pub mod serve;
@@ -33,8 +32,6 @@ pub mod convert_image_model;
 pub mod eval_image;
 #[cfg(feature = "models")]
 pub mod eval_sentiment;
-#[cfg(feature = "models")]
-pub mod metrics;
 #[cfg(feature = "models")]
 pub mod native_reference;
 #[cfg(feature = "models")]

@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use model_wasm::catalog;
 use model_wasm::image::{decode::decode, ImageClassifier};
 use model_wasm::sentiment::SentimentClassifier;
 use serde_json::json;
@@ -21,9 +20,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let (bytes, sha) = shipped_model(model_wasm::sentiment::MODEL_FILE)?;
-    let sentiment =
-        SentimentClassifier::from_model_file(model_wasm::sentiment::MODEL_FILE, &bytes, &sha)?;
+    let (name, bytes, sha) = shipped_model("sentiment")?;
+    let sentiment = SentimentClassifier::from_model_file(&name, &bytes, &sha)?;
     let sentences: Vec<String> = serde_json::from_str(&std::fs::read_to_string(
         root().join("e2e/fixtures/sentences.json"),
     )?)?;
@@ -33,8 +31,8 @@ pub fn run(args: Args) -> Result<()> {
         sentiment_out.push(json!({ "text": text, "label": p.label, "positive": p.positive, "truncated": p.truncated }));
     }
 
-    let (bytes, sha) = shipped_model(catalog::IMAGE_MODEL_FILE)?;
-    let image = ImageClassifier::from_model_bytes(catalog::IMAGE_MODEL_FILE, &bytes, &sha)?;
+    let (name, bytes, sha) = shipped_model("image")?;
+    let image = ImageClassifier::from_model_bytes(&name, &bytes, &sha)?;
     let mut images = Vec::new();
     let mut samples: Vec<PathBuf> = std::fs::read_dir(root().join("assets/samples"))?
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -140,19 +140,45 @@ pub fn cargo_at_low_priority() -> Command {
     at_low_priority(&cargo_program())
 }
 
-/// A shipped model file from `assets/models/` and its recorded sha256 (`<file>.sha256`).
-pub fn shipped_model(file: &str) -> Result<(Vec<u8>, String)> {
-    let path = root().join("assets/models").join(file);
+/// The weights of catalogue model `id`: file name, bytes and recorded sha256.
+pub fn shipped_model(id: &str) -> Result<(String, Vec<u8>, String)> {
+    let model = crate::catalogue::model(id)?;
+    let (path, sha256) = model.weights()?;
     let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    Ok((bytes, read_sha256(&path)?))
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("model")
+        .to_owned();
+    Ok((name, bytes, sha256))
 }
 
-/// Reads `<file>.sha256` (`sha256sum` format) next to a model file.
+/// The recorded sha256 of a model file: from its catalogue folder's model.toml when it is in
+/// one, else from `<file>.sha256` (`sha256sum` format) next to it.
 pub fn read_sha256(model: &Path) -> Result<String> {
-    let mut name = model.as_os_str().to_owned();
-    name.push(".sha256");
-    let text = std::fs::read_to_string(&name)
-        .with_context(|| format!("reading {}", Path::new(&name).display()))?;
+    let name = model
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    if let Some(folder) = model.parent().filter(|f| f.join("model.toml").is_file()) {
+        let entry = crate::catalogue::read_folder(folder)?;
+        return entry
+            .manifest
+            .files
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.sha256.clone())
+            .with_context(|| {
+                format!(
+                    "{} does not list {name} in `files`",
+                    entry.manifest_path().display()
+                )
+            });
+    }
+    let mut digest_file = model.as_os_str().to_owned();
+    digest_file.push(".sha256");
+    let text = std::fs::read_to_string(&digest_file)
+        .with_context(|| format!("reading {}", Path::new(&digest_file).display()))?;
     text.split_whitespace()
         .next()
         .map(str::to_owned)

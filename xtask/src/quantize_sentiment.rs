@@ -1,5 +1,6 @@
 //! `cargo xtask quantize-sentiment`: the trained float weights → the one shipped file,
-//! `assets/models/sentiment-minilm-l6-sst2-q8.gguf` (+ `.sha256`).
+//! `assets/models/sentiment/sentiment-minilm-l6-sst2-q8.gguf` (its sha256 and size go into the
+//! folder's model.toml).
 //!
 //! Q8_0 (blocks of 32 weights sharing one f16 scale) for every matrix whose rows split into such
 //! blocks: the encoder's linear layers and the word/position embedding tables. Biases, LayerNorm
@@ -13,7 +14,6 @@ use anyhow::{bail, Context, Result};
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::Device;
 use model_wasm::sentiment::file::{TASK, TASK_KEY, TOKENIZER_KEY};
-use model_wasm::sentiment::MODEL_FILE;
 
 use crate::train_sentiment::{base_model_dir, default_out_dir};
 
@@ -22,7 +22,8 @@ pub struct Args {
     /// Trained weights (safetensors); default: best.safetensors from train-sentiment's output.
     #[arg(long)]
     pub weights: Option<PathBuf>,
-    /// Directory the model file and its .sha256 are written to.
+    /// Directory the model file is written to (default: its catalogue folder, whose model.toml
+    /// records the new sha256 and size).
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
 }
@@ -31,8 +32,16 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The shipped file's name, inside the `sentiment` catalogue folder.
+pub const MODEL_FILE: &str = "sentiment-minilm-l6-sst2-q8.gguf";
+
+/// The catalogue folder the shipped sentiment model lives in.
+pub fn default_out_dir_for_model() -> PathBuf {
+    repo_root().join("assets/models/sentiment")
+}
+
 pub fn default_model_path() -> PathBuf {
-    repo_root().join("assets/models").join(MODEL_FILE)
+    default_out_dir_for_model().join(MODEL_FILE)
 }
 
 /// Tensors of the checkpoint that inference never reads.
@@ -51,9 +60,7 @@ pub fn run(args: Args) -> Result<()> {
     let weights = args
         .weights
         .unwrap_or_else(|| default_out_dir().join("best.safetensors"));
-    let out_dir = args
-        .out_dir
-        .unwrap_or_else(|| repo_root().join("assets/models"));
+    let out_dir = args.out_dir.unwrap_or_else(default_out_dir_for_model);
     let tensors = candle_core::safetensors::load(&weights, &Device::Cpu).with_context(|| {
         format!(
             "reading {} (train first: cargo xtask train-sentiment)",
@@ -119,10 +126,7 @@ pub fn run(args: Args) -> Result<()> {
     let path = out_dir.join(MODEL_FILE);
     std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
     let digest = model_wasm::checksum::sha256_hex(&bytes);
-    std::fs::write(
-        out_dir.join(format!("{MODEL_FILE}.sha256")),
-        format!("{digest}  {MODEL_FILE}\n"),
-    )?;
+    crate::catalogue::record_file(&out_dir, MODEL_FILE, &bytes)?;
     println!(
         "weights: {} ({q8} params Q8_0, {f32s} f32)",
         weights.display()

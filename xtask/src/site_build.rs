@@ -217,38 +217,15 @@ fn precompile_wasm(build: &'static WasmBuild) -> Job<'static> {
     })
 }
 
-/// `models/manifest.json`: for each task its file, sha256 (from the committed `.sha256` file,
-/// re-checked here so a stale digest never ships) and size, which the worker needs for honest
-/// progress bars and for verifying what it downloaded or cached.
+/// `models/manifest.json`: the catalogue as the browser reads it ([`wire::catalog::Catalogue`]),
+/// from the model folders Trunk copied into `dist/models/`. Each folder is checked again there
+/// (sha256 and size of every file), so a stale digest never ships.
 fn write_model_manifest(models_dir: &Path) -> Result<()> {
-    let mut models = serde_json::Map::new();
-    for (task, file) in crate::model_catalog::MODELS {
-        let path = models_dir.join(file);
-        let bytes = std::fs::read(&path)
-            .with_context(|| format!("the {task} model {} is missing", path.display()))?;
-        let digest_file = models_dir.join(format!("{file}.sha256"));
-        let recorded = std::fs::read_to_string(&digest_file)
-            .with_context(|| format!("reading {}", digest_file.display()))?;
-        let recorded = recorded
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        let actual = crate::project::sha256_hex(&bytes);
-        anyhow::ensure!(
-            recorded == actual,
-            "{} says {recorded} but the file's sha256 is {actual}; re-run the command that produced it",
-            digest_file.display()
-        );
-        models.insert(
-            (*task).to_owned(),
-            serde_json::json!({ "file": file, "sha256": actual, "bytes": bytes.len() }),
-        );
-    }
-    let manifest = serde_json::json!({ "models": models });
+    let models = crate::catalogue::load_from(models_dir)?;
+    let catalogue = crate::catalogue::browser_catalogue(&models)?;
     std::fs::write(
         models_dir.join("manifest.json"),
-        serde_json::to_vec_pretty(&manifest)?,
+        serde_json::to_vec_pretty(&catalogue)?,
     )?;
     Ok(())
 }

@@ -13,22 +13,25 @@ use crate::dom::fetch_json;
 use crate::engine::{megabytes, millis, use_models, Model};
 use crate::i18n::use_i18n;
 
-/// `/models/manifest.json`: `{ models: { sentiment: { file, sha256, bytes }, image: … } }`.
+/// What the model cards read of `/models/manifest.json`, the catalogue
+/// (`wire::catalog::Catalogue`): `{ models: [{ id, file, bytes, card_path, … }] }`.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 struct Manifest {
-    models: ManifestModels,
+    models: Vec<ManifestEntry>,
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct ManifestModels {
-    sentiment: Option<ManifestEntry>,
-    image: Option<ManifestEntry>,
+impl Manifest {
+    fn entry(&self, id: &str) -> Option<ManifestEntry> {
+        self.models.iter().find(|m| m.id == id).cloned()
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 struct ManifestEntry {
+    id: String,
     file: String,
     bytes: f64,
+    card_path: String,
 }
 
 #[component]
@@ -44,11 +47,10 @@ pub fn Landing() -> impl IntoView {
             }
         }
     });
-    let sentiment_size = Signal::derive(move || {
-        manifest.with(|m| m.as_ref().and_then(|m| m.models.sentiment.clone()))
-    });
+    let sentiment_size =
+        Signal::derive(move || manifest.with(|m| m.as_ref().and_then(|m| m.entry("sentiment"))));
     let image_size =
-        Signal::derive(move || manifest.with(|m| m.as_ref().and_then(|m| m.models.image.clone())));
+        Signal::derive(move || manifest.with(|m| m.as_ref().and_then(|m| m.entry("image"))));
 
     view! {
         <SiteHeader/>
@@ -105,11 +107,11 @@ pub fn Landing() -> impl IntoView {
                 <div class="grid-2">
                     <ModelCard model=models.sentiment name="models.sentiment_name" desc="models.sentiment_desc"
                         quant="models.sentiment_quant" accuracy="models.sentiment_accuracy"
-                        size_note="models.sentiment_size_note" card="/models/MODEL_CARD-sentiment.md"
+                        size_note="models.sentiment_size_note"
                         entry=sentiment_size/>
                     <ModelCard model=models.image name="models.image_name" desc="models.image_desc"
                         quant="models.image_quant" accuracy="models.image_accuracy"
-                        size_note="models.image_size_note" card="/models/MODEL_CARD-image.md"
+                        size_note="models.image_size_note"
                         entry=image_size/>
                 </div>
                 <div class="engine-line">
@@ -135,7 +137,6 @@ fn ModelCard(
     quant: &'static str,
     accuracy: &'static str,
     size_note: &'static str,
-    card: &'static str,
     #[prop(into)] entry: Signal<Option<ManifestEntry>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
@@ -176,7 +177,9 @@ fn ModelCard(
                     <dd class="file-cell">{move || entry.get().map(|e| e.file).unwrap_or_default()}</dd>
                 </div>
             </dl>
-            <a href=card class="card-link">{t("models.card_link")}</a>
+            <a href=move || entry.get().map(|e| format!("/models/{}", e.card_path)) class="card-link">
+                {t("models.card_link")}
+            </a>
         </article>
     }
 }

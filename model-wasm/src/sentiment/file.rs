@@ -14,8 +14,6 @@ use candle_core::Device;
 use super::weights::{MatmulMode, QuantizedWeights};
 use crate::ModelError;
 
-/// File name under `assets/models/` (its digest is in `<name>.sha256`).
-pub const MODEL_FILE: &str = crate::catalog::SENTIMENT_MODEL_FILE;
 /// GGUF metadata key holding the tokenizer JSON.
 pub const TOKENIZER_KEY: &str = "vitrine.tokenizer_json";
 /// GGUF metadata key naming the task, checked on load so another GGUF is rejected clearly.

@@ -17,7 +17,7 @@ pub use bert::BertConfig;
 pub use classifier::{
     Explanation, ExplanationPlan, Label, Prediction, SentimentClassifier, WordContribution,
 };
-pub use file::MODEL_FILE;
+
 pub use layers::{Dropout, NoDropout};
 pub use model::{Batch, SentimentModel, NUM_LABELS};
 pub use tokenizer::{SentimentTokenizer, Tokens, MAX_TOKENS};

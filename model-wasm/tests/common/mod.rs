@@ -9,3 +9,37 @@ pub fn cannot_run(reason: &str) {
     }
     eprintln!("SKIPPED: {reason}");
 }
+
+/// A shipped model's weights, found through its catalogue folder (`assets/models/<id>/`).
+#[allow(dead_code)] // each test file uses what it needs
+pub struct ShippedModel {
+    /// The weights file's name, as engines name it in their errors.
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+}
+
+/// The weights of the catalogue's model `id`, or `None` (with [`cannot_run`]) when the folder or
+/// its weights are missing.
+#[allow(dead_code)]
+pub fn shipped_model(id: &str) -> Option<ShippedModel> {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../assets/models")
+        .join(id);
+    let manifest = folder.join("model.toml");
+    let read = || -> Result<ShippedModel, String> {
+        let text = std::fs::read_to_string(&manifest).map_err(|e| e.to_string())?;
+        let parsed: wire::catalog::ModelManifest =
+            toml::from_str(&text).map_err(|e| e.to_string())?;
+        let weights = parsed.weights().ok_or("no [[files]]")?;
+        let bytes = std::fs::read(folder.join(&weights.name)).map_err(|e| e.to_string())?;
+        Ok(ShippedModel {
+            name: weights.name.clone(),
+            bytes,
+            sha256: weights.sha256.clone(),
+        })
+    };
+    read()
+        .map_err(|e| cannot_run(&format!("the shipped model {}: {e}", manifest.display())))
+        .ok()
+}

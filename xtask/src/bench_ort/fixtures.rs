@@ -10,7 +10,6 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
-use model_wasm::catalog;
 use model_wasm::image::{decode::decode, preprocess, weights as image_weights, ImageClassifier};
 use model_wasm::int8_matmul::MatmulMode;
 use model_wasm::sentiment::SentimentClassifier;
@@ -40,24 +39,18 @@ pub struct Inputs {
 /// Writes every fixture into `dir` and returns the inputs (also written as JSON).
 pub fn write(dir: &Path) -> Result<Inputs> {
     std::fs::create_dir_all(dir)?;
-    let (bytes, sha) = shipped_model(model_wasm::sentiment::MODEL_FILE)?;
+    let (name, bytes, sha) = shipped_model("sentiment")?;
     save(&dequantized_gguf(&bytes)?, &dir.join(SENTIMENT_WEIGHTS))?;
-    let sentiment =
-        SentimentClassifier::from_model_file(model_wasm::sentiment::MODEL_FILE, &bytes, &sha)?;
+    let sentiment = SentimentClassifier::from_model_file(&name, &bytes, &sha)?;
     let token_ids = sentiment.tokenizer().encode(SENTENCE)?.ids;
     let native_positive = sentiment.classify(SENTENCE)?.positive;
 
-    let (bytes, sha) = shipped_model(catalog::IMAGE_MODEL_FILE)?;
+    let (name, bytes, sha) = shipped_model("image")?;
     // f32 products: the ONNX graph is f32 on the dequantised weights, and its answer is checked
     // against this one.
-    let image = ImageClassifier::from_model_bytes_with(
-        catalog::IMAGE_MODEL_FILE,
-        &bytes,
-        &sha,
-        MatmulMode::F32,
-    )?;
+    let image = ImageClassifier::from_model_bytes_with(&name, &bytes, &sha, MatmulMode::F32)?;
     // The same dequantisation the classifier does at load, so ONNX gets the weights we run.
-    let (layers, _) = image_weights::decode(catalog::IMAGE_MODEL_FILE, &bytes)?;
+    let (layers, _) = image_weights::decode(&name, &bytes)?;
     save(
         &image_weights::to_tensors(&layers)?,
         &dir.join(IMAGE_WEIGHTS),

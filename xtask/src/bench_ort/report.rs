@@ -8,7 +8,6 @@ use serde::Deserialize;
 
 use super::fixtures::Inputs;
 use super::python::ExportCheck;
-use crate::project::root;
 use crate::quantize_sentiment::gzip_len;
 use crate::site_build::dist;
 
@@ -57,10 +56,11 @@ pub struct OurSizes {
 pub fn our_sizes() -> Result<OurSizes> {
     let gz =
         |path: std::path::PathBuf| -> Result<u64> { Ok(gzip_len(&std::fs::read(path)?)? as u64) };
-    let models = root().join("assets/models");
+    let weights =
+        |id: &str| -> Result<std::path::PathBuf> { Ok(crate::catalogue::model(id)?.weights()?.0) };
     Ok(OurSizes {
-        sentiment: gz(models.join(model_wasm::sentiment::MODEL_FILE))?,
-        image: gz(models.join(model_wasm::catalog::IMAGE_MODEL_FILE))?,
+        sentiment: gz(weights("sentiment")?)?,
+        image: gz(weights("image")?)?,
         runtime: gz(dist().join("sdk/model-wasm_bg.wasm"))? + gz(dist().join("sdk/model-wasm.js"))?,
     })
 }

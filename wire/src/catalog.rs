@@ -1,0 +1,179 @@
+//! The model catalogue. Each model is one folder, `assets/models/<id>/`, whose `model.toml`
+//! deserialises into [`ModelManifest`]. The site build checks every folder and writes them all,
+//! with each model's weight file, into `/models/manifest.json` ([`Catalogue`]), which the worker,
+//! the SDK and the app read. Adding a model is adding a folder: nothing here names one.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// What a model does; each kind has one pipeline in the worker and one demo in the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskKind {
+    TextClassification,
+    ImageClassification,
+}
+
+impl TaskKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::TextClassification => "text-classification",
+            Self::ImageClassification => "image-classification",
+        }
+    }
+}
+
+/// A text in each language the site speaks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Localized {
+    pub en: String,
+    pub zh: String,
+}
+
+/// Example inputs per language: sentences for text, sample photo names for images.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalizedList {
+    #[serde(default)]
+    pub en: Vec<String>,
+    #[serde(default)]
+    pub zh: Vec<String>,
+}
+
+/// Which way a text label leans; colours the explanation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Polarity {
+    Positive,
+    Negative,
+    Neutral,
+}
+
+/// One output class, in the model's output order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Label {
+    pub id: String,
+    pub en: String,
+    pub zh: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polarity: Option<Polarity>,
+}
+
+/// Labels too many to list (ImageNet's 1000) travel inside a weight file instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelsInFile {
+    pub file: String,
+    pub count: usize,
+}
+
+/// A file the model needs, as the browser downloads and verifies it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelFile {
+    pub name: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// A value in the architecture, preprocessing or metrics tables. Their keys vary by model
+/// family, so they are kept as data; the code that builds a family reads the keys it needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Numbers(Vec<f64>),
+}
+
+pub type Table = BTreeMap<String, Value>;
+
+/// `assets/models/<id>/model.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelManifest {
+    pub id: String,
+    pub task: TaskKind,
+    /// Where the model stands in lists (landing cards, kiosk tabs): smaller first, then by id.
+    #[serde(default = "default_order")]
+    pub order: u32,
+    /// The model card's file name in the folder.
+    pub card: String,
+    /// Languages the model reads (ISO 639-1); empty for image models.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    pub name: Localized,
+    pub description: Localized,
+    pub quantization: Localized,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<Label>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels_in_file: Option<LabelsInFile>,
+    /// The first file is the weights file the worker loads.
+    pub files: Vec<ModelFile>,
+    pub architecture: Table,
+    #[serde(default)]
+    pub preprocessing: Table,
+    #[serde(default)]
+    pub examples: LocalizedList,
+    /// Written by the eval commands (`--record`), naming the dataset they measured on.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: Table,
+}
+
+fn default_order() -> u32 {
+    100
+}
+
+impl ModelManifest {
+    /// The weights file the worker loads.
+    pub fn weights(&self) -> Option<&ModelFile> {
+        self.files.first()
+    }
+
+    /// How many outputs the model has.
+    pub fn label_count(&self) -> usize {
+        self.labels_in_file
+            .as_ref()
+            .map_or(self.labels.len(), |listed| listed.count)
+    }
+
+    /// Whether `label` is one of this model's outputs. Labels carried in a weight file are
+    /// checked by shape only (a non-empty single line), as only the engine holds their names.
+    pub fn has_label(&self, label: &str) -> bool {
+        if self.labels_in_file.is_some() {
+            return !label.trim().is_empty() && !label.contains('\n') && label.len() <= 200;
+        }
+        self.labels.iter().any(|known| known.id == label)
+    }
+}
+
+/// One model as the site ships it: its manifest, plus where its weights are under `/models/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogueEntry {
+    #[serde(flatten)]
+    pub manifest: ModelManifest,
+    /// The weights' path under `/models/`: `<id>/<file name>`.
+    pub file: String,
+    pub sha256: String,
+    pub bytes: u64,
+    /// The model card's path under `/models/`.
+    pub card_path: String,
+}
+
+/// `/models/manifest.json`: every model the site ships, in list order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Catalogue {
+    pub models: Vec<CatalogueEntry>,
+}
+
+impl Catalogue {
+    pub fn get(&self, id: &str) -> Option<&CatalogueEntry> {
+        self.models.iter().find(|entry| entry.manifest.id == id)
+    }
+}
