@@ -2,6 +2,7 @@
 //! and stores opt-in feedback (`feedback/`). `router` is the whole app, so tests drive it
 //! in-process.
 
+pub mod catalogue;
 pub mod config;
 pub mod connections;
 pub mod feedback;
@@ -28,12 +29,14 @@ pub use config::Config;
 /// Builds the complete HTTP application for `config`, storing feedback in `store`.
 pub fn router(config: &Config, store: feedback::Store) -> anyhow::Result<Router> {
     let site = site::Site::load(&config.dist_dir, config.public_origin.clone())?;
+    let catalogue = catalogue::load(&config.dist_dir)?;
     let request_id = HeaderName::from_static("x-request-id");
     Ok(Router::new()
         .merge(health::routes())
         .merge(feedback::routes(
             &config.feedback,
             store,
+            catalogue,
             config.connections.body_read,
         ))
         .merge(site.routes())

@@ -33,6 +33,14 @@ impl App {
     async fn with(db: &Database, tweak: impl FnOnce(&mut Settings)) -> Self {
         let dist = tempfile::tempdir().expect("temp dir");
         std::fs::write(dist.path().join("index.html"), "<!doctype html><p>app</p>").unwrap();
+        // A catalogue as the site build writes it: the two shipped models and a third, added
+        // as a folder, which the server must accept with no change of its own.
+        std::fs::create_dir(dist.path().join("models")).unwrap();
+        std::fs::copy(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/manifest.json"),
+            dist.path().join("models/manifest.json"),
+        )
+        .unwrap();
         let mut settings = Settings::sqlite("unused.db");
         settings.database = db.clone();
         settings.admin_token = Some(TOKEN.into());
@@ -202,7 +210,7 @@ async fn bad_bodies_get_clear_4xx_and_store_nothing(db: &Database) {
         ("rating too big for a byte", json!({ "id": id, "visit": { "speed": 300, "stability": 3, "usability": 3 } }).to_string().into_bytes(), "application/json", StatusCode::BAD_REQUEST, "invalid_json"),
         ("unknown top-level field", json!({ "id": id, "visit": ok_visit, "admin": true }).to_string().into_bytes(), "application/json", StatusCode::BAD_REQUEST, "invalid_json"),
         ("unknown nested field", json!({ "id": id, "visit": { "speed": 3, "stability": 3, "usability": 3, "image": "data:" } }).to_string().into_bytes(), "application/json", StatusCode::BAD_REQUEST, "invalid_json"),
-        ("unknown model", json!({ "id": id, "result": { "model": "gpt", "verdict": "up", "predicted": "positive" } }).to_string().into_bytes(), "application/json", StatusCode::BAD_REQUEST, "invalid_json"),
+        ("unknown model", json!({ "id": id, "result": { "model": "gpt", "verdict": "up", "predicted": "positive" } }).to_string().into_bytes(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_submission"),
         ("unknown backend", json!({ "id": id, "visit": ok_visit, "telemetry": { "latency_ms": 1, "backend": "cuda", "device": "desktop" } }).to_string().into_bytes(), "application/json", StatusCode::BAD_REQUEST, "invalid_json"),
         ("rating 0", json!({ "id": id, "visit": { "speed": 0, "stability": 3, "usability": 3 } }).to_string().into_bytes(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_submission"),
         ("rating 6", json!({ "id": id, "visit": { "speed": 3, "stability": 6, "usability": 3 } }).to_string().into_bytes(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "invalid_submission"),
@@ -589,7 +597,20 @@ macro_rules! suite {
     };
 }
 
+/// A model that joined the catalogue as a folder (`reviews`, three labels, in the fixture's
+/// manifest) is accepted with its own labels; a label of another model is not.
+async fn a_model_added_to_the_catalogue_is_accepted_with_its_labels(db: &Database) {
+    let app = App::new(db).await;
+    let (status, ack) = app.post(&result("reviews", "down", "positive", Some("neutral"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{ack}");
+    let (status, body) = app.post(&result("sentiment", "down", "positive", Some("neutral"))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.to_string().contains("not a label of the model"), "{body}");
+    assert_eq!(app.exported().await.len(), 1);
+}
+
 suite!(
+    a_model_added_to_the_catalogue_is_accepted_with_its_labels,
     stores_and_acknowledges,
     a_retry_is_acknowledged_once_and_stored_once,
     bad_bodies_get_clear_4xx_and_store_nothing,

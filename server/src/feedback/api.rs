@@ -73,6 +73,7 @@ pub async fn submit(State(api): State<Api>, req: Request) -> Result<Response, Ap
         .map_err(|_| ApiError::BodyTimeout(api.body_read))??;
     let submission = Submission::parse(&body).map_err(ApiError::Malformed)?;
     submission.validate()?;
+    submission.check_against(&api.catalogue)?;
     let (status, received_ms, duplicate) = match api.store.insert(&submission, now_ms()).await? {
         Stored::New { received_ms } => (StatusCode::CREATED, received_ms, false),
         Stored::Repeat { received_ms } => (StatusCode::OK, received_ms, true),

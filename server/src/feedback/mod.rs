@@ -42,17 +42,25 @@ pub struct Api {
     store: Store,
     admin: Option<admin::AdminToken>,
     metrics: Arc<Metrics>,
+    /// The models feedback may name, and their labels.
+    catalogue: Arc<crate::catalogue::Catalogue>,
     /// How long a submission's body may take to arrive (a trickled body holds a connection).
     body_read: Duration,
 }
 
 /// The `/api/*` routes and `/metrics`.
-pub fn routes(settings: &Settings, store: Store, body_read: Duration) -> Router {
+pub fn routes(
+    settings: &Settings,
+    store: Store,
+    catalogue: crate::catalogue::Catalogue,
+    body_read: Duration,
+) -> Router {
     let metrics = Arc::new(Metrics::default());
     let api = Api {
         store,
         admin: settings.admin_token.as_deref().map(admin::AdminToken::new),
         metrics: metrics.clone(),
+        catalogue: Arc::new(catalogue),
         body_read,
     };
     // Each group has its own rate limiter, applied before anything else it does (the admin

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use wire::catalog::{Catalogue, TaskKind};
 
 /// Longest comment or attached input text, in characters (the client shows a live counter).
 pub const MAX_TEXT_CHARS: usize = 2000;
@@ -40,13 +41,6 @@ pub struct Submission {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum Model {
-    Sentiment,
-    Image,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     Up,
     Down,
@@ -70,9 +64,13 @@ pub enum DeviceClass {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResultFeedback {
-    pub model: Model,
+    /// The catalogue id of the model that answered (`sentiment`, `image`, or any model the
+    /// site ships: `/models/manifest.json`).
+    #[schema(min_length = 1, max_length = 40)]
+    pub model: String,
     pub verdict: Verdict,
-    /// The label the model gave (`positive`/`negative` for sentiment, an ImageNet name for images).
+    /// The id of the label the model gave, one of the model's catalogue labels (`positive` or
+    /// `negative` for sentiment; an ImageNet class name for the image model).
     #[schema(min_length = 1, max_length = 80)]
     pub predicted: String,
     /// What the visitor says it should have been.
@@ -134,9 +132,11 @@ pub enum Invalid {
     Empty { field: &'static str },
     #[error("`{field}` contains control characters")]
     ControlCharacters { field: &'static str },
-    #[error("`{field}` is not a sentiment label (positive or negative)")]
-    NotASentimentLabel { field: &'static str },
-    #[error("images are never uploaded: `input_text` is only for sentiment")]
+    #[error("`result.model` \"{model}\" is not a model this site ships")]
+    UnknownModel { model: String },
+    #[error("`{field}` is not a label of the model \"{model}\"")]
+    NotALabel { field: &'static str, model: String },
+    #[error("images are never uploaded: `input_text` is only for text models")]
     InputForImage,
     #[error("`contact.email` does not look like an e-mail address")]
     NotAnEmail,
@@ -157,6 +157,13 @@ impl Submission {
             ));
         }
         Ok(submission)
+    }
+
+    /// Checks a result's model and labels against the catalogue the site ships.
+    pub fn check_against(&self, catalogue: &Catalogue) -> Result<(), Invalid> {
+        self.result
+            .as_ref()
+            .map_or(Ok(()), |r| r.check_against(catalogue))
     }
 
     pub fn validate(&self) -> Result<(), Invalid> {
@@ -197,15 +204,40 @@ impl Submission {
 
 impl ResultFeedback {
     fn validate(&self) -> Result<(), Invalid> {
-        label(&self.predicted, "result.predicted", self.model)?;
+        label(&self.model, "result.model")?;
+        label(&self.predicted, "result.predicted")?;
         if let Some(c) = &self.corrected {
-            label(c, "result.corrected", self.model)?;
+            label(c, "result.corrected")?;
         }
         if let Some(t) = &self.input_text {
-            if self.model == Model::Image {
-                return Err(Invalid::InputForImage);
-            }
             text(t, "result.input_text", MAX_TEXT_CHARS, true)?;
+        }
+        Ok(())
+    }
+
+    /// What only the catalogue can say: the model is one the site ships, the labels are its
+    /// own, and text comes only with a text model.
+    fn check_against(&self, catalogue: &Catalogue) -> Result<(), Invalid> {
+        let model = catalogue
+            .get(&self.model)
+            .map(|entry| &entry.manifest)
+            .ok_or_else(|| Invalid::UnknownModel {
+                model: self.model.clone(),
+            })?;
+        let labels = [
+            ("result.predicted", Some(&self.predicted)),
+            ("result.corrected", self.corrected.as_ref()),
+        ];
+        for (field, value) in labels {
+            if value.is_some_and(|v| !model.has_label(v)) {
+                return Err(Invalid::NotALabel {
+                    field,
+                    model: self.model.clone(),
+                });
+            }
+        }
+        if self.input_text.is_some() && model.task != TaskKind::TextClassification {
+            return Err(Invalid::InputForImage);
         }
         Ok(())
     }
@@ -233,13 +265,11 @@ impl VisitRating {
     }
 }
 
-fn label(value: &str, field: &'static str, model: Model) -> Result<(), Invalid> {
+/// A model or label id: one non-empty line.
+fn label(value: &str, field: &'static str) -> Result<(), Invalid> {
     text(value, field, MAX_LABEL_CHARS, false)?;
     if value.trim().is_empty() {
         return Err(Invalid::Empty { field });
-    }
-    if model == Model::Sentiment && !matches!(value, "positive" | "negative") {
-        return Err(Invalid::NotASentimentLabel { field });
     }
     Ok(())
 }
@@ -337,29 +367,64 @@ mod tests {
         );
     }
 
-    #[test]
-    fn sentiment_labels_are_closed_and_images_carry_no_input() {
+    /// A catalogue like the shipped one: a two-label text model and an image model whose
+    /// labels travel in its weights file.
+    fn catalogue() -> Catalogue {
+        serde_json::from_value(serde_json::json!({ "models": [
+            { "id": "sentiment", "task": "text-classification", "card": "c.md",
+              "name": {"en": "s", "zh": "s"}, "description": {"en": "s", "zh": "s"},
+              "quantization": {"en": "q", "zh": "q"},
+              "labels": [{"id": "negative", "en": "Negative", "zh": "负面"},
+                         {"id": "positive", "en": "Positive", "zh": "正面"}],
+              "files": [{"name": "w", "sha256": "0", "bytes": 1}], "architecture": {},
+              "file": "sentiment/w", "sha256": "0", "bytes": 1, "card_path": "sentiment/c.md" },
+            { "id": "image", "task": "image-classification", "card": "c.md",
+              "name": {"en": "i", "zh": "i"}, "description": {"en": "i", "zh": "i"},
+              "quantization": {"en": "q", "zh": "q"},
+              "labels_in_file": {"file": "w", "count": 1000},
+              "files": [{"name": "w", "sha256": "0", "bytes": 1}], "architecture": {},
+              "file": "image/w", "sha256": "0", "bytes": 1, "card_path": "image/c.md" }
+        ]}))
+        .expect("a valid catalogue")
+    }
+
+    fn result(model: &str, predicted: &str, corrected: &str, input: Option<&str>) -> Submission {
         let mut s = visit(3, None);
         s.visit = None;
         s.result = Some(ResultFeedback {
-            model: Model::Sentiment,
+            model: model.into(),
             verdict: Verdict::Down,
-            predicted: "positive".into(),
-            corrected: Some("neutral".into()),
-            input_text: None,
+            predicted: predicted.into(),
+            corrected: Some(corrected.into()),
+            input_text: input.map(Into::into),
         });
+        s
+    }
+
+    #[test]
+    fn models_and_labels_come_from_the_catalogue_and_images_carry_no_input() {
+        let catalogue = catalogue();
+        let ok = result("sentiment", "positive", "negative", Some("fine"));
+        assert_eq!(ok.check_against(&catalogue), Ok(()));
         assert!(matches!(
-            s.validate(),
-            Err(Invalid::NotASentimentLabel { .. })
+            result("sentiment", "positive", "neutral", None).check_against(&catalogue),
+            Err(Invalid::NotALabel {
+                field: "result.corrected",
+                ..
+            })
         ));
-        s.result = Some(ResultFeedback {
-            model: Model::Image,
-            verdict: Verdict::Down,
-            predicted: "tabby".into(),
-            corrected: Some("tiger cat".into()),
-            input_text: Some("a photo".into()),
-        });
-        assert_eq!(s.validate(), Err(Invalid::InputForImage));
+        assert!(matches!(
+            result("reviews", "positive", "negative", None).check_against(&catalogue),
+            Err(Invalid::UnknownModel { .. })
+        ));
+        assert_eq!(
+            result("image", "tabby", "tiger cat", Some("a photo")).check_against(&catalogue),
+            Err(Invalid::InputForImage)
+        );
+        assert_eq!(
+            result("image", "tabby", "tiger cat", None).check_against(&catalogue),
+            Ok(())
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
-use super::record::{Backend, DeviceClass, Model, Submission, Verdict};
+use super::record::{Backend, DeviceClass, Submission, Verdict};
 
 /// Which database to use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +155,7 @@ impl Store {
         .bind(s.id.to_string())
         .bind(received_ms)
         .bind(if r.is_some() { "result" } else { "visit" })
-        .bind(r.map(|r| model_name(r.model)))
+        .bind(r.map(|r| r.model.as_str()))
         .bind(r.map(|r| verdict_name(r.verdict)))
         .bind(r.map(|r| r.predicted.clone()))
         .bind(r.and_then(|r| r.corrected.clone()))
@@ -298,14 +298,6 @@ fn feedback_row(row: &AnyRow) -> Result<FeedbackRow, StoreError> {
         latency_ms: row.try_get("latency_ms")?,
         device: row.try_get("device")?,
     })
-}
-
-// The names stored in the database are the ones on the wire, so an export reads like the API.
-fn model_name(m: Model) -> &'static str {
-    match m {
-        Model::Sentiment => "sentiment",
-        Model::Image => "image",
-    }
 }
 
 fn verdict_name(v: Verdict) -> &'static str {
