@@ -96,8 +96,8 @@ fn flatten(prefix: &str, value: &toml::Value, out: &mut BTreeMap<String, String>
 /// A TOML file the build depends on (rebuilt when it changes); a build script can only panic.
 fn read_toml(path: &Path) -> toml::Table {
     println!("cargo:rerun-if-changed={}", path.display());
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     text.parse()
         .unwrap_or_else(|e| panic!("{} is not valid TOML: {e}", path.display()))
 }

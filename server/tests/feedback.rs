@@ -601,11 +601,18 @@ macro_rules! suite {
 /// manifest) is accepted with its own labels; a label of another model is not.
 async fn a_model_added_to_the_catalogue_is_accepted_with_its_labels(db: &Database) {
     let app = App::new(db).await;
-    let (status, ack) = app.post(&result("reviews", "down", "positive", Some("neutral"))).await;
+    let (status, ack) = app
+        .post(&result("reviews", "down", "positive", Some("neutral")))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{ack}");
-    let (status, body) = app.post(&result("sentiment", "down", "positive", Some("neutral"))).await;
+    let (status, body) = app
+        .post(&result("sentiment", "down", "positive", Some("neutral")))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(body.to_string().contains("not a label of the model"), "{body}");
+    assert!(
+        body.to_string().contains("not a label of the model"),
+        "{body}"
+    );
     assert_eq!(app.exported().await.len(), 1);
 }
 
