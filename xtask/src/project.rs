@@ -143,13 +143,12 @@ pub fn cargo_at_low_priority() -> Command {
 /// The weights of catalogue model `id`: file name, bytes and recorded sha256.
 pub fn shipped_model(id: &str) -> Result<(String, Vec<u8>, String)> {
     let model = crate::catalogue::model(id)?;
-    let (path, sha256) = model.weights()?;
-    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("model")
-        .to_owned();
+    let (bytes, sha256) = model.weight_bytes()?;
+    let name = model
+        .manifest
+        .weights()
+        .map(|f| f.name.clone())
+        .unwrap_or_default();
     Ok((name, bytes, sha256))
 }
 
