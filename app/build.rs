@@ -4,9 +4,8 @@
 //! before they ship: every locale must define exactly the keys English defines (so both
 //! languages also have the same number of tour steps).
 //!
-//! Measured figures come from the `[metrics]` of `assets/models/<id>/model.toml` (written by the
-//! eval commands with `--record`): copy says `{{sentiment.accuracy|percent}}` and the build puts in the number, so a
-//! model card never shows a figure someone typed. An unknown name fails the build.
+//! Nothing about a model is here: names, labels, examples and measured figures live in its
+//! catalogue folder (`assets/models/<id>/model.toml`), which the app reads at run time.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -17,17 +16,12 @@ const LOCALES: &[&str] = &["en", "zh"];
 fn main() {
     let content_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/content");
     println!("cargo:rerun-if-changed={}", content_dir.display());
-    let metrics = read_metrics(&content_dir.join("../models"));
     let mut tables = Vec::new();
     for locale in LOCALES {
         let path = content_dir.join(format!("{locale}.toml"));
         let value = toml::Value::Table(read_toml(&path));
         let mut flat = BTreeMap::new();
         flatten("", &value, &mut flat, &path);
-        for (key, text) in flat.iter_mut() {
-            *text = fill_metrics(text, &metrics)
-                .unwrap_or_else(|e| panic!("{} `{key}`: {e}", path.display()));
-        }
         tables.push((locale, flat));
     }
     let english: Vec<&String> = tables[0].1.keys().collect();
@@ -100,78 +94,4 @@ fn read_toml(path: &Path) -> toml::Table {
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     text.parse()
         .unwrap_or_else(|e| panic!("{} is not valid TOML: {e}", path.display()))
-}
-
-/// `id.key` → value: the `[metrics]` the eval commands recorded in each catalogue folder's
-/// `model.toml` (`assets/models/<id>/model.toml`).
-fn read_metrics(catalogue: &Path) -> BTreeMap<String, toml::Value> {
-    println!("cargo:rerun-if-changed={}", catalogue.display());
-    let mut out = BTreeMap::new();
-    let folders = std::fs::read_dir(catalogue)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", catalogue.display()));
-    for folder in folders.flatten() {
-        let path = folder.path().join("model.toml");
-        if !path.is_file() {
-            continue;
-        }
-        let table = read_toml(&path);
-        let id = table
-            .get("id")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned();
-        if let Some(toml::Value::Table(metrics)) = table.get("metrics") {
-            for (k, v) in metrics {
-                out.insert(format!("{id}.{k}"), v.clone());
-            }
-        }
-    }
-    out
-}
-
-/// Replaces each `{{name|format}}` with the measured value; formats: `percent` (0.9384 → 93.8%),
-/// `count` (2694 → 2,694), none (as recorded).
-fn fill_metrics(text: &str, metrics: &BTreeMap<String, toml::Value>) -> Result<String, String> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 2..];
-        let close = after
-            .find("}}")
-            .ok_or_else(|| format!("unclosed {{{{ in {text:?}"))?;
-        let (name, format) = after[..close]
-            .split_once('|')
-            .unwrap_or((&after[..close], ""));
-        let value = metrics
-            .get(name.trim())
-            .ok_or_else(|| format!("no measured figure `{name}`: no `[metrics]` key of that name in assets/models/<id>/model.toml"))?;
-        let filled = match (format.trim(), value) {
-            ("percent", toml::Value::Float(x)) => format!("{:.1}%", x * 100.0),
-            ("count", toml::Value::Integer(n)) => thousands(*n),
-            ("", toml::Value::String(s)) => s.clone(),
-            ("", other) => other.to_string(),
-            (f, v) => return Err(format!("cannot format `{name}` ({v}) as `{f}`")),
-        };
-        out.push_str(&filled);
-        rest = &after[close + 2..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
 }

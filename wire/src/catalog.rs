@@ -108,8 +108,15 @@ pub struct ModelManifest {
     #[serde(default)]
     pub languages: Vec<String>,
     pub name: Localized,
+    /// What the demo is called on the page ("Sentiment analysis"); the name when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<Localized>,
     pub description: Localized,
     pub quantization: Localized,
+    /// Where the weights come from and their licence, for the site's credits
+    /// ("all-MiniLM-L6-v2 (Apache-2.0)").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit: Option<Localized>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<Label>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,6 +131,11 @@ pub struct ModelManifest {
     /// Written by the eval commands (`--record`), naming the dataset they measured on.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metrics: Table,
+    /// The measured figures in words for the model card, with `{{key|format}}` for a value
+    /// of `metrics` (see [`fill_figures`]): the site build fills them in, so a card never shows
+    /// a figure someone typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub figures: Option<Localized>,
 }
 
 fn default_order() -> u32 {
@@ -141,6 +153,11 @@ impl ModelManifest {
         self.labels_in_file
             .as_ref()
             .map_or(self.labels.len(), |listed| listed.count)
+    }
+
+    /// The demo's title: `title`, else `name`.
+    pub fn title(&self) -> &Localized {
+        self.title.as_ref().unwrap_or(&self.name)
     }
 
     /// Whether `label` is one of this model's outputs. Labels carried in a weight file are
@@ -175,5 +192,82 @@ pub struct Catalogue {
 impl Catalogue {
     pub fn get(&self, id: &str) -> Option<&CatalogueEntry> {
         self.models.iter().find(|entry| entry.manifest.id == id)
+    }
+}
+
+/// Replaces each `{{key|format}}` in `text` with `metrics[key]`. Formats: `percent`
+/// (0.9384 → "93.8%"), `count` (2694 → "2,694"), none (as recorded). An unknown key or a format
+/// that does not fit the value is an error naming it.
+pub fn fill_figures(text: &str, metrics: &Table) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let close = after
+            .find("}}")
+            .ok_or_else(|| format!("unclosed {{{{ in {text:?}"))?;
+        let (key, format) = after[..close]
+            .split_once('|')
+            .unwrap_or((&after[..close], ""));
+        let (key, format) = (key.trim(), format.trim());
+        let value = metrics
+            .get(key)
+            .ok_or_else(|| format!("no measured figure `{key}` in [metrics]"))?;
+        out.push_str(&match (format, value) {
+            ("percent", Value::Float(x)) => format!("{:.1}%", x * 100.0),
+            ("count", Value::Int(n)) => thousands(*n),
+            ("", Value::Text(s)) => s.clone(),
+            ("", Value::Int(n)) => n.to_string(),
+            ("", Value::Float(x)) => x.to_string(),
+            ("", Value::Bool(b)) => b.to_string(),
+            (format, value) => {
+                return Err(format!("cannot show `{key}` ({value:?}) as `{format}`"))
+            }
+        });
+        rest = &after[close + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_are_filled_from_the_metrics() {
+        let mut metrics = Table::new();
+        metrics.insert("accuracy".into(), Value::Float(0.9376));
+        metrics.insert("n".into(), Value::Int(12694));
+        metrics.insert("data".into(), Value::Text("SST-2".into()));
+        assert_eq!(
+            fill_figures(
+                "{{accuracy|percent}} on {{ n | count }} {{data}} sentences",
+                &metrics
+            ),
+            Ok("93.8% on 12,694 SST-2 sentences".to_owned())
+        );
+        assert!(fill_figures("{{f1}}", &metrics)
+            .unwrap_err()
+            .contains("`f1`"));
+        assert!(fill_figures("{{data|percent}}", &metrics).is_err());
+        assert!(fill_figures("{{accuracy", &metrics).is_err());
     }
 }

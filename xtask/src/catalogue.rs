@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
-use wire::catalog::{Catalogue, CatalogueEntry, ModelManifest, TaskKind};
+use wire::catalog::{fill_figures, Catalogue, CatalogueEntry, Localized, ModelManifest, TaskKind};
 
 use crate::project::{root, sha256_hex};
 
@@ -140,6 +140,7 @@ fn check(model: &CatalogueModel) -> Result<()> {
         m.card
     );
     check_labels(&path, m)?;
+    filled_figures(m).with_context(|| format!("{}: `figures`", path.display()))?;
     ensure!(
         !m.files.is_empty(),
         "{}: `files` is empty; list the weights file",
@@ -172,6 +173,19 @@ fn check(model: &CatalogueModel) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `figures` with each `{{key|format}}` replaced by the measured value from `metrics`: the
+/// browser shows only numbers an eval command recorded.
+fn filled_figures(m: &ModelManifest) -> Result<Option<Localized>> {
+    let Some(figures) = &m.figures else {
+        return Ok(None);
+    };
+    let fill = |text: &str| fill_figures(text, &m.metrics).map_err(anyhow::Error::msg);
+    Ok(Some(Localized {
+        en: fill(&figures.en)?,
+        zh: fill(&figures.zh)?,
+    }))
 }
 
 fn check_labels(path: &Path, m: &ModelManifest) -> Result<()> {
@@ -296,7 +310,10 @@ pub fn browser_catalogue(models: &[CatalogueModel]) -> Result<Catalogue> {
             sha256: weights.sha256.clone(),
             bytes: weights.bytes,
             card_path: format!("{}/{}", m.id, m.card),
-            manifest: m.clone(),
+            manifest: ModelManifest {
+                figures: filled_figures(m)?,
+                ..m.clone()
+            },
         });
     }
     Ok(catalogue)
@@ -365,6 +382,7 @@ mod tests {
                 "appears twice",
             ),
             ("reviews", "MODEL_CARD.md", "CARD.md", "`card`"),
+            ("reviews", "(F1 {{f1}})", "(F1 {{f2}})", "`figures`"),
             ("Bad_Id", "", "", "lowercase"),
         ];
         for (id, from, to, expected) in cases {
