@@ -15,6 +15,7 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
+pub use wire::engine::{EngineInfo, ImageClass, TextExplanation, TextPrediction, WordContribution};
 
 // A dynamic import, so the SDK (and the worker it starts) load after first paint and are
 // served from their stable URL rather than bundled into the UI's wasm.
@@ -24,42 +25,12 @@ extern "C" {
     fn load_sdk() -> Result<Promise, JsValue>;
 }
 
-/// What the worker reports about itself (`model_wasm::info::EngineInfo`).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct EngineInfo {
-    pub version: String,
-    pub cpu_backend: String,
-    pub simd: bool,
-    /// Threads the engine computes on (the multi-threaded build's pool, else 1).
-    #[serde(default = "one_thread")]
-    pub threads: u32,
-}
-
-fn one_thread() -> u32 {
-    1
-}
-
 /// Starts the worker (once per page) and asks it to describe itself.
 pub async fn engine_info() -> Result<EngineInfo, String> {
     let module = sdk().await?;
     let value = call(&sdk_function(&module, "engineInfo")?, &module, &[]).await?;
     serde_wasm_bindgen::from_value(value)
         .map_err(|e| format!("unexpected answer from the engine: {e}"))
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Task {
-    Sentiment,
-    Image,
-}
-
-impl Task {
-    pub fn name(self) -> &'static str {
-        match self {
-            Task::Sentiment => "sentiment",
-            Task::Image => "image",
-        }
-    }
 }
 
 /// Download progress of one model file.
@@ -118,12 +89,39 @@ struct Progress {
 
 thread_local! {
     static PIPELINES: RefCell<Vec<(&'static str, Function)>> = const { RefCell::new(Vec::new()) };
+    /// Every model the page has asked for, created once under the app's root owner so their
+    /// signals outlive the component that first asked (a kiosk tab, a tour step).
+    static MODELS: RefCell<Vec<Model>> = const { RefCell::new(Vec::new()) };
+    static ROOT: RefCell<Option<Owner>> = const { RefCell::new(None) };
+}
+
+/// Remembers the app's root owner, under which every [`Model`]'s signals are created.
+pub fn provide_models() {
+    ROOT.with(|root| *root.borrow_mut() = Owner::current());
+}
+
+/// The engine-side state of catalogue model `id`, shared by every page and demo that shows it.
+pub fn model(id: &str) -> Model {
+    if let Some(found) = MODELS.with(|m| m.borrow().iter().find(|m| m.id == id).copied()) {
+        return found;
+    }
+    // A page knows a handful of models and keeps them all its life: leaking each id once makes
+    // `Model` `Copy`, which Leptos closures need.
+    let id: &'static str = Box::leak(id.to_owned().into_boxed_str());
+    let create = || Model::new(id);
+    let created = ROOT.with(|root| match root.borrow().as_ref() {
+        Some(owner) => owner.with(create),
+        None => create(),
+    });
+    MODELS.with(|m| m.borrow_mut().push(created));
+    created
 }
 
 /// One model as the UI sees it.
 #[derive(Clone, Copy)]
 pub struct Model {
-    pub task: Task,
+    /// Its catalogue id.
+    pub id: &'static str,
     pub state: RwSignal<LoadState>,
     /// `wasm-simd` or `webgpu`, once known.
     pub backend: RwSignal<Option<String>>,
@@ -134,9 +132,9 @@ pub struct Model {
 }
 
 impl Model {
-    fn new(task: Task) -> Self {
+    fn new(id: &'static str) -> Self {
         Self {
-            task,
+            id,
             state: RwSignal::new(LoadState::Idle),
             backend: RwSignal::new(None),
             threads: RwSignal::new(None),
@@ -156,9 +154,9 @@ impl Model {
         }
     }
 
-    /// The SDK's run function for this task, loading the model first if needed.
+    /// The SDK's run function for this model, loading the model first if needed.
     pub async fn pipeline(self) -> Result<Function, String> {
-        let name = self.task.name();
+        let name = self.id;
         if let Some(run) = PIPELINES.with(|p| {
             p.borrow()
                 .iter()
@@ -209,7 +207,7 @@ impl Model {
                     if let Ok(info) = engine_info().await {
                         if self.backend.get_untracked().is_none() {
                             self.backend.set(Some(info.cpu_backend));
-                            self.threads.set(Some(info.threads));
+                            self.threads.set(Some(info.threads as u32));
                         }
                     }
                 }
@@ -287,57 +285,15 @@ pub fn backend_label(backend: Option<&str>, threads: u32, threads_word: &str) ->
     }
 }
 
-/// Both models, shared by every page through context.
-#[derive(Clone, Copy)]
-pub struct Models {
-    pub sentiment: Model,
-    pub image: Model,
-}
-
-pub fn provide_models() {
-    provide_context(Models {
-        sentiment: Model::new(Task::Sentiment),
-        image: Model::new(Task::Image),
-    });
-}
-
-pub fn use_models() -> Models {
-    expect_context::<Models>()
-}
-
-/// `{ label, score, positive, truncated, ms, backend }` from the sentiment pipeline.
+/// A text model's answer (`wire::engine::TextPrediction`) and how it was computed.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct SentimentResult {
-    pub label: String,
-    pub score: f64,
-    pub positive: f64,
-    pub truncated: bool,
+pub struct TextResult {
+    #[serde(flatten)]
+    pub prediction: TextPrediction,
     pub ms: f64,
     pub backend: String,
     #[serde(default)]
     pub threads: Option<u32>,
-}
-
-/// One word of the input and how much it pushed the answer (`> 0`: towards positive).
-/// `start`/`end` are UTF-8 byte offsets into the text, so they index a Rust `str` directly.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct WordContribution {
-    pub word: String,
-    pub start: usize,
-    pub end: usize,
-    pub contribution: f64,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct Explanation {
-    pub words: Vec<WordContribution>,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct ImageClass {
-    pub index: u32,
-    pub label: String,
-    pub score: f64,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -349,15 +305,15 @@ pub struct ImageResult {
     pub threads: Option<u32>,
 }
 
-pub async fn classify_text(model: Model, text: &str) -> Result<SentimentResult, String> {
+pub async fn classify_text(model: Model, text: &str) -> Result<TextResult, String> {
     let run = model.pipeline().await?;
     let value = call(&run, &JsValue::NULL, &[JsValue::from_str(text)]).await?;
-    let result: SentimentResult = decode(value)?;
+    let result: TextResult = decode(value)?;
     model.record(result.ms, &result.backend, result.threads);
     Ok(result)
 }
 
-pub async fn explain_text(model: Model, text: &str) -> Result<Explanation, String> {
+pub async fn explain_text(model: Model, text: &str) -> Result<TextExplanation, String> {
     let run = model.pipeline().await?;
     let explain: Function = Reflect::get(&run, &"explain".into())
         .map_err(js_error)?

@@ -84,6 +84,41 @@ impl I18n {
         move || lookup(self.locale.get(), key)
     }
 
+    /// The text in the page's language from a catalogue entry (reactive: call it in a closure).
+    pub fn pick(self, text: &wire::catalog::Localized) -> String {
+        match self.locale.get() {
+            Locale::En => text.en.clone(),
+            Locale::Zh => text.zh.clone(),
+        }
+    }
+
+    /// A label's display name in the page's language.
+    pub fn label_name(self, label: &wire::catalog::Label) -> String {
+        match self.locale.get() {
+            Locale::En => label.en.clone(),
+            Locale::Zh => label.zh.clone(),
+        }
+    }
+
+    /// Example inputs for the page's language.
+    pub fn examples(self, examples: &wire::catalog::LocalizedList) -> Vec<String> {
+        match self.locale.get() {
+            Locale::En => examples.en.clone(),
+            Locale::Zh => examples.zh.clone(),
+        }
+    }
+
+    /// "English", "English or Chinese": the languages a text model reads, named in the page's
+    /// language (`[languages]` in the content files; an unknown code is shown as it is).
+    pub fn language_names(self, codes: &[String]) -> String {
+        let locale = self.locale.get();
+        let names: Vec<&str> = codes
+            .iter()
+            .map(|code| try_lookup(locale, &format!("languages.{code}")).unwrap_or(code))
+            .collect();
+        names.join(lookup(locale, "languages.or"))
+    }
+
     /// Switches the language for this page only: embeds (a host page's choice, and no storage
     /// written from inside someone else's page) and kiosks (the next visitor gets the default).
     pub fn set_for_page(self, locale: Locale) {

@@ -1,6 +1,7 @@
 //! Vitrine's single-page app. `routes.rs` maps every mode (website, kiosk, embed, tour,
 //! insights) to its page; inference happens in a Web Worker reached through `engine.rs`.
 
+mod catalogue;
 mod components;
 mod dom;
 mod embed_frame;

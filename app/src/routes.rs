@@ -5,6 +5,7 @@ use leptos_meta::{provide_meta_context, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
+use crate::catalogue::provide_catalogue;
 use crate::engine::provide_models;
 use crate::i18n::{provide_i18n, use_i18n};
 use crate::pages::{
@@ -17,6 +18,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_i18n();
     provide_models();
+    provide_catalogue();
     let i18n = use_i18n();
     view! {
         <Title text=i18n.text("meta.title")/>
@@ -27,8 +29,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/tour") view=Tour/>
                 <Route path=path!("/tour/:step") view=Tour/>
                 <Route path=path!("/insights") view=Insights/>
-                <Route path=path!("/embed/sentiment") view=|| view! { <Embed demo="sentiment"/> }/>
-                <Route path=path!("/embed/image") view=|| view! { <Embed demo="image"/> }/>
+                <Route path=path!("/embed/:model") view=Embed/>
             </Routes>
         </Router>
     }

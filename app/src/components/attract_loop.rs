@@ -1,7 +1,8 @@
-//! The kiosk's attract loop: a full-screen invitation that cycles through example sentences and
-//! sample photos with the model's real answers, computed on this device the first time each
-//! slide shows and then remembered (a booth runs all day: a fixed handful of answers keeps
-//! memory flat). Any touch, click or key starts a visit.
+//! The kiosk's attract loop: a full-screen invitation that cycles through the catalogue models'
+//! examples (sentences and sample photos, taken in turn from each model) with the models' real
+//! answers, computed on this device the first time each slide shows and then remembered (a
+//! booth runs all day: a fixed handful of answers keeps memory flat). Any touch, click or key
+//! starts a visit.
 
 use std::time::Duration;
 
@@ -9,32 +10,89 @@ use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use wire::catalog::{CatalogueEntry, TaskKind};
+
+use crate::catalogue::use_catalogue;
+use crate::components::image_demo::SAMPLES;
 use crate::dom::fetch_blob;
-use crate::engine::{classify_image, classify_text, use_models};
+use crate::engine::{classify_image, classify_text, model};
 use crate::i18n::use_i18n;
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Slide {
-    /// A content key holding an example sentence.
-    Sentence(&'static str),
-    /// A sample photo in `/samples/` and the content key of its caption.
-    Photo(&'static str, &'static str),
+/// Examples taken from each model for the loop: enough to vary, few enough to keep memory flat.
+const EXAMPLES_PER_MODEL: usize = 3;
+
+#[derive(Clone, Debug, PartialEq)]
+struct Slide {
+    model: CatalogueEntry,
+    /// A sentence for a text model; a sample photo's file name for an image model.
+    input: String,
 }
 
-const SLIDES: &[Slide] = &[
-    Slide::Sentence("sentiment.example_positive"),
-    Slide::Photo("parrot", "image.sample_parrot"),
-    Slide::Sentence("sentiment.example_tricky"),
-    Slide::Photo("hot_dog", "image.sample_hot_dog"),
-    Slide::Sentence("sentiment.example_mixed"),
-    Slide::Photo("owl", "image.sample_owl"),
-];
+/// The models' examples in turn: the first of each model, then the second of each, and so on.
+fn slides(
+    entries: &[CatalogueEntry],
+    locale_examples: impl Fn(&CatalogueEntry) -> Vec<String>,
+) -> Vec<Slide> {
+    let lists: Vec<(CatalogueEntry, Vec<String>)> = entries
+        .iter()
+        .map(|e| (e.clone(), locale_examples(e)))
+        .collect();
+    (0..EXAMPLES_PER_MODEL)
+        .flat_map(|i| {
+            lists.iter().filter_map(move |(entry, examples)| {
+                examples.get(i).map(|input| Slide {
+                    model: entry.clone(),
+                    input: input.clone(),
+                })
+            })
+        })
+        .collect()
+}
 
-/// What the model said about a slide.
+/// What the model said about a slide: a label id (text) or class name (image), and its score.
 #[derive(Clone, Debug, PartialEq)]
-enum Answer {
-    Sentiment { positive: bool, score: f64 },
-    Photo { label: String, score: f64 },
+struct Answer {
+    label: String,
+    score: f32,
+}
+
+/// The caption of a sample photo (`cat.jpg`), from the site's sample list.
+fn photo_caption(file: &str) -> Option<&'static str> {
+    let name = file.strip_suffix(".jpg").unwrap_or(file);
+    SAMPLES
+        .iter()
+        .find(|(s, _)| *s == name)
+        .map(|(_, key)| *key)
+}
+
+async fn answer(slide: Slide) -> Option<Answer> {
+    let engine = model(&slide.model.manifest.id);
+    match slide.model.manifest.task {
+        TaskKind::TextClassification => {
+            classify_text(engine, &slide.input)
+                .await
+                .ok()
+                .map(|r| Answer {
+                    label: r.prediction.label,
+                    score: r.prediction.score,
+                })
+        }
+        TaskKind::ImageClassification => {
+            let blob = fetch_blob(&format!("/samples/{}", slide.input))
+                .await
+                .ok()?;
+            let top = classify_image(engine, &blob)
+                .await
+                .ok()?
+                .top
+                .into_iter()
+                .next()?;
+            Some(Answer {
+                label: top.label,
+                score: top.score,
+            })
+        }
+    }
 }
 
 #[component]
@@ -47,49 +105,52 @@ pub fn AttractLoop(
 ) -> impl IntoView {
     let i18n = use_i18n();
     let t = move |key| i18n.text(key);
-    let models = use_models();
+    let catalogue = use_catalogue();
+    // Fixed at the first catalogue seen (examples of the kiosk's start language).
+    let slides = Memo::new(move |_| {
+        slides(&catalogue.entries(), |e| {
+            i18n.examples(&e.manifest.examples)
+        })
+    });
     let current = RwSignal::new(0usize);
     // One answer per slide, filled in as slides first appear.
-    let answers = RwSignal::new(vec![None::<Answer>; SLIDES.len()]);
+    let answers = RwSignal::new(Vec::<Option<Answer>>::new());
 
     let compute = move |index: usize| {
-        if answers.try_with_untracked(|a| a[index].is_some()) != Some(false) {
+        let Some(slide) = slides
+            .try_with_untracked(|s| s.get(index).cloned())
+            .flatten()
+        else {
+            return;
+        };
+        if answers.try_with_untracked(|a| a.get(index).is_some_and(Option::is_some)) != Some(false)
+        {
             return; // known already, or the loop is gone
         }
         spawn_local(async move {
-            let answer = match SLIDES[index] {
-                Slide::Sentence(key) => {
-                    // The model reads English; the examples are English in every language file.
-                    let text = crate::i18n::lookup(crate::i18n::Locale::En, key);
-                    classify_text(models.sentiment, text)
-                        .await
-                        .ok()
-                        .map(|r| Answer::Sentiment {
-                            positive: r.label == "positive",
-                            score: r.score,
-                        })
-                }
-                Slide::Photo(name, _) => match fetch_blob(&format!("/samples/{name}.jpg")).await {
-                    Ok(blob) => classify_image(models.image, &blob)
-                        .await
-                        .ok()
-                        .and_then(|r| r.top.into_iter().next())
-                        .map(|c| Answer::Photo {
-                            label: c.label,
-                            score: c.score,
-                        }),
-                    Err(_) => None,
-                },
-            };
-            if let Some(answer) = answer {
+            if let Some(found) = answer(slide).await {
                 // The visitor may have started (unmounting the loop) while the model worked.
-                answers.try_update(|a| a[index] = Some(answer));
+                answers.try_update(|a| {
+                    if a.len() <= index {
+                        a.resize(index + 1, None);
+                    }
+                    a[index] = Some(found);
+                });
             }
         });
     };
-    compute(0);
+    // New slides (the catalogue arrived, the language changed): forget the old answers.
+    Effect::new(move |_| {
+        if !slides.with(Vec::is_empty) {
+            answers.set(Vec::new());
+            current.set(0);
+            compute(0);
+        }
+    });
+
     let advance = move || {
-        let next = (current.get_untracked() + 1) % SLIDES.len();
+        let count = slides.with_untracked(Vec::len).max(1);
+        let next = (current.get_untracked() + 1) % count;
         compute(next);
         current.set(next);
     };
@@ -121,41 +182,49 @@ pub fn AttractLoop(
     let start_click = on_start.clone();
     let slide_view = move || {
         let index = current.get();
-        let answer = answers.with(|a| a[index].clone());
-        match SLIDES[index] {
-            Slide::Sentence(key) => view! {
+        let slide = slides.with(|s| s.get(index).cloned())?;
+        let answer = answers.with(|a| a.get(index).cloned().flatten());
+        let caption = match answer {
+            Some(Answer { label, score }) => {
+                let known = slide
+                    .model
+                    .manifest
+                    .labels
+                    .iter()
+                    .find(|l| l.id == label)
+                    .cloned();
+                let tone = match known.as_ref().and_then(|l| l.polarity) {
+                    Some(wire::catalog::Polarity::Positive) => "verdict-label pos",
+                    Some(wire::catalog::Polarity::Negative) => "verdict-label neg",
+                    _ => "verdict-label",
+                };
+                view! {
+                    <span class=tone>{move || known.as_ref().map_or_else(|| label.clone(), |l| i18n.label_name(l))}</span>
+                    <span class="attract-score">{format!("{:.0}%", score * 100.0)}</span>
+                }.into_any()
+            }
+            None => view! { <span class="muted">{t("kiosk.thinking")}</span> }.into_any(),
+        };
+        Some(match slide.model.manifest.task {
+            TaskKind::TextClassification => view! {
                 <figure class="attract-slide" data-testid="attract-slide" data-kind="sentence">
-                    <blockquote class="attract-quote">{crate::i18n::lookup(crate::i18n::Locale::En, key)}</blockquote>
-                    <figcaption class="attract-answer">
-                        {match answer {
-                            Some(Answer::Sentiment { positive, score }) => view! {
-                                <span class=if positive { "verdict-label pos" } else { "verdict-label neg" }>
-                                    {if positive { t("sentiment.positive") } else { t("sentiment.negative") }}
-                                </span>
-                                <span class="attract-score">{format!("{:.0}%", score * 100.0)}</span>
-                            }.into_any(),
-                            _ => view! { <span class="muted">{t("kiosk.thinking")}</span> }.into_any(),
-                        }}
-                    </figcaption>
+                    <blockquote class="attract-quote">{slide.input.clone()}</blockquote>
+                    <figcaption class="attract-answer">{caption}</figcaption>
                 </figure>
             }
             .into_any(),
-            Slide::Photo(name, caption) => view! {
-                <figure class="attract-slide" data-testid="attract-slide" data-kind="photo">
-                    <img class="attract-photo" src=format!("/samples/{name}.jpg") alt=t(caption)/>
-                    <figcaption class="attract-answer">
-                        {match answer {
-                            Some(Answer::Photo { label, score }) => view! {
-                                <span class="verdict-label">{label}</span>
-                                <span class="attract-score">{format!("{:.0}%", score * 100.0)}</span>
-                            }.into_any(),
-                            _ => view! { <span class="muted">{t("kiosk.thinking")}</span> }.into_any(),
-                        }}
-                    </figcaption>
-                </figure>
+            TaskKind::ImageClassification => {
+                let alt = photo_caption(&slide.input)
+                    .map_or_else(|| slide.input.clone(), |key| t(key)().to_owned());
+                view! {
+                    <figure class="attract-slide" data-testid="attract-slide" data-kind="photo">
+                        <img class="attract-photo" src=format!("/samples/{}", slide.input) alt=alt/>
+                        <figcaption class="attract-answer">{caption}</figcaption>
+                    </figure>
+                }
+                .into_any()
             }
-            .into_any(),
-        }
+        })
     };
 
     view! {

@@ -44,7 +44,7 @@ pub fn EngineStatus() -> impl IntoView {
                 EngineState::Ready(info) => view! {
                     <span class="dot dot-ok" aria-hidden="true"></span>
                     <span>{i18n.text("engine.ready")}</span>
-                    <span class="badge" title=i18n.text("engine.backend")>{backend_label(Some(&info.cpu_backend), info.threads, i18n.text("load.threads")())}</span>
+                    <span class="badge" title=i18n.text("engine.backend")>{backend_label(Some(&info.cpu_backend), info.threads as u32, i18n.text("load.threads")())}</span>
                     <span class="muted">{i18n.text("engine.version")}" "{info.version.clone()}</span>
                 }.into_any(),
                 EngineState::Failed(reason) => view! {

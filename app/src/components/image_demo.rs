@@ -13,7 +13,9 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::components::model_load::ModelLoad;
 use crate::dom::{capture_frame, fetch_blob, start_camera, stop_camera, when_visible, CameraError};
-use crate::engine::{classify_image, millis, use_models, ImageResult};
+use wire::catalog::CatalogueEntry;
+
+use crate::engine::{classify_image, millis, model, ImageResult};
 use crate::i18n::use_i18n;
 
 /// The credited photos in `/samples/` (see `assets/samples/CREDITS.md`) and their captions.
@@ -64,13 +66,17 @@ fn revoke(preview: Option<Preview>) {
 
 #[component]
 pub fn ImageDemo(
+    /// The model, as the catalogue describes it.
+    entry: CatalogueEntry,
     /// A name from [`SAMPLES`] to classify as soon as the demo appears (a tour step).
     #[prop(optional)]
     initial_sample: Option<&'static str>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let t = move |key| i18n.text(key);
-    let model = use_models().image;
+    let model = model(&entry.manifest.id);
+    let id = model.id;
+    let title = entry.manifest.title().clone();
 
     let status = RwSignal::new(Status::Idle);
     let preview = RwSignal::new(None::<Preview>);
@@ -252,14 +258,15 @@ pub fn ImageDemo(
     };
 
     view! {
-        <article class="card demo image-demo" node_ref=root data-testid="demo-image" aria-labelledby="image-title">
+        <article class="card demo image-demo" node_ref=root data-testid=format!("demo-{id}")
+            data-model=id aria-labelledby=format!("{id}-title")>
             <div class="demo-head">
-                <h3 id="image-title" class="demo-title">{t("demos.image_title")}</h3>
+                <h3 id=format!("{id}-title") class="demo-title">{move || i18n.pick(&title)}</h3>
                 <ModelLoad model=model/>
             </div>
             <div class="image-grid">
                 <div class="image-input">
-                    <div class="dropzone" class:dragging=move || dragging.get() data-testid="image-dropzone"
+                    <div class="dropzone" class:dragging=move || dragging.get() data-testid=format!("{id}-dropzone")
                         on:dragover=move |e: ev::DragEvent| { e.prevent_default(); dragging.set(true); }
                         on:dragleave=move |_| dragging.set(false)
                         on:drop=on_drop>
@@ -279,7 +286,7 @@ pub fn ImageDemo(
                         <Show when=move || !camera_active()>
                             {move || match preview.get() {
                                 Some(p) => view! {
-                                    <img class="preview" data-testid="image-preview" src=p.src
+                                    <img class="preview" data-testid=format!("{id}-preview") src=p.src
                                         alt=t("image.preview_alt")
                                         on:error=move |_| { revoke(preview.get_untracked()); preview.set(None); }/>
                                 }.into_any(),
@@ -290,9 +297,9 @@ pub fn ImageDemo(
                             <p class="drop-text">{t("image.drop")}</p>
                         </Show>
                         <div class="drop-actions">
-                            <input type="file" id="image-file" class="visually-hidden" accept="image/*"
-                                data-testid="image-file" on:change=on_pick/>
-                            <label for="image-file" class="btn btn-primary">{t("image.choose")}</label>
+                            <input type="file" id=format!("{id}-file") class="visually-hidden" accept="image/*"
+                                data-testid=format!("{id}-file") on:change=on_pick/>
+                            <label for=format!("{id}-file") class="btn btn-primary">{t("image.choose")}</label>
                             <button type="button" class="btn btn-ghost" data-testid="camera-start"
                                 disabled=camera_active on:click=start>
                                 {t("image.camera")}
@@ -317,7 +324,7 @@ pub fn ImageDemo(
 
                 <div class="image-gallery">
                     <h4 class="gallery-title">{t("image.gallery_title")}</h4>
-                    <ul class="gallery" data-testid="image-gallery">
+                    <ul class="gallery" data-testid=format!("{id}-gallery")>
                         {SAMPLES.iter().map(|&(name, key)| view! {
                             <li>
                                 <button type="button" class="thumb" data-testid=format!("sample-{name}")
@@ -333,19 +340,19 @@ pub fn ImageDemo(
                     <p class="muted small">{t("image.gallery_credit")}</p>
                 </div>
 
-                <div class="image-result" data-testid="image-result" data-state=state_name aria-live="polite">
+                <div class="image-result" data-testid=format!("{id}-result") data-state=state_name aria-live="polite">
                     <h4 class="result-title">{t("image.results_title")}</h4>
                     {move || match status.get() {
                         Status::Idle => view! { <p class="hint">{t("image.idle")}</p> }.into_any(),
                         Status::Busy => view! {
-                            <p class="busy-line" data-testid="image-busy">
+                            <p class="busy-line" data-testid=format!("{id}-busy")>
                                 <span class="spinner" aria-hidden="true"></span>{t("image.classifying")}
                             </p>
                         }.into_any(),
                         Status::Failed(e) => view! {
-                            <p class="error-text" data-testid="image-error">{t("image.error")}" "{e}</p>
+                            <p class="error-text" data-testid=format!("{id}-error")>{t("image.error")}" "{e}</p>
                         }.into_any(),
-                        Status::Done(r) => view! { {top5_view(r.clone())} {crate::feedback::on_image(&r)} }.into_any(),
+                        Status::Done(r) => view! { {top5_view(id, r.clone())} {crate::feedback::on_image(id, &r)} }.into_any(),
                     }}
                 </div>
             </div>
@@ -353,7 +360,7 @@ pub fn ImageDemo(
     }
 }
 
-fn top5_view(result: ImageResult) -> impl IntoView {
+fn top5_view(id: &'static str, result: ImageResult) -> impl IntoView {
     let i18n = use_i18n();
     let rows = result
         .top
@@ -361,7 +368,7 @@ fn top5_view(result: ImageResult) -> impl IntoView {
         .map(|c| {
             let pct = (c.score * 100.0).clamp(0.0, 100.0);
             view! {
-                <li class="class-row" data-testid="image-class" data-index=c.index.to_string()>
+                <li class="class-row" data-testid=format!("{id}-class") data-index=c.index.to_string()>
                     <span class="class-label">{capitalise(&c.label)}</span>
                     <span class="class-pct">{format!("{pct:.1}%")}</span>
                     <span class="bar" aria-hidden="true"><span style=format!("width:{pct:.1}%")></span></span>
@@ -370,8 +377,8 @@ fn top5_view(result: ImageResult) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <ol class="top5" data-testid="image-top5" aria-label=i18n.text("image.top5_label")>{rows}</ol>
-        <p class="muted small timing" data-testid="image-ms">{millis(result.ms)}" "{i18n.text("sentiment.on_device")}</p>
+        <ol class="top5" data-testid=format!("{id}-top5") aria-label=i18n.text("image.top5_label")>{rows}</ol>
+        <p class="muted small timing" data-testid=format!("{id}-ms")>{millis(result.ms)}" "{i18n.text("text.on_device")}</p>
     }
 }
 

@@ -27,14 +27,14 @@ pub fn ModelLoad(model: Model) -> impl IntoView {
         _ => "dot dot-busy",
     };
     view! {
-        <div class="model-load" data-testid=format!("load-progress-{}", model.task.name())
+        <div class="model-load" data-testid=format!("load-progress-{}", model.id)
             data-state=move || state.get().name()>
             <div class="load-line">
                 <span class=dot aria-hidden="true"></span>
                 <span class="load-stage" role="status" aria-live="polite">{stage}</span>
                 {move || match state.get() {
                     LoadState::Ready { cached } => view! {
-                        <span class="badge" data-testid=format!("backend-{}", model.task.name())
+                        <span class="badge" data-testid=format!("backend-{}", model.id)
                             title=t("load.backend")>
                             {move || model.runs_on(t("load.threads")())}
                         </span>
@@ -43,7 +43,7 @@ pub fn ModelLoad(model: Model) -> impl IntoView {
                         })}
                     }.into_any(),
                     LoadState::Failed(reason) => view! {
-                        <span class="load-error" data-testid=format!("load-error-{}", model.task.name())>{reason}</span>
+                        <span class="load-error" data-testid=format!("load-error-{}", model.id)>{reason}</span>
                         <button type="button" class="btn btn-small" on:click=move |_| model.preload()>
                             {t("load.retry")}
                         </button>

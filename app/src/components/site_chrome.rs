@@ -35,10 +35,32 @@ pub fn SiteFooter() -> impl IntoView {
         <footer class="site-footer">
             <section aria-labelledby="credits-title">
                 <h2 id="credits-title">{i18n.text("credits.title")}</h2>
-                <p>{i18n.text("credits.models")}</p>
+                <ModelCredits/>
                 <p>{i18n.text("credits.photos")}</p>
             </section>
             <p class="muted">{i18n.text("footer.note")}</p>
         </footer>
+    }
+}
+
+/// One line crediting every catalogue model that names its source and licence.
+#[component]
+fn ModelCredits() -> impl IntoView {
+    let i18n = use_i18n();
+    let catalogue = crate::catalogue::use_catalogue();
+    let credits = move || {
+        let separator = match i18n.locale.get() {
+            crate::i18n::Locale::En => "; ",
+            crate::i18n::Locale::Zh => "；",
+        };
+        catalogue
+            .entries()
+            .iter()
+            .filter_map(|entry| entry.manifest.credit.as_ref().map(|c| i18n.pick(c)))
+            .collect::<Vec<_>>()
+            .join(separator)
+    };
+    view! {
+        <p data-testid="model-credits">{i18n.text("credits.models")}" "{credits}</p>
     }
 }

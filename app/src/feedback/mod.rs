@@ -10,28 +10,34 @@ mod visit_rating;
 
 use leptos::prelude::*;
 
-use crate::engine::{ImageResult, SentimentResult};
+use wire::catalog::CatalogueEntry;
+
+use crate::engine::{model, ImageResult, TextResult};
 pub use consent::forget_for_next_visitor;
 pub use result_feedback::ResultFeedback;
 pub use visit_rating::VisitRating;
 
-/// "Was this right?" for a sentiment answer to `text` (the only correction is the other label).
-pub fn on_sentiment(answer: &SentimentResult, text: String) -> impl IntoView {
-    let other = if answer.label == "positive" {
-        "negative"
-    } else {
-        "positive"
-    };
+/// "Was this right?" for a text model's answer to `text`: the model's other labels are the
+/// corrections on offer.
+pub fn on_text(entry: &CatalogueEntry, answer: &TextResult, text: String) -> impl IntoView {
+    let predicted = answer.prediction.label.clone();
+    let alternatives = entry
+        .manifest
+        .labels
+        .iter()
+        .map(|l| l.id.clone())
+        .filter(|l| *l != predicted)
+        .collect();
     view! {
-        <ResultFeedback model="sentiment" predicted=answer.label.clone()
-            alternatives=vec![other.to_owned()] input_text=text
+        <ResultFeedback model=model(&entry.manifest.id).id predicted=predicted
+            alternatives=alternatives input_text=text
             ms=answer.ms backend=answer.backend.clone()/>
     }
 }
 
 /// "Was this right?" for an image answer: the other top-5 classes are offered as corrections.
 /// The image itself is never sent.
-pub fn on_image(result: &ImageResult) -> impl IntoView {
+pub fn on_image(model: &'static str, result: &ImageResult) -> impl IntoView {
     let predicted = result
         .top
         .first()
@@ -39,7 +45,7 @@ pub fn on_image(result: &ImageResult) -> impl IntoView {
         .unwrap_or_default();
     let alternatives = result.top.iter().skip(1).map(|c| c.label.clone()).collect();
     view! {
-        <ResultFeedback model="image" predicted=predicted alternatives=alternatives
+        <ResultFeedback model=model predicted=predicted alternatives=alternatives
             ms=result.ms backend=result.backend.clone()/>
     }
 }

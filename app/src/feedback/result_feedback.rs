@@ -19,14 +19,14 @@ enum Status {
     Failed(String),
 }
 
-/// Feedback on one answer of `model` (`"sentiment"` or `"image"`).
+/// Feedback on one answer of catalogue model `model`.
 #[component]
 pub fn ResultFeedback(
     model: &'static str,
     predicted: String,
-    /// Labels offered as the correction (the other sentiment, or the other top-5 classes).
+    /// Labels offered as the correction (a text model's other labels, or the other top-5 classes).
     alternatives: Vec<String>,
-    /// The visitor's sentence; sent only if they ticked "attach my text".
+    /// The visitor's sentence (text models only); sent only if they ticked "attach my text".
     #[prop(optional)]
     input_text: Option<String>,
     ms: f64,
@@ -38,6 +38,7 @@ pub fn ResultFeedback(
     let corrected = RwSignal::new(String::new());
     outbox::prepare();
 
+    let offer_text = input_text.is_some();
     let predicted_label = predicted.clone();
     let send = move |verdict: &'static str, agreement: Option<Agreement>| {
         let Choice::Agreed(perm) = choice().get_untracked() else {
@@ -54,7 +55,7 @@ pub fn ResultFeedback(
                 .then_some(fix),
             input_text: input_text
                 .clone()
-                .filter(|_| perm.attach_text && model == "sentiment")
+                .filter(|_| perm.attach_text)
                 .map(|t| t.chars().take(2000).collect()),
         });
         if perm.telemetry {
@@ -88,9 +89,9 @@ pub fn ResultFeedback(
     });
 
     let alternatives = StoredValue::new(alternatives);
-    // A binary model has one possible correction: send it straight away.
+    // A two-label model has one possible correction: send it straight away.
     let thumbs_down = move || {
-        if model == "sentiment" {
+        if alternatives.with_value(|a| a.len() == 1) {
             corrected.set(alternatives.with_value(|a| a.first().cloned().unwrap_or_default()));
             submit("down");
         } else {
@@ -99,7 +100,6 @@ pub fn ResultFeedback(
     };
     let list_id = format!("fix-{model}");
     let list_id_for_input = list_id.clone();
-    let offer_text = model == "sentiment";
     view! {
         <div class="result-feedback" data-testid=format!("feedback-{model}") role="group"
             aria-label=t("feedback.was_right")>

@@ -1,17 +1,18 @@
-//! Embed mode (`/embed/sentiment`, `/embed/image`): one demo and a one-line credit, for other
+//! Embed mode (`/embed/<model id>`): one catalogue model's demo and a one-line credit, for other
 //! sites' iframes (see `public/embed.js`). No header, footer, share link or outbound navigation;
 //! theme and language come from the host page.
 
 use leptos::html;
 use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
 
-use crate::components::image_demo::ImageDemo;
-use crate::components::sentiment_demo::SentimentDemo;
+use crate::catalogue::use_catalogue;
+use crate::components::model_demo::CatalogueDemo;
 use crate::embed_frame;
 use crate::i18n::use_i18n;
 
 #[component]
-pub fn Embed(demo: &'static str) -> impl IntoView {
+pub fn Embed() -> impl IntoView {
     let i18n = use_i18n();
     if let Some(locale) = embed_frame::language() {
         i18n.set_for_page(locale);
@@ -24,25 +25,30 @@ pub fn Embed(demo: &'static str) -> impl IntoView {
     {
         root.set_class_name(&format!("embedded {}", theme.class()));
     }
-    let title = if demo == "image" {
-        "embed.image_title"
-    } else {
-        "embed.sentiment_title"
+    let params = use_params_map();
+    let id = params.read_untracked().get("model").unwrap_or_default();
+    let catalogue = use_catalogue();
+    let title = {
+        let id = id.clone();
+        move || {
+            let name = catalogue
+                .entry(&id)
+                .map(|entry| i18n.pick(entry.manifest.title()).to_owned())
+                .unwrap_or_else(|| id.clone());
+            format!("{name} — {}", i18n.text("embed.on_device")())
+        }
     };
     let main = NodeRef::<html::Main>::new();
+    let report_id = id.clone();
     Effect::new(move |_| {
         if let Some(el) = main.get() {
-            embed_frame::report_height(&el, demo);
+            embed_frame::report_height(&el, &report_id);
         }
     });
     view! {
-        <main id="main" class="embed" node_ref=main data-testid=format!("page-embed-{demo}")>
-            <h1 class="visually-hidden">{i18n.text(title)}</h1>
-            {if demo == "image" {
-                view! { <ImageDemo/> }.into_any()
-            } else {
-                view! { <SentimentDemo share=false/> }.into_any()
-            }}
+        <main id="main" class="embed" node_ref=main data-testid=format!("page-embed-{id}")>
+            <h1 class="visually-hidden">{title}</h1>
+            <CatalogueDemo id=id.clone() share=false/>
             <p class="muted small embed-credit">{i18n.text("embed.powered")}</p>
         </main>
     }

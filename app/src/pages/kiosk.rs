@@ -7,21 +7,15 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::catalogue::use_catalogue;
 use crate::components::attract_loop::AttractLoop;
-use crate::components::image_demo::ImageDemo;
-use crate::components::sentiment_demo::SentimentDemo;
+use crate::components::model_demo::ModelDemo;
 use crate::components::staff_exit::StaffExit;
-use crate::engine::use_models;
+use crate::engine::model;
 use crate::i18n::use_i18n;
 use crate::idle::watch_idle;
 use crate::kiosk_config::{self, KioskConfig};
 use crate::{fullscreen, offline};
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Tab {
-    Text,
-    Photo,
-}
 
 #[derive(Clone, Debug, PartialEq)]
 enum Offline {
@@ -34,13 +28,14 @@ enum Offline {
 pub fn Kiosk() -> impl IntoView {
     let i18n = use_i18n();
     let t = move |key| i18n.text(key);
-    let models = use_models();
+    let catalogue = use_catalogue();
     let home_locale = i18n.locale.get_untracked();
 
     let config = RwSignal::new(KioskConfig::default());
     let config_error = RwSignal::new(None::<String>);
     let attract = RwSignal::new(true);
-    let tab = RwSignal::new(Tab::Text);
+    // The model shown: a catalogue id, the first model until a visitor picks another tab.
+    let tab = RwSignal::new(None::<String>);
     // Bumped on every idle reset: the demos below are rebuilt, so nothing of the last visit stays.
     let visit = RwSignal::new(0u64);
     let offline_state = RwSignal::new(Offline::Preparing);
@@ -54,23 +49,33 @@ pub fn Kiosk() -> impl IntoView {
             }
         }
     });
-    // Both models load at once: the booth shows either at any moment, also offline.
-    models.sentiment.preload();
-    models.image.preload();
-    spawn_local(async move {
-        // Precaching waits for the models the page is loading, so they are downloaded once.
-        let _ = models.sentiment.pipeline().await;
-        let _ = models.image.pipeline().await;
-        offline_state.set(match offline::make_available_offline().await {
-            Ok(()) => Offline::Ready,
-            Err(e) => Offline::Unavailable(e),
+    // Every model loads at once, as soon as the catalogue is in: the booth shows any of them
+    // at any moment, also offline. Precaching waits for them, so they are downloaded once.
+    Effect::new(move |done: Option<bool>| {
+        let entries = catalogue.entries();
+        if done == Some(true) || entries.is_empty() {
+            return done.unwrap_or(false);
+        }
+        let ids: Vec<String> = entries.into_iter().map(|e| e.manifest.id).collect();
+        for id in &ids {
+            model(id).preload();
+        }
+        spawn_local(async move {
+            for id in &ids {
+                let _ = model(id).pipeline().await;
+            }
+            offline_state.set(match offline::make_available_offline().await {
+                Ok(()) => Offline::Ready,
+                Err(e) => Offline::Unavailable(e),
+            });
         });
+        true
     });
 
     let reset = move || {
         visit.update(|v| *v += 1);
         crate::feedback::forget_for_next_visitor();
-        tab.set(Tab::Text);
+        tab.set(None);
         i18n.set_for_page(home_locale);
         attract.set(true);
     };
@@ -91,13 +96,31 @@ pub fn Kiosk() -> impl IntoView {
         }
     };
 
-    let tab_button = move |which: Tab, key: &'static str, id: &'static str| {
-        view! {
-            <button type="button" class="kiosk-tab" data-testid=id aria-pressed=move || (tab.get() == which).to_string()
-                on:click=move |_| tab.set(which)>
-                {t(key)}
-            </button>
-        }
+    // The shown model: the picked tab, else the first in the catalogue.
+    let shown = Memo::new(move |_| {
+        let entries = catalogue.entries();
+        let picked = tab.get();
+        entries
+            .iter()
+            .find(|e| Some(&e.manifest.id) == picked.as_ref())
+            .or(entries.first())
+            .cloned()
+    });
+    let tabs = move || {
+        catalogue.entries().into_iter().map(|entry| {
+            let id = entry.manifest.id.clone();
+            let pressed = {
+                let id = id.clone();
+                move || (shown.with(|s| s.as_ref().map(|e| e.manifest.id == id)) == Some(true)).to_string()
+            };
+            let title = entry.manifest.title().clone();
+            view! {
+                <button type="button" class="kiosk-tab" data-testid=format!("kiosk-tab-{id}") aria-pressed=pressed
+                    on:click=move |_| tab.set(Some(id.clone()))>
+                    {move || i18n.pick(&title)}
+                </button>
+            }
+        }).collect_view()
     };
 
     view! {
@@ -127,16 +150,12 @@ pub fn Kiosk() -> impl IntoView {
             </header>
             {move || config_error.get().map(|e| view! { <p class="notice kiosk-notice" role="status">{e}</p> })}
             <div class="kiosk-tabs" role="group" aria-label=t("kiosk.choose")>
-                {tab_button(Tab::Text, "kiosk.tab_text", "kiosk-tab-text")}
-                {tab_button(Tab::Photo, "kiosk.tab_photo", "kiosk-tab-photo")}
+                {tabs}
             </div>
             <div class="kiosk-stage">
                 {move || {
                     visit.track();
-                    match tab.get() {
-                        Tab::Text => view! { <SentimentDemo share=false/> }.into_any(),
-                        Tab::Photo => view! { <ImageDemo/> }.into_any(),
-                    }
+                    shown.get().map(|entry| view! { <ModelDemo entry=entry share=false/> })
                 }}
             </div>
             <Show when=move || attract.get()>

@@ -1,56 +1,32 @@
-//! The website mode (`/`): hero with the live sentiment demo, value points, privacy story, the
-//! image demo, model cards with live latency, call to action; credits in the footer.
+//! The website mode (`/`): hero with the first text model's live demo, value points, privacy
+//! story, a demo for every other catalogue model, a card per model with live latency, call to
+//! action; credits in the footer. Every model section comes from the catalogue.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use serde::Deserialize;
+use wire::catalog::{CatalogueEntry, TaskKind};
 
+use crate::catalogue::use_catalogue;
 use crate::components::engine_status::EngineStatus;
-use crate::components::image_demo::ImageDemo;
-use crate::components::sentiment_demo::SentimentDemo;
+use crate::components::model_demo::ModelDemo;
 use crate::components::site_chrome::{SiteFooter, SiteHeader};
-use crate::dom::fetch_json;
-use crate::engine::{megabytes, millis, use_models, Model};
+use crate::engine::{megabytes, millis, model};
 use crate::i18n::use_i18n;
-
-/// What the model cards read of `/models/manifest.json`, the catalogue
-/// (`wire::catalog::Catalogue`): `{ models: [{ id, file, bytes, card_path, … }] }`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct Manifest {
-    models: Vec<ManifestEntry>,
-}
-
-impl Manifest {
-    fn entry(&self, id: &str) -> Option<ManifestEntry> {
-        self.models.iter().find(|m| m.id == id).cloned()
-    }
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct ManifestEntry {
-    id: String,
-    file: String,
-    bytes: f64,
-    card_path: String,
-}
 
 #[component]
 pub fn Landing() -> impl IntoView {
     let i18n = use_i18n();
     let t = move |key| i18n.text(key);
-    let models = use_models();
-    let manifest = RwSignal::new(None::<Manifest>);
-    spawn_local(async move {
-        if let Ok(value) = fetch_json("/models/manifest.json").await {
-            if let Ok(m) = serde_wasm_bindgen::from_value::<Manifest>(value) {
-                manifest.set(Some(m));
-            }
-        }
+    let catalogue = use_catalogue();
+    // The hero shows the first text model; the demos section every other one.
+    let hero = Memo::new(move |_| catalogue.first_of(TaskKind::TextClassification));
+    let others = Memo::new(move |_| {
+        let hero_id = hero.get().map(|e| e.manifest.id);
+        catalogue
+            .entries()
+            .into_iter()
+            .filter(|e| Some(&e.manifest.id) != hero_id.as_ref())
+            .collect::<Vec<_>>()
     });
-    let sentiment_size =
-        Signal::derive(move || manifest.with(|m| m.as_ref().and_then(|m| m.entry("sentiment"))));
-    let image_size =
-        Signal::derive(move || manifest.with(|m| m.as_ref().and_then(|m| m.entry("image"))));
 
     view! {
         <SiteHeader/>
@@ -61,7 +37,7 @@ pub fn Landing() -> impl IntoView {
                     <h1 id="hero-title">{t("hero.title")}</h1>
                 </div>
                 <div class="hero-demo">
-                    <SentimentDemo/>
+                    {move || hero.get().map(|entry| view! { <ModelDemo entry=entry/> })}
                 </div>
                 <div class="hero-more">
                     <p class="lead">{t("hero.subtitle")}</p>
@@ -94,25 +70,19 @@ pub fn Landing() -> impl IntoView {
 
             <section id="demos" class="demos" aria-labelledby="demos-title">
                 <h2 id="demos-title">{t("demos.title")}</h2>
-                <p class="lead">{t("demos.image_body")}</p>
-                <ImageDemo/>
+                <p class="lead">{t("demos.body")}</p>
+                <For each=move || others.get() key=|e| e.manifest.id.clone() let:entry>
+                    <DemoSection entry=entry/>
+                </For>
                 <crate::feedback::VisitRating/>
-                <p class="muted small demos-more">
-                    {t("demos.sentiment_body")}" "<a href="#sentiment-input">{t("demos.sentiment_link")}</a>
-                </p>
             </section>
 
             <section id="models" class="models" aria-labelledby="models-title">
                 <h2 id="models-title">{t("models.title")}</h2>
                 <div class="grid-2">
-                    <ModelCard model=models.sentiment name="models.sentiment_name" desc="models.sentiment_desc"
-                        quant="models.sentiment_quant" accuracy="models.sentiment_accuracy"
-                        size_note="models.sentiment_size_note"
-                        entry=sentiment_size/>
-                    <ModelCard model=models.image name="models.image_name" desc="models.image_desc"
-                        quant="models.image_quant" accuracy="models.image_accuracy"
-                        size_note="models.image_size_note"
-                        entry=image_size/>
+                    <For each=move || catalogue.entries() key=|e| e.manifest.id.clone() let:entry>
+                        <ModelCard entry=entry/>
+                    </For>
                 </div>
                 <div class="engine-line">
                     <EngineStatus/>
@@ -129,57 +99,76 @@ pub fn Landing() -> impl IntoView {
     }
 }
 
+/// One more model's demo under its title and description.
 #[component]
-fn ModelCard(
-    model: Model,
-    name: &'static str,
-    desc: &'static str,
-    quant: &'static str,
-    accuracy: &'static str,
-    size_note: &'static str,
-    #[prop(into)] entry: Signal<Option<ManifestEntry>>,
-) -> impl IntoView {
+fn DemoSection(entry: CatalogueEntry) -> impl IntoView {
+    let i18n = use_i18n();
+    let id = entry.manifest.id.clone();
+    let title = entry.manifest.title().clone();
+    let description = entry.manifest.description.clone();
+    view! {
+        <article class="demo-section" data-testid=format!("demo-section-{id}")>
+            <h3>{move || i18n.pick(&title)}</h3>
+            <p class="muted">{move || i18n.pick(&description)}</p>
+            <ModelDemo entry=entry/>
+        </article>
+    }
+}
+
+/// A catalogue model's facts: what it is, its download, quantization, measured figures and its
+/// latency on this device.
+#[component]
+fn ModelCard(entry: CatalogueEntry) -> impl IntoView {
     let i18n = use_i18n();
     let t = move |key| i18n.text(key);
-    let task = model.task.name();
+    let engine = model(&entry.manifest.id);
+    let id = entry.manifest.id.clone();
+    let CatalogueEntry {
+        manifest,
+        file,
+        bytes,
+        card_path,
+        ..
+    } = entry;
+    let figures = manifest.figures.clone();
     view! {
-        <article class="card model-card" data-testid=format!("model-card-{task}")>
-            <h3>{t(name)}</h3>
-            <p>{t(desc)}</p>
+        <article class="card model-card" data-testid=format!("model-card-{id}")>
+            <h3>{move || i18n.pick(&manifest.name)}</h3>
+            <p>{move || i18n.pick(&manifest.description)}</p>
             <dl class="facts">
                 <div>
                     <dt>{t("models.size")}</dt>
-                    <dd data-testid=format!("model-size-{task}")>
-                        {move || entry.get().map(|e| megabytes(e.bytes)).unwrap_or_else(|| "…".to_owned())}
-                        <span class="muted small">" · "{t(size_note)}</span>
+                    <dd data-testid=format!("model-size-{id}")>
+                        {megabytes(bytes as f64)}
+                        <span class="muted small">" · "{t("models.size_note")}</span>
                     </dd>
                 </div>
                 <div>
                     <dt>{t("models.quantization")}</dt>
-                    <dd>{t(quant)}</dd>
+                    <dd>{move || i18n.pick(&manifest.quantization)}</dd>
                 </div>
-                <div>
-                    <dt>{t("models.accuracy")}</dt>
-                    <dd data-testid=format!("model-accuracy-{task}")>{t(accuracy)}</dd>
-                </div>
+                {figures.map(|figures| view! {
+                    <div>
+                        <dt>{t("models.accuracy")}</dt>
+                        <dd data-testid=format!("model-accuracy-{id}")>{move || i18n.pick(&figures)}</dd>
+                    </div>
+                })}
                 <div>
                     <dt>{t("models.latency")}</dt>
-                    <dd data-testid=format!("model-latency-{task}")>
-                        {move || match model.last_ms.get() {
+                    <dd data-testid=format!("model-latency-{id}")>
+                        {move || match engine.last_ms.get() {
                             Some(ms) => format!("{} {} · {}", t("models.latency_live")(), millis(ms),
-                                model.runs_on(t("load.threads")())),
+                                engine.runs_on(t("load.threads")())),
                             None => t("models.latency_pending")().to_owned(),
                         }}
                     </dd>
                 </div>
                 <div>
                     <dt>{t("models.file")}</dt>
-                    <dd class="file-cell">{move || entry.get().map(|e| e.file).unwrap_or_default()}</dd>
+                    <dd class="file-cell">{file}</dd>
                 </div>
             </dl>
-            <a href=move || entry.get().map(|e| format!("/models/{}", e.card_path)) class="card-link">
-                {t("models.card_link")}
-            </a>
+            <a href=format!("/models/{card_path}") class="card-link">{t("models.card_link")}</a>
         </article>
     }
 }

@@ -8,10 +8,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use leptos_router::NavigateOptions;
 
-use crate::components::image_demo::ImageDemo;
-use crate::components::sentiment_demo::SentimentDemo;
+use crate::catalogue::use_catalogue;
+use crate::components::model_demo::CatalogueDemo;
 use crate::components::site_chrome::SiteHeader;
-use crate::engine::use_models;
+use crate::engine::model;
 use crate::i18n::use_i18n;
 use crate::tour_script::{self, Stage};
 
@@ -45,10 +45,13 @@ pub fn Tour() -> impl IntoView {
     let current = Memo::new(move |_| {
         tour_script::step_from_param(params.read().get("step").as_deref(), count)
     });
-    // The tour moves between demos quickly: have both models ready from the start.
-    let models = use_models();
-    models.sentiment.preload();
-    models.image.preload();
+    // The tour moves between demos quickly: have every model it could show ready from the start.
+    let catalogue = use_catalogue();
+    Effect::new(move |_| {
+        for entry in catalogue.entries() {
+            model(&entry.manifest.id).preload();
+        }
+    });
 
     let navigate = use_navigate();
     let go = move |n: usize| {
@@ -107,10 +110,9 @@ pub fn Tour() -> impl IntoView {
                                 <p class="muted">{t("tour.keys")}</p>
                             </div>
                         }.into_any(),
-                        Stage::Sentiment(text) => view! {
-                            <SentimentDemo initial=text.to_owned() share=false/>
+                        Stage::Demo { model, input } => view! {
+                            <CatalogueDemo id=model.to_owned() input=input.to_owned() share=false/>
                         }.into_any(),
-                        Stage::Image(sample) => view! { <ImageDemo initial_sample=sample/> }.into_any(),
                     }
                 }}
             </div>

@@ -1,0 +1,68 @@
+//! The model catalogue as the app sees it: `/models/manifest.json` ([`wire::catalog::Catalogue`]),
+//! fetched once per page and shared through context. Every page that lists or shows models
+//! (landing cards and demos, kiosk tabs, embeds, tour steps) reads it here, so a model added to
+//! the catalogue as a folder appears everywhere with no change to the app.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wire::catalog::{Catalogue, CatalogueEntry, TaskKind};
+
+use crate::dom::fetch_json;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum CatalogueState {
+    Loading,
+    Ready(Arc<Catalogue>),
+    Failed(String),
+}
+
+#[derive(Clone, Copy)]
+pub struct SiteCatalogue {
+    pub state: RwSignal<CatalogueState>,
+}
+
+impl SiteCatalogue {
+    /// Model `id`'s entry; `None` while loading or when the catalogue has no such model.
+    pub fn entry(self, id: &str) -> Option<CatalogueEntry> {
+        self.state.with(|state| match state {
+            CatalogueState::Ready(catalogue) => catalogue.get(id).cloned(),
+            _ => None,
+        })
+    }
+
+    /// Every model, in list order (`order`, then id: the build writes them so).
+    pub fn entries(self) -> Vec<CatalogueEntry> {
+        self.state.with(|state| match state {
+            CatalogueState::Ready(catalogue) => catalogue.models.clone(),
+            _ => Vec::new(),
+        })
+    }
+
+    /// The first model of `kind` in list order.
+    pub fn first_of(self, kind: TaskKind) -> Option<CatalogueEntry> {
+        self.entries().into_iter().find(|e| e.manifest.task == kind)
+    }
+}
+
+pub fn provide_catalogue() {
+    let state = RwSignal::new(CatalogueState::Loading);
+    spawn_local(async move {
+        let loaded = async {
+            let value = fetch_json("/models/manifest.json").await?;
+            serde_wasm_bindgen::from_value::<Catalogue>(value)
+                .map_err(|e| format!("the model catalogue is not readable: {e}"))
+        }
+        .await;
+        state.set(match loaded {
+            Ok(catalogue) => CatalogueState::Ready(Arc::new(catalogue)),
+            Err(e) => CatalogueState::Failed(e),
+        });
+    });
+    provide_context(SiteCatalogue { state });
+}
+
+pub fn use_catalogue() -> SiteCatalogue {
+    expect_context::<SiteCatalogue>()
+}
