@@ -1,4 +1,4 @@
-// The Vitrine SDK in a plain page: the whole integration is `pipeline(task)` and a call.
+// The Vitrine SDK in a plain page: the whole integration is `pipeline(modelId)` and a call.
 // Served at /sdk/example.html; copy it as the starting point for your own page.
 const { pipeline } = await import('/sdk/vitrine.js');
 

@@ -1,11 +1,16 @@
-// Vitrine JS SDK: on-device inference in a Web Worker.
+// Vitrine JS SDK: on-device inference in a Web Worker, for any model in the site's catalogue
+// (`/models/manifest.json`; `models()` lists them). The shipped ones are 'sentiment' and 'image'.
 //
-//   const { pipeline } = await import('/sdk/vitrine.js');
+//   const { pipeline, models } = await import('/sdk/vitrine.js');
 //   const sentiment = await pipeline('sentiment', { onProgress });  // loads once, cached
-//   await sentiment('I love it');   // { label: 'positive'|'negative', score, ms, backend, threads, truncated }
-//   await sentiment.explain('I love it');   // { prediction, words: [{ word, start, end, contribution }] }
+//   await sentiment('I love it');
+//     // { label: 'positive', score, scores: [{ label, score }, …], truncated, ms, backend, threads }
+//   await sentiment.explain('I love it');
+//     // { prediction, target: 'positive', words: [{ word, start, end, contribution }] }
+//     // contribution > 0 pushed the answer towards `target` (the predicted label), < 0 away
 //   const image = await pipeline('image');
 //   await image(blobOrImageBitmapOrImageData);   // { top: [{ label, index, score } ×5], ms, backend, threads }
+//   sentiment.model   // the catalogue entry: { id, task, name, labels, languages, … }
 //
 // The page and any same-origin page use this one module; it starts a single worker per page
 // (`worker.js`, next to this file) and matches answers to requests by id.
@@ -88,24 +93,39 @@ export function engineMemory() {
   return call('memory');
 }
 
-const TASKS = ['sentiment', 'image'];
+/**
+ * Every model the site ships (the catalogue's entries, in list order): `{ id, task, name,
+ * description, labels, languages, examples, … }`.
+ */
+export function models() {
+  return call('catalogue');
+}
 
 /**
- * Loads the model for `task` ('sentiment' or 'image') in the worker and returns a function that
- * runs it. `onProgress` receives `{ stage: 'download'|'prepare'|'ready', file, loaded, total, cached }`
+ * Loads catalogue model `id` in the worker and returns a function that runs it: on text for a
+ * `text-classification` model (which also has `.explain(text)`), on a Blob/File, ImageBitmap or
+ * ImageData for an `image-classification` one. The function's `.model` is the catalogue entry.
+ * `onProgress` receives `{ stage: 'download'|'prepare'|'ready', file, loaded, total, cached }`
  * (`ready` also says the `backend`). `backend`: 'auto' (default: the first answer comes from wasm
  * at once; once idle the worker tries WebGPU and switches to it where it is a real GPU, verified
  * and faster on this device, measured once and remembered), 'wasm' or 'webgpu' (any adapter,
  * software included; falls back to wasm if WebGPU fails). Results say which backend answered.
  */
-export async function pipeline(task, { onProgress, backend = 'auto' } = {}) {
-  if (!TASKS.includes(task)) throw new Error(`unknown task "${task}"; use 'sentiment' or 'image'`);
+export async function pipeline(id, { onProgress, backend = 'auto' } = {}) {
   if (!['auto', 'wasm', 'webgpu'].includes(backend)) throw new Error(`unknown backend "${backend}"; use 'auto', 'wasm' or 'webgpu'`);
-  await call('load', { task, backend }, { onProgress });
-  if (task === 'sentiment') {
-    const run = (text) => call('sentiment', { text });
-    run.explain = (text) => call('explain', { text });
-    return run;
+  const entry = (await models()).find((model) => model.id === id);
+  if (!entry) {
+    const ids = (await models()).map((model) => `'${model.id}'`).join(', ');
+    throw new Error(`no model "${id}" in this site's catalogue; it has ${ids}`);
   }
-  return (image) => call('image', { image });
+  await call('load', { model: id, backend }, { onProgress });
+  let run;
+  if (entry.task === 'text-classification') {
+    run = (text) => call('classify', { model: id, text });
+    run.explain = (text) => call('explain', { model: id, text });
+  } else {
+    run = (image) => call('classify', { model: id, image });
+  }
+  run.model = entry;
+  return run;
 }

@@ -83,7 +83,7 @@ const ready = loadEngine();
 
 const caches_ = typeof caches === 'undefined' ? null : caches; // absent on insecure origins
 let manifestPromise = null;
-// task -> { promise: Promise<engine>, listeners: Set<progress fn>, seen: Map<stage, last event> }
+// model id -> { promise: Promise<engine>, entry, backend, listeners: Set<progress fn>, seen: Map<stage, last event> }
 const loads = new Map();
 
 async function manifest() {
@@ -163,18 +163,17 @@ async function verify(entry, bytes) {
 }
 
 /**
- * The engine for `task`, built from bytes that match the manifest. crypto.subtle hashes on
- * another thread, so the engine is built meanwhile (its parser checks every bound, so damaged
- * bytes fail safely) and handed out only once the digest matches: the check costs no time.
+ * The engine for `entry` (a catalogue entry), built from bytes that match the manifest.
+ * crypto.subtle hashes on another thread, so the engine is built meanwhile (its parser checks
+ * every bound, so damaged bytes fail safely) and handed out only once the digest matches: the
+ * check costs no time.
  */
-async function construct(task, entry, bytes) {
+async function construct(entry, bytes) {
   const verified = verify(entry, bytes);
   verified.catch(() => {}); // awaited below; don't report it as unhandled in the meantime
   let model;
   try {
-    model = entry.task === 'text-classification'
-      ? new engine.SentimentEngine(entry.file, bytes)
-      : new engine.ImageEngine(entry.file, bytes);
+    model = kindOf(entry).construct(entry, bytes);
   } catch (error) {
     await verified; // a damaged file says so, rather than whatever the parser tripped on
     throw error;
@@ -189,50 +188,49 @@ async function construct(task, entry, bytes) {
 }
 
 /**
- * Loads (once) the engine for `task`: download or cache, verify, prepare. Every caller that
- * passes `progress` hears the load's events, including one who asks while it is already under
- * way or done (the page's own demo often starts it first): they get the latest event of each
- * stage so far, then the rest live.
+ * Loads (once) the engine for catalogue model `id`: download or cache, verify, prepare. Every
+ * caller that passes `progress` hears the load's events, including one who asks while it is
+ * already under way or done (the page's own demo often starts it first): they get the latest
+ * event of each stage so far, then the rest live.
  */
-function load(task, progress = null, preference = 'auto') {
-  let state = loads.get(task);
+function load(id, progress = null, preference = 'auto') {
+  let state = loads.get(id);
   if (!state) {
-    state = { listeners: new Set(), seen: new Map(), backend: BACKEND };
+    state = { listeners: new Set(), seen: new Map(), backend: BACKEND, entry: null };
     const emit = (event) => {
       state.seen.set(event.stage, event);
       for (const listener of state.listeners) listener(event);
     };
     state.promise = (async () => {
       // The bytes come from the cache or network while the engine's wasm still compiles.
-      const catalogue = (await manifest()).models ?? [];
-      const entry = catalogue.find((model) => model.id === task);
-      if (!entry) throw new Error(`no model "${task}" in the catalogue (it has: ${catalogue.map((m) => m.id).join(', ')})`);
+      const entry = await catalogueEntry(id);
+      state.entry = entry;
       let { bytes, cache, key, cached } = await modelBytes(entry, emit);
       await ready;
       emit({ stage: 'prepare', file: entry.file });
       let model;
       try {
-        model = await construct(task, entry, bytes);
+        model = await construct(entry, bytes);
       } catch (error) {
         if (!cached) throw error;
         // A damaged cache entry: forget it and fetch a fresh copy once.
         await cache.delete(key);
         ({ bytes, cache, key, cached } = await modelBytes(entry, emit));
-        model = await construct(task, entry, bytes);
+        model = await construct(entry, bytes);
       }
       if (cache && !cached) {
         await cache.put(key, new Response(bytes, { headers: { 'content-type': 'application/octet-stream' } }));
         await dropStaleCopies(cache, entry);
       }
-      state.backend = await firstBackend(task, model, entry, bytes, preference);
-      if (preference === 'auto' && state.backend === BACKEND && gpuPossible(task, model)) {
-        state.gpuTrial = () => automaticBackend(task, model, entry, bytes);
+      state.backend = await firstBackend(id, model, entry, bytes, preference);
+      if (preference === 'auto' && state.backend === BACKEND && gpuPossible(entry, model)) {
+        state.gpuTrial = () => automaticBackend(id, model, entry, bytes);
       }
       emit({ stage: 'ready', file: entry.file, backend: state.backend, threads: (await ready).threads });
       return model;
     })();
-    loads.set(task, state);
-    state.promise.catch(() => loads.delete(task)); // a failed load can be retried
+    loads.set(id, state);
+    state.promise.catch(() => loads.delete(id)); // a failed load can be retried
   } else if (progress) {
     for (const event of state.seen.values()) progress(event);
   }
@@ -242,6 +240,15 @@ function load(task, progress = null, preference = 'auto') {
     state.promise.then(unsubscribe, unsubscribe);
   }
   return state.promise;
+}
+
+/** The catalogue's entry for model `id`, or an error naming the ids it has. */
+async function catalogueEntry(id) {
+  const models = (await manifest()).models ?? [];
+  const entry = models.find((model) => model.id === id);
+  if (!entry) throw new Error(`no model "${id}" in the catalogue (it has: ${models.map((m) => m.id).join(', ')})`);
+  if (!KINDS[entry.task]) throw new Error(`model "${id}" is a ${entry.task} model, which this engine cannot run`);
+  return entry;
 }
 
 async function timed(run) {
@@ -259,15 +266,15 @@ async function rememberedChoices() {
   }
 }
 
-// Both tasks may remember at once (the page loads both models); writes take turns so neither
+// Several models may remember at once (the page loads them side by side); writes take turns so neither
 // read-modify-write overwrites the other's entry.
 let remembering = Promise.resolve();
 
-function remember(task, backend, measured) {
+function remember(id, backend, measured) {
   remembering = remembering.then(async () => {
     try {
       const cache = await caches_?.open(CACHE_NAME);
-      const choices = { ...(await rememberedChoices()), [task]: { backend, ...measured } };
+      const choices = { ...(await rememberedChoices()), [id]: { backend, ...measured } };
       await cache?.put(BACKEND_CHOICE, new Response(JSON.stringify(choices), { headers: { 'content-type': 'application/json' } }));
     } catch {
       // Not remembering only means measuring again next visit.
@@ -308,29 +315,38 @@ function probeImage() {
 const rgba = (pixels) => new Uint8Array(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength);
 
 /**
- * What backend choice needs of each task with a GPU path: a probe input, the task run on each
- * backend, and `verify`, which throws unless the GPU gives the CPU's answer on the probe.
+ * What each task kind of the catalogue needs: how to build its engine from a catalogue entry,
+ * how to run it on each backend, and for backend choice a probe input and `verify`, which
+ * throws unless the GPU gives the CPU's answer on the probe. Nothing here names a model: every
+ * catalogue model of a kind goes through its row.
  */
-const GPU_TASKS = {
-  sentiment: {
+const KINDS = {
+  'text-classification': {
+    construct: (entry, bytes) => new engine.TextEngine(entry, bytes),
+    input: (args) => String(args.text ?? ''),
     probe: () => 'A warm, funny and beautifully made film, if a little long.',
     cpu: (model, text) => model.classify(text),
     gpu: (model, text) => model.classifyGpu(text),
+    answer: (result) => result,
     async verify(model, text) {
       const cpu = model.classify(text);
       const gpu = await model.classifyGpu(text);
       // The GPU multiplies in f32, the CPU with 8-bit activations (Int8Matrix): 3e-5 apart on
       // this probe (0.08 in log-odds at most on the e2e sentences). A broken GPU path is off by
-      // far more, or flips the label.
-      if (cpu.label !== gpu.label || Math.abs(cpu.positive - gpu.positive) > 1e-2) {
-        throw new Error(`the GPU answered ${gpu.positive}, the CPU ${cpu.positive}`);
+      // far more, or names another label.
+      const apart = Math.max(...cpu.scores.map((s, i) => Math.abs(s.score - gpu.scores[i].score)));
+      if (cpu.label !== gpu.label || !(apart <= 1e-2)) {
+        throw new Error(`the GPU answered ${gpu.label} (${gpu.score}), the CPU ${cpu.label} (${cpu.score})`);
       }
     },
   },
-  image: {
+  'image-classification': {
+    construct: (entry, bytes) => new engine.ImageEngine(entry, bytes),
+    input: (args) => toPixels(args.image),
     probe: probeImage,
     cpu: (model, pixels) => model.classifyRgba(pixels.width, pixels.height, rgba(pixels)),
     gpu: (model, pixels) => model.classifyGpu(pixels.width, pixels.height, rgba(pixels)),
+    answer: (top) => ({ top }),
     async verify(model, pixels) {
       const cpu = model.logits(pixels.width, pixels.height, rgba(pixels));
       const gpu = await model.logitsGpu(pixels.width, pixels.height, rgba(pixels));
@@ -345,7 +361,9 @@ const GPU_TASKS = {
   },
 };
 
-// One GPU trial at a time: two tasks timed at once would each see the other's load.
+const kindOf = (entry) => KINDS[entry.task];
+
+// One GPU trial at a time: two models timed at once would each see the other's load.
 let measuring = Promise.resolve();
 
 /** Runs `trial` after every trial already queued; resolves with its result. */
@@ -361,9 +379,9 @@ let busy = 0;
 // How long the worker must have been idle before the automatic GPU trial starts.
 const IDLE_BEFORE_GPU_TRIAL_MS = 250;
 
-/** Whether `task` could run on the GPU here at all. */
-function gpuPossible(task, model) {
-  return Boolean(GPU_TASKS[task] && self.navigator?.gpu && model.enableGpu);
+/** Whether this model could run on the GPU here at all. */
+function gpuPossible(entry, model) {
+  return Boolean(kindOf(entry) && self.navigator?.gpu && model.enableGpu);
 }
 
 /**
@@ -383,46 +401,46 @@ async function softwareAdapter() {
 }
 
 /**
- * The backend `task` answers its first request on. `preference` ('auto' | 'wasm' | 'webgpu', from
+ * The backend a model answers its first request on. `preference` ('auto' | 'wasm' | 'webgpu', from
  * the SDK): 'webgpu' verifies the GPU path now (on any adapter, software included) and answers
  * from it; 'auto' and 'wasm' answer from wasm SIMD at once. On 'auto' the GPU is tried later,
  * once the worker is idle after the first answer (`gpuTrialWhenIdle`), so the first answer never
  * waits for a GPU check the visitor did not ask for.
  */
-async function firstBackend(task, model, entry, bytes, preference) {
-  if (preference !== 'webgpu' || !gpuPossible(task, model)) return BACKEND;
-  return oneTrialAtATime(() => enableVerifiedGpu(task, model, entry, bytes));
+async function firstBackend(id, model, entry, bytes, preference) {
+  if (preference !== 'webgpu' || !gpuPossible(entry, model)) return BACKEND;
+  return oneTrialAtATime(() => enableVerifiedGpu(id, model, entry, bytes));
 }
 
 /** Enables and verifies the GPU path: GPU_BACKEND if it gives the CPU's answer, else BACKEND. */
-async function enableVerifiedGpu(task, model, entry, bytes) {
-  const path = GPU_TASKS[task];
+async function enableVerifiedGpu(id, model, entry, bytes) {
+  const path = kindOf(entry);
   try {
     await model.enableGpu(entry.file, bytes);
     // The GPU must give the CPU's answer before it may give any.
     await path.verify(model, path.probe());
     return GPU_BACKEND;
   } catch (error) {
-    await remember(task, BACKEND, { gpuError: String(error?.message ?? error) });
+    await remember(id, BACKEND, { gpuError: String(error?.message ?? error) });
     return BACKEND;
   }
 }
 
 /**
  * The automatic choice: the GPU path only on a real GPU that gives the CPU's answer and is faster
- * on this device. Measured once per device and task, and remembered.
+ * on this device. Measured once per device and model, and remembered.
  */
-async function automaticBackend(task, model, entry, bytes) {
-  const remembered = (await rememberedChoices())[task]?.backend;
+async function automaticBackend(id, model, entry, bytes) {
+  const remembered = (await rememberedChoices())[id]?.backend;
   if (remembered === BACKEND) return BACKEND;
   const software = await softwareAdapter();
   if (software) {
-    await remember(task, BACKEND, { skipped: software });
+    await remember(id, BACKEND, { skipped: software });
     return BACKEND;
   }
-  if ((await enableVerifiedGpu(task, model, entry, bytes)) !== GPU_BACKEND) return BACKEND;
+  if ((await enableVerifiedGpu(id, model, entry, bytes)) !== GPU_BACKEND) return BACKEND;
   if (remembered === GPU_BACKEND) return GPU_BACKEND;
-  const path = GPU_TASKS[task];
+  const path = kindOf(entry);
   const probe = path.probe();
   const average = async (run) => {
     await run();
@@ -434,21 +452,21 @@ async function automaticBackend(task, model, entry, bytes) {
     const cpuMs = await average(async () => path.cpu(model, probe));
     const gpuMs = await average(() => path.gpu(model, probe));
     const choice = gpuMs < cpuMs ? GPU_BACKEND : BACKEND;
-    await remember(task, choice, { cpuMs, gpuMs });
+    await remember(id, choice, { cpuMs, gpuMs });
     return choice;
   } catch (error) {
-    await remember(task, BACKEND, { gpuError: String(error?.message ?? error) });
+    await remember(id, BACKEND, { gpuError: String(error?.message ?? error) });
     return BACKEND;
   }
 }
 
 /**
- * After `task`'s first answer on 'auto': once no request has been waiting for
- * IDLE_BEFORE_GPU_TRIAL_MS, runs the automatic choice and switches the task to its result.
+ * After a model's first answer on 'auto': once no request has been waiting for
+ * IDLE_BEFORE_GPU_TRIAL_MS, runs the automatic choice and switches the model to its result.
  * Requests that arrive meanwhile are answered from wasm.
  */
-function gpuTrialWhenIdle(task) {
-  const state = loads.get(task);
+function gpuTrialWhenIdle(id) {
+  const state = loads.get(id);
   const trial = state?.gpuTrial;
   if (!trial) return;
   state.gpuTrial = null; // once; this also lets the model bytes it holds go
@@ -457,36 +475,30 @@ function gpuTrialWhenIdle(task) {
       setTimeout(attempt, IDLE_BEFORE_GPU_TRIAL_MS);
       return;
     }
-    // Until the trial decides, the task stays on wasm, so no GPU failure can come first.
+    // Until the trial decides, the model stays on wasm, so no GPU failure can come first.
     oneTrialAtATime(trial).then((backend) => { state.backend = backend; }, () => {});
   };
   setTimeout(attempt, IDLE_BEFORE_GPU_TRIAL_MS);
 }
 
 /**
- * Runs `onGpu` when `task` is on the GPU, else `onCpu`; a GPU failure answers from the CPU and
- * switches the task to it for good. The first answer on 'auto' schedules the GPU trial.
+ * Runs `onGpu` when model `id` is on the GPU, else `onCpu`; a GPU failure answers from the CPU and
+ * switches the model to it for good. The first answer on 'auto' schedules the GPU trial.
  */
-async function onChosenBackend(task, onCpu, onGpu) {
-  const state = loads.get(task);
+async function onChosenBackend(id, onCpu, onGpu) {
+  const state = loads.get(id);
   if (state?.backend === GPU_BACKEND) {
     try {
       const { result, ms } = await timed(onGpu);
       return { result, ms, backend: GPU_BACKEND };
     } catch (error) {
       state.backend = BACKEND;
-      await remember(task, BACKEND, { gpuError: String(error?.message ?? error) });
+      await remember(id, BACKEND, { gpuError: String(error?.message ?? error) });
     }
   }
   const { result, ms } = await timed(onCpu);
-  gpuTrialWhenIdle(task);
+  gpuTrialWhenIdle(id);
   return { result, ms, backend: BACKEND };
-}
-
-/** Classifies `input` on the task's chosen backend. */
-function classify(task, model, input) {
-  const path = GPU_TASKS[task];
-  return onChosenBackend(task, () => path.cpu(model, input), () => path.gpu(model, input));
 }
 
 /** RGBA pixels for anything the SDK accepts: Blob/File, ImageBitmap, ImageData. */
@@ -528,28 +540,30 @@ const handlers = {
     globalThis.gc?.();
     return { wasmBytes: wasm.memory.buffer.byteLength };
   },
-  load: async ({ task, backend }, progress) => {
-    await load(task, progress, backend ?? 'auto');
-    return { task, backend: loads.get(task)?.backend ?? BACKEND, threads: (await ready).threads };
+  // The catalogue as the site ships it: every model's id, task kind, names and labels.
+  catalogue: async () => (await manifest()).models ?? [],
+  load: async ({ model, backend }, progress) => {
+    await load(model, progress, backend ?? 'auto');
+    const { entry } = loads.get(model);
+    return { model, task: entry.task, backend: loads.get(model)?.backend ?? BACKEND, threads: (await ready).threads };
   },
-  sentiment: async ({ text }) => {
-    const model = await load('sentiment');
-    const { result, ms, backend } = await classify('sentiment', model, String(text ?? ''));
-    const { threads } = await ready;
-    return { label: result.label, score: result.score, positive: result.positive, truncated: result.truncated, ms, backend, threads };
+  // `{ model, text }` or `{ model, image }`: the model's answer, and how it was computed.
+  classify: async (args) => {
+    const model = await load(args.model);
+    const { entry } = loads.get(args.model);
+    const kind = kindOf(entry);
+    const input = await kind.input(args);
+    const { result, ms, backend } = await onChosenBackend(args.model, () => kind.cpu(model, input), () => kind.gpu(model, input));
+    return { ...kind.answer(result), ms, backend, threads: (await ready).threads };
   },
-  explain: async ({ text }) => {
-    // On the GPU every variant is encoded in one submission; on the CPU in batches.
-    const model = await load('sentiment');
+  // `{ model, text }`: the words behind a text model's answer. On the GPU every variant is
+  // encoded in one submission; on the CPU in batches.
+  explain: async ({ model: id, text }) => {
+    const model = await load(id);
+    if (!model.explain) throw new Error(`model "${id}" answers images; only text models explain words`);
     const input = String(text ?? '');
-    const { result, ms, backend } = await onChosenBackend('sentiment', () => model.explain(input), () => model.explainGpu(input));
+    const { result, ms, backend } = await onChosenBackend(id, () => model.explain(input), () => model.explainGpu(input));
     return { ...result, ms, backend, threads: (await ready).threads };
-  },
-  image: async ({ image }) => {
-    const model = await load('image');
-    const pixels = await toPixels(image);
-    const { result, ms, backend } = await classify('image', model, pixels);
-    return { top: result, ms, backend, threads: (await ready).threads };
   },
 };
 

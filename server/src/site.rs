@@ -35,8 +35,8 @@ pub const CLIENT_ROUTES: &[&str] = &[
     "/tour",
     "/tour/{step}",
     "/insights",
-    "/embed/sentiment",
-    "/embed/image",
+    // Any catalogue model's id (the app shows "not found" for one it does not have).
+    "/embed/{model}",
 ];
 
 /// Fewest hex digits taken as a Trunk content hash (see [`is_content_hashed`]).
