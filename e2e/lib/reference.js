@@ -17,3 +17,10 @@ export function nativeReference(t) {
   t.skip(why);
   return null;
 }
+
+/** The probability a text answer (`{ scores: [{ label, score }] }`) gives `label`. */
+export function scoreOf(answer, label) {
+  const found = answer.scores?.find((s) => s.label === label);
+  assert.ok(found, `the answer has no score for "${label}": ${JSON.stringify(answer)}`);
+  return found.score;
+}

@@ -78,10 +78,10 @@ test('sentiment: answers as you type, with a confidence bar, highlighted words a
 test('sentiment: example chips work by mouse and keyboard', { timeout: 180_000 }, async () => {
   const page = await newPage(browser);
   await page.goto(BASE + '/');
-  await page.getByTestId('example-negative').click();
+  await page.getByTestId('example-2').click();
   await page.locator('[data-testid="sentiment-label"][data-label="negative"]').waitFor({ timeout: LOAD });
   assert.equal(await page.getByTestId('sentiment-input').inputValue(), 'A dull, lifeless and boring film.');
-  await page.getByTestId('example-positive').focus();
+  await page.getByTestId('example-1').focus();
   await page.keyboard.press('Enter');
   await page.locator('[data-testid="sentiment-label"][data-label="positive"]').waitFor({ timeout: 30_000 });
   assert.deepEqual(page.problems, []);

@@ -25,7 +25,7 @@ test('keyboard only: landing page — type, pick an example, classify a sample p
   await tabTo(page, '#sentiment-input');
   await page.keyboard.type('Absolutely lovely');
   await page.locator('[data-testid="sentiment-label"][data-label="positive"]').waitFor({ timeout: LOAD });
-  await tabTo(page, '[data-testid="example-negative"]');
+  await tabTo(page, '[data-testid="example-2"]');
   await page.keyboard.press('Enter');
   await page.locator('[data-testid="sentiment-label"][data-label="negative"]').waitFor({ timeout: LOAD });
   await tabTo(page, '[data-testid="sample-owl"]', 80);
@@ -44,7 +44,7 @@ test('keyboard only: kiosk — any key starts, Tab to the text box, switch to ph
   await tabTo(page, '#sentiment-input');
   await page.keyboard.type('This booth is great fun');
   await page.locator('[data-testid="sentiment-label"][data-label="positive"]').waitFor({ timeout: LOAD });
-  await tabTo(page, '[data-testid="kiosk-tab-photo"]');
+  await tabTo(page, '[data-testid="kiosk-tab-image"]');
   await page.keyboard.press('Enter');
   await tabTo(page, '[data-testid="sample-parrot"]');
   await page.keyboard.press('Space');

@@ -46,7 +46,7 @@ test('kiosk: attract loop shows real answers, a touch starts, typing gives a lab
   const small = await page.locator('button:visible').evaluateAll((els) =>
     els.filter((e) => e.getBoundingClientRect().height < 48).map((e) => e.outerHTML.slice(0, 80)));
   assert.deepEqual(small, []);
-  await page.getByTestId('kiosk-tab-photo').click();
+  await page.getByTestId('kiosk-tab-image').click();
   await page.getByTestId('sample-parrot').click();
   await page.getByTestId('image-top5').waitFor({ timeout: LOAD });
   assert.equal(await page.getByTestId('image-class').count(), 5);
@@ -61,7 +61,7 @@ test('kiosk: the idle reset clears the last visitor’s text, photo, results and
   await page.waitForFunction(() => document.documentElement.lang === 'zh');
   await page.getByTestId('sentiment-input').fill('The worst meal I have ever had');
   await page.locator('[data-testid="sentiment-label"][data-label="negative"]').waitFor({ timeout: LOAD });
-  await page.getByTestId('kiosk-tab-photo').click();
+  await page.getByTestId('kiosk-tab-image').click();
   await page.getByTestId('sample-owl').click();
   await page.getByTestId('image-top5').waitFor({ timeout: LOAD });
 
@@ -76,10 +76,10 @@ test('kiosk: the idle reset clears the last visitor’s text, photo, results and
   await page.getByTestId('kiosk-attract').waitFor({ timeout: 10_000 });
   assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
   await page.getByTestId('kiosk-start').click();
-  assert.equal(await page.getByTestId('kiosk-tab-text').getAttribute('aria-pressed'), 'true');
+  assert.equal(await page.getByTestId('kiosk-tab-sentiment').getAttribute('aria-pressed'), 'true');
   assert.equal(await page.getByTestId('sentiment-input').inputValue(), '');
   assert.equal(await page.getByTestId('sentiment-label').count(), 0);
-  await page.getByTestId('kiosk-tab-photo').click();
+  await page.getByTestId('kiosk-tab-image').click();
   assert.equal(await page.getByTestId('image-preview').count(), 0);
   assert.equal(await page.getByTestId('image-result').getAttribute('data-state'), 'idle');
   assert.deepEqual(page.problems, []);
@@ -136,7 +136,7 @@ test('kiosk: works offline after the first visit (service worker + cached models
     await page.getByTestId('kiosk-start').click();
     await page.getByTestId('sentiment-input').fill('Still brilliant without any network');
     await page.locator('[data-testid="sentiment-label"][data-label="positive"]').waitFor({ timeout: LOAD });
-    await page.getByTestId('kiosk-tab-photo').click();
+    await page.getByTestId('kiosk-tab-image').click();
     await page.getByTestId('sample-parrot').click();
     await page.getByTestId('image-top5').waitFor({ timeout: LOAD });
     assert.equal(await page.getByTestId('image-class').count(), 5);

@@ -50,7 +50,9 @@ const essence = ({ sentiment, image }) => ({
  */
 function assertScoresClose(main, embed) {
   const close = (a, b) => Math.abs(a - b) <= 1e-5 + 1e-4 * Math.abs(b);
-  assert.ok(close(main.sentiment.positive, embed.sentiment.positive), `${main.sentiment.positive} vs ${embed.sentiment.positive}`);
+  for (const [i, { label, score }] of main.sentiment.scores.entries()) {
+    assert.ok(close(score, embed.sentiment.scores[i].score), `${label}: ${score} vs ${embed.sentiment.scores[i].score}`);
+  }
   for (const [i, top] of main.image.top.entries()) {
     assert.ok(close(top.score, embed.image.top[i].score), `${top.label}: ${top.score} vs ${embed.image.top[i].score}`);
   }

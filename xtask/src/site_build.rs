@@ -217,6 +217,39 @@ fn precompile_wasm(build: &'static WasmBuild) -> Job<'static> {
     })
 }
 
+/// A copy of the built site in `out` with the catalogue folders under `extra` added to its
+/// models, exactly as a deployer adds one: a folder with a `model.toml`, whose weights (named by
+/// its first `[[files]]` entry) are taken from the catalogue folder `weights_from`, with their
+/// sha256 and size recorded. The catalogue, precache list and their compressed copies are then
+/// written as `build` writes them. The e2e suite serves it to show that a model joins every part
+/// of the site by its folder alone.
+pub fn stage_with_extra_models(out: &Path, extra: &Path, weights_from: &str) -> Result<()> {
+    if out.exists() {
+        std::fs::remove_dir_all(out)?;
+    }
+    crate::project::copy_dir(&dist(), out, &|_| false)?;
+    let (weights, _) = crate::catalogue::model(weights_from)?.weight_bytes()?;
+    for entry in std::fs::read_dir(extra).with_context(|| format!("reading {}", extra.display()))? {
+        let from = entry?.path();
+        let Some(id) = from.file_name() else { continue };
+        let folder = out.join("models").join(id);
+        crate::project::copy_dir(&from, &folder, &|_| false)?;
+        let manifest: wire::catalog::ModelManifest =
+            toml::from_str(&std::fs::read_to_string(folder.join("model.toml"))?)
+                .with_context(|| format!("{}/model.toml", from.display()))?;
+        let name = &manifest
+            .files
+            .first()
+            .context("the fixture lists no file")?
+            .name;
+        std::fs::write(folder.join(name), &weights)?;
+        crate::catalogue::record_file(&folder, name, &weights)?;
+    }
+    write_model_manifest(&out.join("models"))?;
+    compress_file(&out.join("models/manifest.json"))?;
+    write_precache_list(out)
+}
+
 /// `models/manifest.json`: the catalogue as the browser reads it ([`wire::catalog::Catalogue`]),
 /// from the model folders Trunk copied into `dist/models/`. Each folder is checked again there
 /// (sha256 and size of every file), so a stale digest never ships.

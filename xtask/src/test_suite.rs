@@ -133,6 +133,28 @@ fn e2e() -> Result<()> {
     )?);
     wait_until_healthy(port, server.child())?;
     let base = format!("http://127.0.0.1:{port}");
+    // The same site with one more catalogue folder: adding a model must be adding a folder.
+    let extended = root().join("target/e2e-site");
+    step("staging the site with an extra catalogue folder (e2e/fixtures/catalogue/)");
+    site_build::stage_with_extra_models(
+        &extended,
+        &root().join("e2e/fixtures/catalogue"),
+        "sentiment",
+    )?;
+    let catalogue_port = free_port()?;
+    let mut catalogue_server = ServerGuard::new(serve::spawn_server(
+        catalogue_port,
+        &[
+            ("RUST_LOG", "warn"),
+            ("VITRINE_DIST", &extended.to_string_lossy()),
+            (
+                "VITRINE_DB",
+                &data.path().join("catalogue.db").to_string_lossy(),
+            ),
+            ("VITRINE_ADMIN_TOKEN", &token),
+        ],
+    )?);
+    wait_until_healthy(catalogue_port, catalogue_server.child())?;
     let result = run(
         &format!("end-to-end suite in headless Chromium against {base}"),
         Command::new("node")
@@ -143,6 +165,10 @@ fn e2e() -> Result<()> {
                 "e2e/tests/",
             ])
             .env("VITRINE_URL", &base)
+            .env(
+                "VITRINE_CATALOGUE_URL",
+                format!("http://127.0.0.1:{catalogue_port}"),
+            )
             .env("VITRINE_ADMIN_TOKEN", &token)
             .env("CHROMIUM", &chromium)
             .env("VITRINE_NATIVE_REFERENCE", &reference)

@@ -88,7 +88,7 @@ pub fn build(out: &Path) -> Result<()> {
     if out.exists() {
         std::fs::remove_dir_all(out)?;
     }
-    copy_dir(&cached, out)?;
+    crate::project::copy_dir(&cached, out, &|name| name == DIGEST_FILE)?;
     step(&format!(
         "multi-threaded engine built in {}",
         crate::project::minutes_seconds(started.elapsed())
@@ -183,19 +183,4 @@ fn optimise(wasm: &Path) -> Result<()> {
             .arg(wasm)
             .env("PATH", toolchain::tool_path()?),
     )
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else if entry.file_name() != DIGEST_FILE {
-            std::fs::copy(entry.path(), &target)
-                .with_context(|| format!("copying {}", entry.path().display()))?;
-        }
-    }
-    Ok(())
 }
