@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 #[cfg(feature = "gpu")]
 use crate::gpu::{image_classifier::GpuImageClassifier, Gpu, GpuError};
 use crate::image::{preprocess::check_dimensions, ImageClassifier, PixelBuffer};
-use crate::sentiment::{MatmulMode, SentimentClassifier};
+use crate::text::{MatmulMode, TextClassifier};
 use crate::ModelError;
 
 /// `initThreadPool(n)` (JS): starts the rayon pool of `n` Web Workers sharing this module's
@@ -92,24 +92,23 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The sentiment model, loaded once per worker.
 #[wasm_bindgen]
-pub struct SentimentEngine {
-    inner: Rc<SentimentClassifier>,
+pub struct TextEngine {
+    inner: Rc<TextClassifier>,
     /// The same model on the GPU, once `enableGpu` succeeded.
     #[cfg(feature = "gpu")]
-    gpu: Rc<RefCell<Option<Rc<gpu_backend::SentimentGpu>>>>,
+    gpu: Rc<RefCell<Option<Rc<gpu_backend::TextGpu>>>>,
 }
 
 #[wasm_bindgen]
-impl SentimentEngine {
+impl TextEngine {
     /// Loads the model from `bytes`, which the caller has already checked against the manifest's
     /// sha256: `verify` in `public/sdk/worker.js` is the browser's one integrity check (native
     /// `crypto.subtle`, far faster than hashing 24 MB in wasm; see
-    /// [`SentimentClassifier::from_verified_model_file`]).
+    /// [`TextClassifier::from_verified_model_file`]).
     #[wasm_bindgen(constructor)]
-    pub fn new(name: &str, bytes: &[u8]) -> Result<SentimentEngine, JsError> {
-        let inner =
-            SentimentClassifier::from_verified_model_file(name, bytes, MatmulMode::default())
-                .map_err(js_error)?;
+    pub fn new(name: &str, bytes: &[u8]) -> Result<TextEngine, JsError> {
+        let inner = TextClassifier::from_verified_model_file(name, bytes, MatmulMode::default())
+            .map_err(js_error)?;
         Ok(Self {
             inner: Rc::new(inner),
             #[cfg(feature = "gpu")]
@@ -123,7 +122,7 @@ impl SentimentEngine {
     }
 
     /// `{ prediction, words: [{ word, start, end, contribution }] }` (byte offsets, UTF-8;
-    /// contribution in positive log-odds, see [`SentimentClassifier::explain`]).
+    /// contribution in positive log-odds, see [`TextClassifier::explain`]).
     pub fn explain(&self, text: &str) -> Result<JsValue, JsError> {
         to_js(&self.inner.explain(text).map_err(js_error)?)
     }
@@ -131,7 +130,7 @@ impl SentimentEngine {
 
 #[cfg(feature = "gpu")]
 #[wasm_bindgen]
-impl SentimentEngine {
+impl TextEngine {
     /// Uploads the model (the same verified `bytes`) to the GPU through WebGPU. Resolves once
     /// `classifyGpu` can run; rejects, leaving the CPU path as it was, when there is no usable
     /// adapter or the upload fails.
@@ -139,7 +138,7 @@ impl SentimentEngine {
     pub fn enable_gpu(&self, name: String, bytes: Vec<u8>) -> js_sys::Promise {
         let slot = self.gpu.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let on_gpu = gpu_backend::SentimentGpu::load(&name, &bytes).await?;
+            let on_gpu = gpu_backend::TextGpu::load(&name, &bytes).await?;
             *slot.borrow_mut() = Some(Rc::new(on_gpu));
             Ok(JsValue::UNDEFINED)
         })
@@ -173,15 +172,15 @@ impl SentimentEngine {
 #[cfg(feature = "gpu")]
 mod gpu_backend {
     use super::*;
-    use crate::gpu::sentiment::GpuEncoder;
-    use crate::sentiment::{file, BertConfig, Explanation, Prediction, Weights};
+    use crate::gpu::text::GpuEncoder;
+    use crate::text::{file, BertConfig, Explanation, Prediction, Weights};
 
-    pub struct SentimentGpu {
+    pub struct TextGpu {
         gpu: Gpu,
         encoder: GpuEncoder,
     }
 
-    impl SentimentGpu {
+    impl TextGpu {
         pub async fn load(name: &str, bytes: &[u8]) -> Result<Self, JsError> {
             let gpu = Gpu::new().await.map_err(gpu_error)?;
             let parsed = file::parse(
@@ -199,7 +198,7 @@ mod gpu_backend {
 
         pub async fn classify(
             &self,
-            cpu: &SentimentClassifier,
+            cpu: &TextClassifier,
             text: &str,
         ) -> Result<Prediction, JsError> {
             let tokens = cpu.tokenizer().encode(text).map_err(js_error)?;
@@ -213,7 +212,7 @@ mod gpu_backend {
 
         pub async fn explain(
             &self,
-            cpu: &SentimentClassifier,
+            cpu: &TextClassifier,
             text: &str,
         ) -> Result<Explanation, JsError> {
             let plan = cpu.plan_explanation(text).map_err(js_error)?;
@@ -239,7 +238,7 @@ pub struct ImageEngine {
 #[wasm_bindgen]
 impl ImageEngine {
     /// Loads the model from `bytes`, which the caller checks against the manifest's sha256
-    /// (`verify` in `public/sdk/worker.js`), as for [`SentimentEngine::new`].
+    /// (`verify` in `public/sdk/worker.js`), as for [`TextEngine::new`].
     #[wasm_bindgen(constructor)]
     pub fn new(name: &str, bytes: &[u8]) -> Result<ImageEngine, JsError> {
         let inner = ImageClassifier::from_verified_model_bytes(name, bytes).map_err(js_error)?;

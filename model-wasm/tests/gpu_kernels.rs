@@ -247,10 +247,10 @@ fn attention_matches_candle_with_padding() {
 /// sentence vectors (≤ 1e-3 relative) and, through the same head, the same labels.
 #[test]
 fn sentiment_encoder_matches_the_cpu_path() {
-    use model_wasm::gpu::sentiment::GpuEncoder;
-    use model_wasm::sentiment::bert::mean_pool;
-    use model_wasm::sentiment::{
-        file, Batch, BertConfig, MatmulMode, NoDropout, SentimentModel, SentimentTokenizer, Weights,
+    use model_wasm::gpu::text::GpuEncoder;
+    use model_wasm::text::bert::mean_pool;
+    use model_wasm::text::{
+        file, Batch, BertConfig, MatmulMode, NoDropout, TextModel, TextTokenizer, Weights,
     };
     let Some(bytes) = shipped_model("sentiment") else {
         return;
@@ -259,9 +259,9 @@ fn sentiment_encoder_matches_the_cpu_path() {
     let parsed = file::parse("model", &bytes, &Device::Cpu, MatmulMode::F32).unwrap();
     let vb = Weights::Quantized(parsed.weights);
     let cfg = BertConfig::MINILM_L6;
-    let cpu = SentimentModel::load(&vb, &cfg).unwrap();
+    let cpu = TextModel::load(&vb, &cfg).unwrap();
     let on_gpu = GpuEncoder::load(&gpu, &vb, cfg).unwrap();
-    let tokenizer = SentimentTokenizer::from_bytes(parsed.tokenizer_json.as_bytes()).unwrap();
+    let tokenizer = TextTokenizer::from_bytes(parsed.tokenizer_json.as_bytes()).unwrap();
     let texts = [
         "a gorgeous, witty, seductive movie.",
         "the plot is nowhere near as clever as it thinks it is, and the ending drags",
@@ -357,16 +357,15 @@ fn image_classifier_on_the_gpu_reports_the_cpu_top5() {
 }
 
 /// `explain` with every variant encoded on the GPU in one submission (the browser's
-/// `SentimentEngine.explainGpu`) against the CPU's `explain`: the same prediction and per-word
+/// `TextEngine.explainGpu`) against the CPU's `explain`: the same prediction and per-word
 /// contributions. With the shipped chunk size, and with 48-token chunks, so splitting into chunks
 /// and putting the vectors back in order are covered without a text long enough to make
 /// lavapipe crawl (it takes tens of seconds per explanation already).
 #[test]
 fn explain_on_the_gpu_matches_the_cpu_explain() {
-    use model_wasm::gpu::sentiment::{GpuEncoder, TOKENS_PER_CHUNK};
-    use model_wasm::sentiment::{
-        file, BertConfig, MatmulMode, SentimentClassifier, SentimentModel, SentimentTokenizer,
-        Weights,
+    use model_wasm::gpu::text::{GpuEncoder, TOKENS_PER_CHUNK};
+    use model_wasm::text::{
+        file, BertConfig, MatmulMode, TextClassifier, TextModel, TextTokenizer, Weights,
     };
     let Some(bytes) = shipped_model("sentiment") else {
         return;
@@ -376,9 +375,9 @@ fn explain_on_the_gpu_matches_the_cpu_explain() {
     let vb = Weights::Quantized(parsed.weights);
     let cfg = BertConfig::MINILM_L6;
     let on_gpu = GpuEncoder::load(&gpu, &vb, cfg).unwrap();
-    let cpu = SentimentClassifier::new(
-        SentimentModel::load(&vb, &cfg).unwrap(),
-        SentimentTokenizer::from_bytes(parsed.tokenizer_json.as_bytes()).unwrap(),
+    let cpu = TextClassifier::new(
+        TextModel::load(&vb, &cfg).unwrap(),
+        TextTokenizer::from_bytes(parsed.tokenizer_json.as_bytes()).unwrap(),
     );
     // Explanation variants are short, so 48-token chunks split the second text's into several.
     let cases = [

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use candle_core::{Device, Tensor};
 use candle_nn::VarBuilder;
-use model_wasm::sentiment::bert::{l2_normalize, mean_pool, BertEncoder};
-use model_wasm::sentiment::{Batch, BertConfig, NoDropout, SentimentTokenizer, Weights};
+use model_wasm::text::bert::{l2_normalize, mean_pool, BertEncoder};
+use model_wasm::text::{Batch, BertConfig, NoDropout, TextTokenizer, Weights};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -71,8 +71,7 @@ fn base_encoder_matches_reference_embeddings() -> Result<(), Box<dyn std::error:
         return Ok(());
     }
     let golden: Golden = serde_json::from_slice(&std::fs::read(&golden_path)?)?;
-    let tokenizer =
-        SentimentTokenizer::from_bytes(&std::fs::read(model_dir.join("tokenizer.json"))?)?;
+    let tokenizer = TextTokenizer::from_bytes(&std::fs::read(model_dir.join("tokenizer.json"))?)?;
     let device = Device::Cpu;
     let vb = VarBuilder::from_buffered_safetensors(
         std::fs::read(model_dir.join("model.safetensors"))?,

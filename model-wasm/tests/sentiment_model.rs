@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use model_wasm::sentiment::{Label, MatmulMode, SentimentClassifier};
+use model_wasm::text::{Label, MatmulMode, TextClassifier};
 use model_wasm::ModelError;
 
 /// The name engines give the shipped file in their errors.
@@ -17,13 +17,13 @@ fn read_model() -> Option<(Vec<u8>, String)> {
 }
 
 /// Loaded once for the whole file: tests share it (loading takes a moment in debug builds).
-fn classifier() -> Option<&'static SentimentClassifier> {
-    static MODEL: OnceLock<Option<SentimentClassifier>> = OnceLock::new();
+fn classifier() -> Option<&'static TextClassifier> {
+    static MODEL: OnceLock<Option<TextClassifier>> = OnceLock::new();
     MODEL
         .get_or_init(|| {
             let (bytes, digest) = read_model()?;
             Some(
-                SentimentClassifier::from_model_file(MODEL_FILE, &bytes, &digest)
+                TextClassifier::from_model_file(MODEL_FILE, &bytes, &digest)
                     .expect("shipped model loads"),
             )
         })
@@ -179,7 +179,7 @@ fn a_corrupted_model_file_fails_its_checksum() {
     };
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x40;
-    let err = SentimentClassifier::from_model_file(MODEL_FILE, &bytes, &digest)
+    let err = TextClassifier::from_model_file(MODEL_FILE, &bytes, &digest)
         .err()
         .expect("must fail");
     assert!(
@@ -192,7 +192,7 @@ fn a_corrupted_model_file_fails_its_checksum() {
     // A truncated download whose digest happens to be "right" is still refused, not a panic.
     let short = &bytes[..1000];
     let short_digest = model_wasm::checksum::sha256_hex(short);
-    let err = SentimentClassifier::from_model_file(MODEL_FILE, short, &short_digest)
+    let err = TextClassifier::from_model_file(MODEL_FILE, short, &short_digest)
         .err()
         .expect("must fail");
     assert!(matches!(err, ModelError::InvalidModel { .. }), "{err:?}");
@@ -211,7 +211,7 @@ fn int8_and_f32_matmul_modes_give_the_same_answers() {
         return;
     };
     let f32_mode =
-        SentimentClassifier::from_model_file_with(MODEL_FILE, &bytes, &digest, MatmulMode::F32)
+        TextClassifier::from_model_file_with(MODEL_FILE, &bytes, &digest, MatmulMode::F32)
             .expect("loads");
     let fixtures: Vec<String> = serde_json::from_str(
         &std::fs::read_to_string(
@@ -273,7 +273,7 @@ fn int8_and_f32_matmul_modes_explain_alike() {
         return;
     };
     let f32_mode =
-        SentimentClassifier::from_model_file_with(MODEL_FILE, &bytes, &digest, MatmulMode::F32)
+        TextClassifier::from_model_file_with(MODEL_FILE, &bytes, &digest, MatmulMode::F32)
             .expect("loads");
     let text =
         "The first half drags and the jokes miss, yet the warm, sharp last act left me smiling.";
@@ -299,7 +299,7 @@ fn int8_and_f32_matmul_modes_explain_alike() {
         .iter()
         .map(|w| w.contribution.abs())
         .fold(0f32, f32::max);
-    let top = |e: &model_wasm::sentiment::Explanation| {
+    let top = |e: &model_wasm::text::Explanation| {
         let mut words: Vec<_> = e.words.iter().collect();
         words.sort_by(|x, y| y.contribution.abs().total_cmp(&x.contribution.abs()));
         words

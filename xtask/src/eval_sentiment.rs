@@ -1,5 +1,5 @@
 //! `cargo xtask eval-sentiment --tsv FILE`: accuracy and F1 of the shipped 8-bit model, through
-//! model-wasm's `SentimentClassifier` (the code the browser runs, built natively).
+//! model-wasm's `TextClassifier` (the code the browser runs, built natively).
 //! The last line printed is exactly `accuracy=0.XXXX f1=0.XXXX n=N`.
 //!
 //! `--split val` evaluates the validation split train-sentiment held out; `--float WEIGHTS` also
@@ -10,9 +10,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
-use model_wasm::sentiment::{
-    BertConfig, Label, MatmulMode, Prediction, SentimentClassifier, SentimentModel,
-    SentimentTokenizer, Weights,
+use model_wasm::text::{
+    BertConfig, Label, MatmulMode, Prediction, TextClassifier, TextModel, TextTokenizer, Weights,
 };
 
 use crate::project::read_sha256;
@@ -77,7 +76,7 @@ pub fn run(args: Args) -> Result<()> {
         MatmulMode::Int8
     };
     let classifier =
-        SentimentClassifier::from_model_file_with(name, &bytes, &read_sha256(&model_path)?, mode)?;
+        TextClassifier::from_model_file_with(name, &bytes, &read_sha256(&model_path)?, mode)?;
     eprintln!("{}: {mode:?} matmuls", model_path.display());
     let started = std::time::Instant::now();
     let predicted = classifier.classify_batch(&texts)?;
@@ -140,17 +139,17 @@ fn round4(x: f64) -> f64 {
 }
 
 /// The unquantized fine-tuned model behind the same API.
-pub fn float_classifier(weights: &PathBuf) -> Result<SentimentClassifier> {
+pub fn float_classifier(weights: &PathBuf) -> Result<TextClassifier> {
     let device = Device::Cpu;
     let vb = VarBuilder::from_buffered_safetensors(std::fs::read(weights)?, DType::F32, &device)?;
-    let model = SentimentModel::load(&Weights::Float(vb), &BertConfig::MINILM_L6)?;
+    let model = TextModel::load(&Weights::Float(vb), &BertConfig::MINILM_L6)?;
     let tokenizer =
-        SentimentTokenizer::from_bytes(&std::fs::read(base_model_dir()?.join("tokenizer.json"))?)?;
-    Ok(SentimentClassifier::new(model, tokenizer))
+        TextTokenizer::from_bytes(&std::fs::read(base_model_dir()?.join("tokenizer.json"))?)?;
+    Ok(TextClassifier::new(model, tokenizer))
 }
 
 /// Median single-sentence latency, the case the demo page cares about (one visitor, one sentence).
-fn report_latency(classifier: &SentimentClassifier) -> Result<()> {
+fn report_latency(classifier: &TextClassifier) -> Result<()> {
     let text = "the performances are strong, but the script never quite finds its footing";
     let tokens = classifier.tokenizer().encode(text)?.ids.len();
     let mut ms: Vec<f64> = (0..21)

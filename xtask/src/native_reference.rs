@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use model_wasm::image::{decode::decode, ImageClassifier};
-use model_wasm::sentiment::SentimentClassifier;
+use model_wasm::text::TextClassifier;
 use serde_json::json;
 
 use crate::project::{root, shipped_model};
@@ -21,7 +21,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let (name, bytes, sha) = shipped_model("sentiment")?;
-    let sentiment = SentimentClassifier::from_model_file(&name, &bytes, &sha)?;
+    let sentiment = TextClassifier::from_model_file(&name, &bytes, &sha)?;
     let sentences: Vec<String> = serde_json::from_str(&std::fs::read_to_string(
         root().join("e2e/fixtures/sentences.json"),
     )?)?;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::Device;
-use model_wasm::sentiment::file::{TASK, TASK_KEY, TOKENIZER_KEY};
+use model_wasm::text::file::{TASK, TASK_KEY, TOKENIZER_KEY};
 
 use crate::train_sentiment::{base_model_dir, default_out_dir};
 

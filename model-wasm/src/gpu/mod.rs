@@ -8,7 +8,7 @@
 pub mod image;
 pub mod image_classifier;
 pub mod kernels;
-pub mod sentiment;
+pub mod text;
 
 use std::sync::{Arc, Mutex};
 

@@ -12,7 +12,7 @@ use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 use model_wasm::image::{decode::decode, preprocess, weights as image_weights, ImageClassifier};
 use model_wasm::int8_matmul::MatmulMode;
-use model_wasm::sentiment::SentimentClassifier;
+use model_wasm::text::TextClassifier;
 use serde::Serialize;
 
 use crate::bench::SENTENCE;
@@ -41,7 +41,7 @@ pub fn write(dir: &Path) -> Result<Inputs> {
     std::fs::create_dir_all(dir)?;
     let (name, bytes, sha) = shipped_model("sentiment")?;
     save(&dequantized_gguf(&bytes)?, &dir.join(SENTIMENT_WEIGHTS))?;
-    let sentiment = SentimentClassifier::from_model_file(&name, &bytes, &sha)?;
+    let sentiment = TextClassifier::from_model_file(&name, &bytes, &sha)?;
     let token_ids = sentiment.tokenizer().encode(SENTENCE)?.ids;
     let native_positive = sentiment.classify(SENTENCE)?.positive;
 

@@ -15,10 +15,10 @@ pub mod weights;
 
 pub use bert::BertConfig;
 pub use classifier::{
-    Explanation, ExplanationPlan, Label, Prediction, SentimentClassifier, WordContribution,
+    Explanation, ExplanationPlan, Label, Prediction, TextClassifier, WordContribution,
 };
 
 pub use layers::{Dropout, NoDropout};
-pub use model::{Batch, SentimentModel, NUM_LABELS};
-pub use tokenizer::{SentimentTokenizer, Tokens, MAX_TOKENS};
+pub use model::{Batch, TextModel, NUM_LABELS};
+pub use tokenizer::{TextTokenizer, Tokens, MAX_TOKENS};
 pub use weights::{MatmulMode, QuantizedWeights, Weights};

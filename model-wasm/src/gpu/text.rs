@@ -1,12 +1,12 @@
 //! The sentiment encoder on the GPU: the same MiniLM-L6 forward pass as
-//! [`crate::sentiment::bert::BertEncoder`], with every weight resident on the device and one
+//! [`crate::text::bert::BertEncoder`], with every weight resident on the device and one
 //! read-back per batch (the mean-pooled sentence vectors; the 2 × 384 head stays on the CPU).
 
 use super::kernels::{
     Activation, AttentionShape, EmbeddingTables, Kernels, Linear, Norm, Q8Matrix, HEAD_DIM,
 };
 use super::{Gpu, GpuError};
-use crate::sentiment::{BertConfig, Weights};
+use crate::text::{BertConfig, Weights};
 
 struct Layer {
     query: Linear,

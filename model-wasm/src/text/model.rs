@@ -40,12 +40,12 @@ impl Batch {
 }
 
 /// The fine-tuned sentiment model.
-pub struct SentimentModel {
+pub struct TextModel {
     pub encoder: BertEncoder,
     classifier: Linear,
 }
 
-impl SentimentModel {
+impl TextModel {
     /// Encoder tensors at the root (`embeddings.*`, `encoder.*`), head under `classifier.*`.
     pub fn load(vb: &Weights, cfg: &BertConfig) -> Result<Self> {
         Ok(Self {

@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::bert::BertConfig;
 use super::file;
-use super::model::{Batch, SentimentModel};
-use super::tokenizer::{SentimentTokenizer, Tokens};
+use super::model::{Batch, TextModel};
+use super::tokenizer::{TextTokenizer, Tokens};
 use super::weights::{MatmulMode, Weights};
 use crate::{checksum, ModelError};
 
@@ -73,13 +73,13 @@ pub struct Explanation {
     pub words: Vec<WordContribution>,
 }
 
-pub struct SentimentClassifier {
-    model: SentimentModel,
-    tokenizer: SentimentTokenizer,
+pub struct TextClassifier {
+    model: TextModel,
+    tokenizer: TextTokenizer,
     device: Device,
 }
 
-impl SentimentClassifier {
+impl TextClassifier {
     /// Loads the shipped model file after checking its sha256 (a damaged download fails here with
     /// [`ModelError::ChecksumMismatch`] rather than giving wrong answers). This is where native
     /// code (eval, bench, tests) verifies; in the browser the worker verifies instead (see
@@ -115,13 +115,12 @@ impl SentimentClassifier {
     ) -> Result<Self, ModelError> {
         let device = Device::Cpu;
         let parsed = file::parse(name, bytes, &device, mode)?;
-        let model =
-            SentimentModel::load(&Weights::Quantized(parsed.weights), &BertConfig::MINILM_L6)
-                .map_err(|e| ModelError::InvalidModel {
-                    name: name.to_owned(),
-                    reason: e.to_string(),
-                })?;
-        let tokenizer = SentimentTokenizer::from_bytes(parsed.tokenizer_json.as_bytes())?;
+        let model = TextModel::load(&Weights::Quantized(parsed.weights), &BertConfig::MINILM_L6)
+            .map_err(|e| ModelError::InvalidModel {
+                name: name.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let tokenizer = TextTokenizer::from_bytes(parsed.tokenizer_json.as_bytes())?;
         Ok(Self {
             model,
             tokenizer,
@@ -130,7 +129,7 @@ impl SentimentClassifier {
     }
 
     /// Any model and tokenizer, e.g. float weights for comparisons with the quantized file.
-    pub fn new(model: SentimentModel, tokenizer: SentimentTokenizer) -> Self {
+    pub fn new(model: TextModel, tokenizer: TextTokenizer) -> Self {
         Self {
             model,
             tokenizer,
@@ -138,7 +137,7 @@ impl SentimentClassifier {
         }
     }
 
-    pub fn tokenizer(&self) -> &SentimentTokenizer {
+    pub fn tokenizer(&self) -> &TextTokenizer {
         &self.tokenizer
     }
 
@@ -247,9 +246,9 @@ impl SentimentClassifier {
 }
 
 #[cfg(feature = "gpu")]
-impl SentimentClassifier {
+impl TextClassifier {
     /// The prediction for `tokens` from its sentence vector computed elsewhere (the GPU encoder,
-    /// [`crate::gpu::sentiment::GpuEncoder::pooled`]): the same head and softmax as [`Self::classify`].
+    /// [`crate::gpu::text::GpuEncoder::pooled`]): the same head and softmax as [`Self::classify`].
     pub fn predict_from_pooled(
         &self,
         tokens: &Tokens,

@@ -31,11 +31,11 @@ pub struct Tokens {
     pub words: Vec<Word>,
 }
 
-pub struct SentimentTokenizer {
+pub struct TextTokenizer {
     inner: Tokenizer,
 }
 
-impl SentimentTokenizer {
+impl TextTokenizer {
     pub fn from_bytes(json: &[u8]) -> Result<Self, ModelError> {
         let mut inner =
             Tokenizer::from_bytes(json).map_err(|e| ModelError::Tokenizer(e.to_string()))?;

@@ -15,7 +15,7 @@ use super::q8_0;
 pub use crate::int8_matmul::MatmulMode;
 use crate::int8_matmul::{Epilogue, Int8Matrix};
 
-/// A weight matrix `W` as [`crate::sentiment::layers::Linear`] multiplies it: `x · Wᵀ`.
+/// A weight matrix `W` as [`crate::text::layers::Linear`] multiplies it: `x · Wᵀ`.
 #[derive(Debug, Clone)]
 pub enum Matrix {
     /// f32 or candle's own quantized types.
