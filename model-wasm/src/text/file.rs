@@ -18,7 +18,12 @@ use crate::ModelError;
 pub const TOKENIZER_KEY: &str = "vitrine.tokenizer_json";
 /// GGUF metadata key naming the task, checked on load so another GGUF is rejected clearly.
 pub const TASK_KEY: &str = "vitrine.task";
-pub const TASK: &str = "sentiment-sst2";
+/// What `quantize-sentiment` writes: the file holds a text classifier, whose labels and shape
+/// its catalogue entry gives.
+pub const TASK: &str = "text-classification";
+/// Also accepted: what the shipped file says, written before the engine was general (its
+/// sha256 is fixed in the catalogue, so it is not rewritten).
+pub const LEGACY_TASKS: &[&str] = &["sentiment-sst2"];
 
 /// Weights and tokenizer read from a model file.
 pub struct ModelFile<'a> {
@@ -45,8 +50,11 @@ pub fn parse<'a>(
             _ => Err(invalid(format!("metadata {key} is missing"))),
         }
     };
-    if text(TASK_KEY)? != TASK {
-        return Err(invalid(format!("it is not a {TASK} model")));
+    let task = text(TASK_KEY)?;
+    if task != TASK && !LEGACY_TASKS.contains(&task.as_str()) {
+        return Err(invalid(format!(
+            "it is a \"{task}\" model, not a {TASK} one"
+        )));
     }
     let tokenizer_json = text(TOKENIZER_KEY)?;
     let data = usize::try_from(content.tensor_data_offset)

@@ -1,14 +1,13 @@
-//! Encoder + mean pooling + classification head: text ids in, two logits out
-//! (index 0 = negative, 1 = positive, as in SST-2).
+//! Encoder + mean pooling + classification head: token ids in, one logit per label out, in
+//! the label order of the model's catalogue entry.
 
 use candle_core::{Device, Result, Tensor};
 
-use super::bert::{mean_pool, BertConfig, BertEncoder};
+use super::bert::{mean_pool, BertEncoder};
 use super::layers::{Dropout, Linear, NoDropout};
+use super::spec::TextModelSpec;
 use super::weights::Weights;
-
-/// Number of classes: negative, positive.
-pub const NUM_LABELS: usize = 2;
+use crate::ModelError;
 
 /// A padded batch of token-id sequences.
 pub struct Batch {
@@ -39,35 +38,69 @@ impl Batch {
     }
 }
 
-/// The fine-tuned sentiment model.
+/// A BERT encoder, mean pooling and a linear head with one row per label.
 pub struct TextModel {
     pub encoder: BertEncoder,
     classifier: Linear,
+    labels: usize,
 }
 
+/// The head's weight matrix, named as the errors name it.
+const HEAD_WEIGHT: &str = "classifier.weight";
+
 impl TextModel {
-    /// Encoder tensors at the root (`embeddings.*`, `encoder.*`), head under `classifier.*`.
-    pub fn load(vb: &Weights, cfg: &BertConfig) -> Result<Self> {
+    /// Encoder tensors at the root (`embeddings.*`, `encoder.*`), the head under `classifier.*`
+    /// with `spec.labels.len()` rows. A head of another size is [`ModelError::HeadRows`] (the
+    /// weights are not the model the catalogue describes); other missing or misshapen tensors
+    /// are [`ModelError::Inference`] naming the tensor.
+    pub fn load(vb: &Weights, spec: &TextModelSpec) -> std::result::Result<Self, ModelError> {
+        let labels = spec.labels.len();
+        let cfg = &spec.config;
+        let head = vb.pp("classifier");
+        // Checked before loading, so the error says "rows" and "labels" rather than two shapes.
+        if let Some(dims) = head.stored_dims("weight") {
+            if let [rows, _] = dims[..] {
+                if rows != labels {
+                    return Err(ModelError::HeadRows {
+                        tensor: HEAD_WEIGHT.to_owned(),
+                        rows,
+                        labels,
+                    });
+                }
+            }
+        }
         Ok(Self {
             encoder: BertEncoder::load(vb, cfg)?,
-            classifier: Linear::load(&vb.pp("classifier"), cfg.hidden, NUM_LABELS)?,
+            classifier: Linear::load(&head, cfg.hidden, labels)?,
+            labels,
         })
     }
 
-    /// `(batch, 2)` logits, with dropout supplied by the trainer.
+    /// How many outputs the head has.
+    pub fn label_count(&self) -> usize {
+        self.labels
+    }
+
+    /// `(batch, labels)` logits, with dropout supplied by the trainer.
     pub fn forward_t(&self, batch: &Batch, dropout: &dyn Dropout) -> Result<Tensor> {
         let hidden = self.encoder.forward(&batch.ids, &batch.mask, dropout)?;
         let pooled = dropout.apply(&mean_pool(&hidden, &batch.mask)?)?;
         self.classifier.forward(&pooled)
     }
 
-    /// `(batch, 2)` logits from mean-pooled sentence vectors `(batch, hidden)`: the head alone,
-    /// for backends that run the encoder elsewhere (the GPU).
+    /// Mean-pooled sentence vectors `(batch, hidden)`: the CPU's side of the encoder seam (the
+    /// GPU encoder produces the same vectors; [`Self::head`] takes either).
+    pub fn pooled(&self, batch: &Batch) -> Result<Tensor> {
+        let hidden = self.encoder.forward(&batch.ids, &batch.mask, &NoDropout)?;
+        mean_pool(&hidden, &batch.mask)
+    }
+
+    /// `(batch, labels)` logits from mean-pooled sentence vectors `(batch, hidden)`.
     pub fn head(&self, pooled: &Tensor) -> Result<Tensor> {
         self.classifier.forward(pooled)
     }
 
-    /// `(batch, 2)` logits for inference.
+    /// `(batch, labels)` logits for inference.
     pub fn forward(&self, batch: &Batch) -> Result<Tensor> {
         self.forward_t(batch, &NoDropout)
     }

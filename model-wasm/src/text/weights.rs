@@ -163,6 +163,16 @@ impl Weights<'_> {
         }
     }
 
+    /// The stored shape of tensor `name`, where the source can tell without building it: the
+    /// model file and safetensors can, a trainer's `VarMap` (which creates tensors on demand)
+    /// cannot, and says `None`.
+    pub fn stored_dims(&self, name: &str) -> Option<Vec<usize>> {
+        match self {
+            Self::Float(vb) => vb.get_unchecked(name).ok().map(|t| t.dims().to_vec()),
+            Self::Quantized(q) => q.infos.get(&q.path(name)).map(|i| i.shape.dims().to_vec()),
+        }
+    }
+
     /// A matrix used in `x @ W^T`; see [`MatmulMode`] for how a quantized one is run.
     pub fn matrix(&self, name: &str, (rows, cols): (usize, usize)) -> Result<Matrix> {
         match self {
