@@ -109,10 +109,11 @@ pub fn run(args: Args) -> Result<()> {
             "general.license",
             gguf_file::Value::String("Apache-2.0".into()),
         ),
+        // "text-classification": the catalogue entry, not the file, says which labels and shape.
         (TASK_KEY, gguf_file::Value::String(TASK.into())),
         (
             "vitrine.labels",
-            gguf_file::Value::String("negative,positive".into()),
+            gguf_file::Value::String(crate::eval_sentiment::sentiment_spec()?.labels.join(",")),
         ),
         (TOKENIZER_KEY, gguf_file::Value::String(tokenizer_json)),
     ];

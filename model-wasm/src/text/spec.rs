@@ -342,7 +342,8 @@ mod tests {
 
     #[test]
     fn each_bad_key_is_named() {
-        let cases: Vec<(Box<dyn FnOnce(&mut ModelManifest)>, &str)> = vec![
+        type Edit = Box<dyn FnOnce(&mut ModelManifest)>;
+        let cases: Vec<(Edit, &str)> = vec![
             (
                 Box::new(|m| m.task = TaskKind::ImageClassification),
                 "model.toml: `task` is \"image-classification\"",
