@@ -66,3 +66,40 @@ pub fn parse<'a>(
         tokenizer_json,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A GGUF header with this task and an (empty) tokenizer, and no tensors.
+    fn file_with_task(task: &str) -> Vec<u8> {
+        let values = [
+            (TASK_KEY, gguf_file::Value::String(task.into())),
+            (TOKENIZER_KEY, gguf_file::Value::String("{}".into())),
+        ];
+        let metadata: Vec<(&str, &gguf_file::Value)> =
+            values.iter().map(|(k, v)| (*k, v)).collect();
+        let mut bytes = Cursor::new(Vec::new());
+        gguf_file::write(&mut bytes, &metadata, &[]).unwrap();
+        bytes.into_inner()
+    }
+
+    #[test]
+    fn text_classification_and_the_shipped_files_task_are_accepted() {
+        for task in ["text-classification", "sentiment-sst2"] {
+            let bytes = file_with_task(task);
+            let parsed = parse("m.gguf", &bytes, &Device::Cpu, MatmulMode::default());
+            assert!(parsed.is_ok(), "{task}: {:?}", parsed.err());
+        }
+    }
+
+    #[test]
+    fn another_task_is_refused_by_name() {
+        let bytes = file_with_task("llm");
+        let err = parse("m.gguf", &bytes, &Device::Cpu, MatmulMode::default())
+            .err()
+            .expect("refused");
+        let msg = err.to_string();
+        assert!(msg.contains("m.gguf") && msg.contains("\"llm\""), "{msg}");
+    }
+}

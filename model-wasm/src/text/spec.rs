@@ -415,4 +415,34 @@ mod tests {
             assert!(got.contains(want), "{got:?} should contain {want:?}");
         }
     }
+
+    /// The shipped manifest, as the site build hands it to the worker: a catalogue entry in
+    /// JSON, whole numbers written as floats where JS would (`6.0`).
+    #[test]
+    fn the_shipped_entry_through_json_gives_the_same_spec() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../assets/models/sentiment/model.toml");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            eprintln!("SKIPPED: {} not found", path.display());
+            return;
+        };
+        let manifest: ModelManifest = toml::from_str(&text).unwrap();
+        let from_toml = TextModelSpec::from_manifest(&manifest).unwrap();
+        let mut json = serde_json::to_value(wire::catalog::CatalogueEntry {
+            manifest,
+            file: "sentiment/m.gguf".into(),
+            sha256: "0".repeat(64),
+            bytes: 1,
+            card_path: "sentiment/MODEL_CARD.md".into(),
+        })
+        .unwrap();
+        json["architecture"]["layers"] = serde_json::json!(6.0);
+        let entry: wire::catalog::CatalogueEntry = serde_json::from_value(json).unwrap();
+        assert_eq!(entry.file, "sentiment/m.gguf");
+        assert_eq!(
+            TextModelSpec::from_manifest(&entry.manifest).unwrap(),
+            from_toml
+        );
+        assert_eq!(from_toml.labels, ["negative", "positive"]);
+    }
 }
