@@ -199,10 +199,14 @@ impl TextClassifier {
         plan.finish(&logits, &self.spec.labels, self.spec.multi_label)
     }
 
-    /// The head over sentence vectors (`rows × hidden`): one row of logits per vector.
+    /// The head over sentence vectors (`rows × hidden`): one row of logits per vector (none for
+    /// none).
     pub fn logits_from_pooled(&self, pooled: Vec<f32>) -> Result<Vec<Vec<f32>>, ModelError> {
         let hidden = self.spec.config.hidden;
-        if pooled.is_empty() || !pooled.len().is_multiple_of(hidden) {
+        if pooled.is_empty() {
+            return Ok(Vec::new());
+        }
+        if !pooled.len().is_multiple_of(hidden) {
             return Err(ModelError::Inference(candle_core::Error::Msg(format!(
                 "{} values are not whole sentence vectors of {hidden}",
                 pooled.len()
@@ -277,6 +281,12 @@ mod tests {
         for (s, l) in p.scores.iter().zip(logits(&twin, &ids)) {
             assert!((s.score - super::super::scoring::sigmoid(l)).abs() < 1e-5);
         }
+    }
+
+    #[test]
+    fn an_empty_batch_is_an_empty_answer() {
+        let (c, _) = classifier(&["a", "b"], false);
+        assert!(c.classify_batch::<&str>(&[]).unwrap().is_empty());
     }
 
     #[test]
