@@ -97,7 +97,7 @@ impl TextClassifier {
     ) -> Result<Self, ModelError> {
         if model.label_count() != spec.labels.len() {
             return Err(ModelError::HeadRows {
-                tensor: "classifier.weight".to_owned(),
+                tensor: super::model::HEAD_WEIGHT.to_owned(),
                 rows: model.label_count(),
                 labels: spec.labels.len(),
             });

@@ -46,7 +46,7 @@ pub struct TextModel {
 }
 
 /// The head's weight matrix, named as the errors name it.
-const HEAD_WEIGHT: &str = "classifier.weight";
+pub(crate) const HEAD_WEIGHT: &str = "classifier.weight";
 
 impl TextModel {
     /// Encoder tensors at the root (`embeddings.*`, `encoder.*`), the head under `classifier.*`
