@@ -15,6 +15,22 @@ pub enum ModelError {
     Tokenizer(String),
     #[error("the model file {name} is not a valid model: {reason}")]
     InvalidModel { name: String, reason: String },
+    #[error("model.toml: {0}")]
+    Manifest(#[from] crate::text::SpecError),
+    /// The weights' classifier has another number of outputs than the catalogue lists labels.
+    #[error("the model's classifier head `{tensor}` has {rows} rows, but its model.toml lists {labels} labels; the weights file and the catalogue entry do not belong together")]
+    HeadRows {
+        tensor: String,
+        rows: usize,
+        labels: usize,
+    },
+    /// An image model whose file carries another number of classes than its catalogue entry.
+    #[error("the model file {name} has {found} classes, but its model.toml lists {expected}")]
+    ClassCount {
+        name: String,
+        found: usize,
+        expected: usize,
+    },
     #[error("inference failed: {0}")]
     Inference(#[from] candle_core::Error),
     #[error("the image file is empty (0 bytes)")]

@@ -132,8 +132,7 @@ impl Int8Matrix {
                 .chunks_exact(Q8_0_BLOCK_BYTES)
                 .zip(row_values.chunks_exact_mut(QK))
             {
-                let s =
-                    crate::sentiment::q8_0::f16_to_f32(u16::from_le_bytes([block[0], block[1]]));
+                let s = crate::text::q8_0::f16_to_f32(u16::from_le_bytes([block[0], block[1]]));
                 for (d, &v) in w.iter_mut().zip(&block[2..]) {
                     *d = f32::from(v as i8) * s;
                 }

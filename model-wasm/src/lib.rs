@@ -12,7 +12,7 @@ pub mod info;
 pub mod int8_matmul;
 pub mod matmul;
 pub mod parallel;
-pub mod sentiment;
+pub mod text;
 
 #[cfg(target_arch = "wasm32")]
 pub mod worker;

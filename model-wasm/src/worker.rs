@@ -12,8 +12,9 @@ use wasm_bindgen::prelude::*;
 #[cfg(feature = "gpu")]
 use crate::gpu::{image_classifier::GpuImageClassifier, Gpu, GpuError};
 use crate::image::{preprocess::check_dimensions, ImageClassifier, PixelBuffer};
-use crate::sentiment::{MatmulMode, SentimentClassifier};
+use crate::text::{MatmulMode, TextClassifier, TextModelSpec};
 use crate::ModelError;
+use wire::catalog::CatalogueEntry;
 
 /// `initThreadPool(n)` (JS): starts the rayon pool of `n` Web Workers sharing this module's
 /// memory. Only in the `threads` build; the worker calls it before anything else.
@@ -90,26 +91,42 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// The sentiment model, loaded once per worker.
+/// The catalogue entry the worker passes with a model's bytes (one model of
+/// `/models/manifest.json`).
+fn catalogue_entry(entry: JsValue) -> Result<CatalogueEntry, JsError> {
+    serde_wasm_bindgen::from_value(entry).map_err(|e| {
+        JsError::new(&format!(
+            "the model's catalogue entry (from /models/manifest.json) is not valid: {e}"
+        ))
+    })
+}
+
+/// A text classifier of the catalogue, loaded once per worker.
 #[wasm_bindgen]
-pub struct SentimentEngine {
-    inner: Rc<SentimentClassifier>,
+pub struct TextEngine {
+    inner: Rc<TextClassifier>,
     /// The same model on the GPU, once `enableGpu` succeeded.
     #[cfg(feature = "gpu")]
-    gpu: Rc<RefCell<Option<Rc<gpu_backend::SentimentGpu>>>>,
+    gpu: Rc<RefCell<Option<Rc<gpu_backend::TextGpu>>>>,
 }
 
 #[wasm_bindgen]
-impl SentimentEngine {
-    /// Loads the model from `bytes`, which the caller has already checked against the manifest's
-    /// sha256: `verify` in `public/sdk/worker.js` is the browser's one integrity check (native
-    /// `crypto.subtle`, far faster than hashing 24 MB in wasm; see
-    /// [`SentimentClassifier::from_verified_model_file`]).
+impl TextEngine {
+    /// Builds the model `entry` describes (its shape and labels, from its model.toml) from
+    /// `bytes`, which the caller has already checked against the entry's sha256: `verify` in
+    /// `public/sdk/worker.js` is the browser's one integrity check (native `crypto.subtle`, far
+    /// faster than hashing 24 MB in wasm; see [`TextClassifier::from_verified_model_file`]).
     #[wasm_bindgen(constructor)]
-    pub fn new(name: &str, bytes: &[u8]) -> Result<SentimentEngine, JsError> {
-        let inner =
-            SentimentClassifier::from_verified_model_file(name, bytes, MatmulMode::default())
-                .map_err(js_error)?;
+    pub fn new(entry: JsValue, bytes: &[u8]) -> Result<TextEngine, JsError> {
+        let entry = catalogue_entry(entry)?;
+        let spec = TextModelSpec::from_manifest(&entry.manifest).map_err(js_error)?;
+        let inner = TextClassifier::from_verified_model_file(
+            &entry.file,
+            bytes,
+            &spec,
+            MatmulMode::default(),
+        )
+        .map_err(js_error)?;
         Ok(Self {
             inner: Rc::new(inner),
             #[cfg(feature = "gpu")]
@@ -117,13 +134,14 @@ impl SentimentEngine {
         })
     }
 
-    /// `{ label, score, positive, truncated }`.
+    /// `{ label, score, scores: [{ label, score }], truncated }` (every label, in label order).
     pub fn classify(&self, text: &str) -> Result<JsValue, JsError> {
         to_js(&self.inner.classify(text).map_err(js_error)?)
     }
 
-    /// `{ prediction, words: [{ word, start, end, contribution }] }` (byte offsets, UTF-8;
-    /// contribution in positive log-odds, see [`SentimentClassifier::explain`]).
+    /// `{ prediction, target, words: [{ word, start, end, contribution }] }` (byte offsets,
+    /// UTF-8; contribution in log-odds of `target`, the predicted label; see
+    /// [`TextClassifier::explain`]).
     pub fn explain(&self, text: &str) -> Result<JsValue, JsError> {
         to_js(&self.inner.explain(text).map_err(js_error)?)
     }
@@ -131,22 +149,25 @@ impl SentimentEngine {
 
 #[cfg(feature = "gpu")]
 #[wasm_bindgen]
-impl SentimentEngine {
+impl TextEngine {
     /// Uploads the model (the same verified `bytes`) to the GPU through WebGPU. Resolves once
-    /// `classifyGpu` can run; rejects, leaving the CPU path as it was, when there is no usable
-    /// adapter or the upload fails.
+    /// `classifyGpu` can run; rejects, leaving the CPU path as it was, when the model's shape is
+    /// one the GPU kernels do not cover, there is no usable adapter, or the upload fails.
     #[wasm_bindgen(js_name = enableGpu)]
     pub fn enable_gpu(&self, name: String, bytes: Vec<u8>) -> js_sys::Promise {
         let slot = self.gpu.clone();
+        let config = self.inner.spec().config;
         wasm_bindgen_futures::future_to_promise(async move {
-            let on_gpu = gpu_backend::SentimentGpu::load(&name, &bytes).await?;
+            // Before asking for an adapter: an unsupported model needs no GPU to be refused.
+            crate::gpu::text::supports(&config).map_err(gpu_error)?;
+            let on_gpu = gpu_backend::TextGpu::load(&name, &bytes, config).await?;
             *slot.borrow_mut() = Some(Rc::new(on_gpu));
             Ok(JsValue::UNDEFINED)
         })
     }
 
     /// `explain` with every masked variant encoded on the GPU in one submission and one
-    /// read-back: a Promise of `{ prediction, words }`, as `explain` returns.
+    /// read-back: a Promise of `{ prediction, target, words }`, as `explain` returns.
     #[wasm_bindgen(js_name = explainGpu)]
     pub fn explain_gpu(&self, text: String) -> js_sys::Promise {
         let (cpu, on_gpu) = (self.inner.clone(), self.gpu.borrow().clone());
@@ -157,7 +178,7 @@ impl SentimentEngine {
         })
     }
 
-    /// `classify` on the GPU: a Promise of `{ label, score, positive, truncated }`.
+    /// `classify` on the GPU: a Promise of `{ label, score, scores, truncated }`.
     #[wasm_bindgen(js_name = classifyGpu)]
     pub fn classify_gpu(&self, text: String) -> js_sys::Promise {
         let (cpu, on_gpu) = (self.inner.clone(), self.gpu.borrow().clone());
@@ -169,20 +190,21 @@ impl SentimentEngine {
     }
 }
 
-/// The GPU half of the sentiment engine (WebGPU through wgpu).
+/// The GPU half of the text engine (WebGPU through wgpu): the encoder only; the CPU
+/// classifier finishes from its sentence vectors with the code its own path uses.
 #[cfg(feature = "gpu")]
 mod gpu_backend {
     use super::*;
-    use crate::gpu::sentiment::GpuEncoder;
-    use crate::sentiment::{file, BertConfig, Explanation, Prediction, Weights};
+    use crate::gpu::text::GpuEncoder;
+    use crate::text::{file, BertConfig, TextExplanation, TextPrediction, Weights};
 
-    pub struct SentimentGpu {
+    pub struct TextGpu {
         gpu: Gpu,
         encoder: GpuEncoder,
     }
 
-    impl SentimentGpu {
-        pub async fn load(name: &str, bytes: &[u8]) -> Result<Self, JsError> {
+    impl TextGpu {
+        pub async fn load(name: &str, bytes: &[u8], config: BertConfig) -> Result<Self, JsError> {
             let gpu = Gpu::new().await.map_err(gpu_error)?;
             let parsed = file::parse(
                 name,
@@ -192,16 +214,15 @@ mod gpu_backend {
             )
             .map_err(js_error)?;
             let weights = Weights::Quantized(parsed.weights);
-            let encoder =
-                GpuEncoder::load(&gpu, &weights, BertConfig::MINILM_L6).map_err(gpu_error)?;
+            let encoder = GpuEncoder::load(&gpu, &weights, config).map_err(gpu_error)?;
             Ok(Self { gpu, encoder })
         }
 
         pub async fn classify(
             &self,
-            cpu: &SentimentClassifier,
+            cpu: &TextClassifier,
             text: &str,
-        ) -> Result<Prediction, JsError> {
+        ) -> Result<TextPrediction, JsError> {
             let tokens = cpu.tokenizer().encode(text).map_err(js_error)?;
             let pooled = self
                 .encoder
@@ -213,9 +234,9 @@ mod gpu_backend {
 
         pub async fn explain(
             &self,
-            cpu: &SentimentClassifier,
+            cpu: &TextClassifier,
             text: &str,
-        ) -> Result<Explanation, JsError> {
+        ) -> Result<TextExplanation, JsError> {
             let plan = cpu.plan_explanation(text).map_err(js_error)?;
             let pooled = self
                 .encoder
@@ -238,11 +259,22 @@ pub struct ImageEngine {
 
 #[wasm_bindgen]
 impl ImageEngine {
-    /// Loads the model from `bytes`, which the caller checks against the manifest's sha256
-    /// (`verify` in `public/sdk/worker.js`), as for [`SentimentEngine::new`].
+    /// Loads the model `entry` describes from `bytes`, which the caller checks against the
+    /// entry's sha256 (`verify` in `public/sdk/worker.js`), as for [`TextEngine::new`]. The
+    /// file's classes must be as many as the entry's labels.
     #[wasm_bindgen(constructor)]
-    pub fn new(name: &str, bytes: &[u8]) -> Result<ImageEngine, JsError> {
-        let inner = ImageClassifier::from_verified_model_bytes(name, bytes).map_err(js_error)?;
+    pub fn new(entry: JsValue, bytes: &[u8]) -> Result<ImageEngine, JsError> {
+        let entry = catalogue_entry(entry)?;
+        let inner =
+            ImageClassifier::from_verified_model_bytes(&entry.file, bytes).map_err(js_error)?;
+        let (found, expected) = (inner.labels().len(), entry.manifest.label_count());
+        if found != expected {
+            return Err(js_error(ModelError::ClassCount {
+                name: entry.file,
+                found,
+                expected,
+            }));
+        }
         Ok(Self {
             inner: Rc::new(inner),
             #[cfg(feature = "gpu")]
@@ -257,7 +289,7 @@ impl ImageEngine {
         to_js(&self.inner.classify(&pixels).map_err(js_error)?)
     }
 
-    /// The 1000 logits for RGBA pixels: what the worker compares the GPU's answer against.
+    /// One logit per class for RGBA pixels: what the worker compares the GPU's answer against.
     pub fn logits(&self, width: u32, height: u32, rgba: &[u8]) -> Result<Vec<f32>, JsError> {
         let pixels = PixelBuffer::rgba(width, height, rgba).map_err(js_error)?;
         self.inner.logits(&pixels).map_err(js_error)

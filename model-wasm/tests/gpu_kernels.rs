@@ -56,6 +56,14 @@ fn shipped_model(id: &str) -> Option<Vec<u8>> {
     common::shipped_model(id).map(|m| m.bytes)
 }
 
+/// The shipped text model's bytes and spec.
+fn shipped_text_model(id: &str) -> Option<(Vec<u8>, model_wasm::text::TextModelSpec)> {
+    common::shipped_model(id).map(|m| {
+        let spec = m.text_spec();
+        (m.bytes, spec)
+    })
+}
+
 /// A sample photo, decoded.
 fn sample_photo(photo: &str) -> model_wasm::image::decode::DecodedImage {
     let encoded = std::fs::read(asset("samples").join(photo)).unwrap();
@@ -247,21 +255,20 @@ fn attention_matches_candle_with_padding() {
 /// sentence vectors (≤ 1e-3 relative) and, through the same head, the same labels.
 #[test]
 fn sentiment_encoder_matches_the_cpu_path() {
-    use model_wasm::gpu::sentiment::GpuEncoder;
-    use model_wasm::sentiment::bert::mean_pool;
-    use model_wasm::sentiment::{
-        file, Batch, BertConfig, MatmulMode, NoDropout, SentimentModel, SentimentTokenizer, Weights,
-    };
-    let Some(bytes) = shipped_model("sentiment") else {
+    use model_wasm::gpu::text::GpuEncoder;
+    use model_wasm::text::bert::mean_pool;
+    use model_wasm::text::{file, Batch, MatmulMode, NoDropout, TextModel, TextTokenizer, Weights};
+    let Some((bytes, spec)) = shipped_text_model("sentiment") else {
         return;
     };
     let Some(gpu) = gpu() else { return };
     let parsed = file::parse("model", &bytes, &Device::Cpu, MatmulMode::F32).unwrap();
     let vb = Weights::Quantized(parsed.weights);
-    let cfg = BertConfig::MINILM_L6;
-    let cpu = SentimentModel::load(&vb, &cfg).unwrap();
+    let cfg = spec.config;
+    let cpu = TextModel::load(&vb, &spec).unwrap();
     let on_gpu = GpuEncoder::load(&gpu, &vb, cfg).unwrap();
-    let tokenizer = SentimentTokenizer::from_bytes(parsed.tokenizer_json.as_bytes()).unwrap();
+    let tokenizer =
+        TextTokenizer::from_bytes(parsed.tokenizer_json.as_bytes(), spec.max_tokens).unwrap();
     let texts = [
         "a gorgeous, witty, seductive movie.",
         "the plot is nowhere near as clever as it thinks it is, and the ending drags",
@@ -340,7 +347,7 @@ fn image_classifier_on_the_gpu_reports_the_cpu_top5() {
         let pixels = image.pixels().unwrap();
         let reference = cpu.classify(&pixels).unwrap();
         let ours = pollster::block_on(on_gpu.classify(&cpu, &pixels)).unwrap();
-        let names = |top: &[model_wasm::image::Prediction]| {
+        let names = |top: &[model_wasm::image::ImageClass]| {
             top.iter().map(|p| p.label.clone()).collect::<Vec<_>>()
         };
         assert_eq!(names(&ours), names(&reference), "{photo}: top-5 labels");
@@ -357,29 +364,27 @@ fn image_classifier_on_the_gpu_reports_the_cpu_top5() {
 }
 
 /// `explain` with every variant encoded on the GPU in one submission (the browser's
-/// `SentimentEngine.explainGpu`) against the CPU's `explain`: the same prediction and per-word
+/// `TextEngine.explainGpu`) against the CPU's `explain`: the same prediction and per-word
 /// contributions. With the shipped chunk size, and with 48-token chunks, so splitting into chunks
 /// and putting the vectors back in order are covered without a text long enough to make
 /// lavapipe crawl (it takes tens of seconds per explanation already).
 #[test]
 fn explain_on_the_gpu_matches_the_cpu_explain() {
-    use model_wasm::gpu::sentiment::{GpuEncoder, TOKENS_PER_CHUNK};
-    use model_wasm::sentiment::{
-        file, BertConfig, MatmulMode, SentimentClassifier, SentimentModel, SentimentTokenizer,
-        Weights,
-    };
-    let Some(bytes) = shipped_model("sentiment") else {
+    use model_wasm::gpu::text::{GpuEncoder, TOKENS_PER_CHUNK};
+    use model_wasm::text::{file, MatmulMode, TextClassifier, TextModel, TextTokenizer, Weights};
+    let Some((bytes, spec)) = shipped_text_model("sentiment") else {
         return;
     };
     let Some(gpu) = gpu() else { return };
     let parsed = file::parse("model", &bytes, &Device::Cpu, MatmulMode::F32).unwrap();
     let vb = Weights::Quantized(parsed.weights);
-    let cfg = BertConfig::MINILM_L6;
-    let on_gpu = GpuEncoder::load(&gpu, &vb, cfg).unwrap();
-    let cpu = SentimentClassifier::new(
-        SentimentModel::load(&vb, &cfg).unwrap(),
-        SentimentTokenizer::from_bytes(parsed.tokenizer_json.as_bytes()).unwrap(),
-    );
+    let on_gpu = GpuEncoder::load(&gpu, &vb, spec.config).unwrap();
+    let cpu = TextClassifier::new(
+        TextModel::load(&vb, &spec).unwrap(),
+        TextTokenizer::from_bytes(parsed.tokenizer_json.as_bytes(), spec.max_tokens).unwrap(),
+        spec.clone(),
+    )
+    .unwrap();
     // Explanation variants are short, so 48-token chunks split the second text's into several.
     let cases = [
         ("not bad at all", TOKENS_PER_CHUNK),
@@ -391,12 +396,23 @@ fn explain_on_the_gpu_matches_the_cpu_explain() {
         let pooled =
             pollster::block_on(on_gpu.pooled_in_chunks(&gpu, &plan.variants, chunk)).unwrap();
         let ours = cpu.explain_from_pooled(plan, pooled).unwrap();
-        assert!(
-            (ours.prediction.positive - reference.prediction.positive).abs() <= 1e-3,
-            "{text}: positive {} vs {}",
-            ours.prediction.positive,
-            reference.prediction.positive
-        );
+        assert_eq!(ours.target, reference.target, "{text}: target");
+        assert_eq!(ours.prediction.label, reference.prediction.label, "{text}");
+        for (g, c) in ours
+            .prediction
+            .scores
+            .iter()
+            .zip(&reference.prediction.scores)
+        {
+            assert_eq!(g.label, c.label);
+            assert!(
+                (g.score - c.score).abs() <= 1e-3,
+                "{text}: {} {} vs {}",
+                c.label,
+                g.score,
+                c.score
+            );
+        }
         assert_eq!(ours.words.len(), reference.words.len(), "{text}: words");
         let worst = ours
             .words

@@ -74,7 +74,11 @@ fn eight_bit_model_agrees_with_the_float_reference_on_all_nine_photos() {
             top[0].label, top[0].score, case["top5"][0]["prob"]
         );
         assert_eq!(top.len(), 5);
-        assert_eq!(top[0].index, expected, "{file}: top-1 {:?}", top[0]);
+        assert_eq!(
+            top[0].index as usize, expected,
+            "{file}: top-1 {:?}",
+            top[0]
+        );
         assert!(top.windows(2).all(|w| w[0].score >= w[1].score));
     }
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use model_wasm::sentiment::{Label, SentimentClassifier};
+use model_wasm::text::TextClassifier;
 
 /// `float_label<TAB>sentence`, 1 = positive.
 const FLOAT_LABELS: &str = r#"0	no entertainment value
@@ -315,9 +315,13 @@ fn quantized_model_agrees_with_the_float_model() {
     let Some(shipped) = common::shipped_model("sentiment") else {
         return;
     };
-    let model =
-        SentimentClassifier::from_model_file(&shipped.name, &shipped.bytes, &shipped.sha256)
-            .expect("shipped model loads");
+    let model = TextClassifier::from_model_file(
+        &shipped.name,
+        &shipped.bytes,
+        &shipped.sha256,
+        &shipped.text_spec(),
+    )
+    .expect("shipped model loads");
     let rows: Vec<(bool, &str)> = FLOAT_LABELS
         .lines()
         .filter_map(|l| l.split_once('\t'))
@@ -329,7 +333,7 @@ fn quantized_model_agrees_with_the_float_model() {
     let agree = rows
         .iter()
         .zip(&predicted)
-        .filter(|((pos, _), p)| *pos == (p.label == Label::Positive))
+        .filter(|((pos, _), p)| *pos == (p.label == "positive"))
         .count();
     let rate = agree as f64 / rows.len() as f64;
     println!("agreement {agree}/{} = {rate:.4}", rows.len());

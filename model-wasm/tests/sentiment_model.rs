@@ -6,24 +6,53 @@ mod common;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use model_wasm::sentiment::{Label, MatmulMode, SentimentClassifier};
+use model_wasm::text::{
+    MatmulMode, TextClassifier, TextExplanation, TextModelSpec, TextPrediction,
+};
 use model_wasm::ModelError;
 
 /// The name engines give the shipped file in their errors.
 const MODEL_FILE: &str = "sentiment-minilm-l6-sst2-q8.gguf";
 
-fn read_model() -> Option<(Vec<u8>, String)> {
-    common::shipped_model("sentiment").map(|m| (m.bytes, m.sha256))
+fn read_model() -> Option<(Vec<u8>, String, TextModelSpec)> {
+    common::shipped_model("sentiment").map(|m| {
+        let spec = m.text_spec();
+        (m.bytes, m.sha256, spec)
+    })
+}
+
+const POSITIVE: &str = "positive";
+const NEGATIVE: &str = "negative";
+
+/// The probability of "positive" (the old API's `positive` field).
+fn positive(p: &TextPrediction) -> f32 {
+    p.scores
+        .iter()
+        .find(|s| s.label == POSITIVE)
+        .map(|s| s.score)
+        .expect("a positive label")
+}
+
+/// A word's contribution in positive log-odds, whichever label the explanation targets (for
+/// two labels the target's log-odds is the positive log-odds, negated when the target is
+/// "negative").
+fn toward_positive(e: &TextExplanation, word: &str) -> f32 {
+    let w = e.words.iter().find(|w| w.word == word).expect("word kept");
+    if e.target == POSITIVE {
+        w.contribution
+    } else {
+        -w.contribution
+    }
 }
 
 /// Loaded once for the whole file: tests share it (loading takes a moment in debug builds).
-fn classifier() -> Option<&'static SentimentClassifier> {
-    static MODEL: OnceLock<Option<SentimentClassifier>> = OnceLock::new();
+fn classifier() -> Option<&'static TextClassifier> {
+    static MODEL: OnceLock<Option<TextClassifier>> = OnceLock::new();
     MODEL
         .get_or_init(|| {
-            let (bytes, digest) = read_model()?;
+            let (bytes, digest, spec) = read_model()?;
             Some(
-                SentimentClassifier::from_model_file(MODEL_FILE, &bytes, &digest)
+                TextClassifier::from_model_file(MODEL_FILE, &bytes, &digest, &spec)
                     .expect("shipped model loads"),
             )
         })
@@ -34,21 +63,12 @@ fn classifier() -> Option<&'static SentimentClassifier> {
 fn obvious_cases_are_right() {
     let Some(model) = classifier() else { return };
     let cases = [
-        (
-            "I love this movie, it is wonderful and moving.",
-            Label::Positive,
-        ),
-        ("A brilliant, funny and heartfelt film.", Label::Positive),
-        ("The best meal I have had in years.", Label::Positive),
-        (
-            "This was a terrible, boring waste of time.",
-            Label::Negative,
-        ),
-        (
-            "The plot is a mess and the acting is awful.",
-            Label::Negative,
-        ),
-        ("I hated every minute of it.", Label::Negative),
+        ("I love this movie, it is wonderful and moving.", POSITIVE),
+        ("A brilliant, funny and heartfelt film.", POSITIVE),
+        ("The best meal I have had in years.", POSITIVE),
+        ("This was a terrible, boring waste of time.", NEGATIVE),
+        ("The plot is a mess and the acting is awful.", NEGATIVE),
+        ("I hated every minute of it.", NEGATIVE),
     ];
     for (text, want) in cases {
         let p = model.classify(text).expect("classifies");
@@ -57,6 +77,16 @@ fn obvious_cases_are_right() {
             p.score > 0.5 && p.score <= 1.0 && !p.truncated,
             "{text:?}: {p:?}"
         );
+        let names: Vec<&str> = p.scores.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(names, [NEGATIVE, POSITIVE], "every label, in order");
+        let sum: f32 = p.scores.iter().map(|s| s.score).sum();
+        assert!((sum - 1.0).abs() < 1e-5, "{text:?}: {p:?}");
+        let own = p
+            .scores
+            .iter()
+            .find(|s| s.label == p.label)
+            .map(|s| s.score);
+        assert_eq!(own, Some(p.score));
     }
 }
 
@@ -84,7 +114,7 @@ fn a_megabyte_of_text_is_truncated_not_crashed() {
     assert!(text.len() > 1_000_000);
     let p = model.classify(&text).expect("classifies");
     assert!(p.truncated);
-    assert_eq!(p.label, Label::Positive);
+    assert_eq!(p.label, POSITIVE);
     let short = model
         .classify("what a wonderful , touching film .")
         .expect("classifies");
@@ -144,13 +174,16 @@ fn explain_points_at_the_words_that_matter() {
         e.words
     );
     let e = model.explain("a truly dreadful film").expect("explains");
+    assert_eq!(e.prediction.label, NEGATIVE);
+    assert_eq!(e.target, NEGATIVE, "explained towards the prediction");
     let dreadful = e
         .words
         .iter()
         .find(|w| w.word == "dreadful")
         .expect("word kept");
-    assert!(dreadful.contribution < 0.0, "{:?}", e.words);
-    assert_eq!(e.prediction.label, Label::Negative);
+    // Towards "negative", the target: above zero.
+    assert!(dreadful.contribution > 0.0, "{:?}", e.words);
+    assert!(toward_positive(&e, "dreadful") < 0.0);
 }
 
 #[test]
@@ -160,26 +193,27 @@ fn explain_and_classify_agree() {
     let p = model.classify(text).expect("classifies");
     let e = model.explain(text).expect("explains");
     assert_eq!(p.label, e.prediction.label);
-    assert!((p.positive - e.prediction.positive).abs() < 1e-5);
+    assert_eq!(e.target, p.label);
+    assert!((positive(&p) - positive(&e.prediction)).abs() < 1e-5);
     let batch = model
         .classify_batch(&[text, "dull and lifeless", text])
         .expect("batch");
     assert!(
-        (batch[0].positive - p.positive).abs() < 1e-4,
+        (positive(&batch[0]) - positive(&p)).abs() < 1e-4,
         "padding must not change the answer"
     );
-    assert_eq!(batch[1].label, Label::Negative);
+    assert_eq!(batch[1].label, NEGATIVE);
 }
 
 #[test]
 fn a_corrupted_model_file_fails_its_checksum() {
-    let Some((mut bytes, digest)) = read_model() else {
+    let Some((mut bytes, digest, spec)) = read_model() else {
         common::cannot_run("no model file");
         return;
     };
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x40;
-    let err = SentimentClassifier::from_model_file(MODEL_FILE, &bytes, &digest)
+    let err = TextClassifier::from_model_file(MODEL_FILE, &bytes, &digest, &spec)
         .err()
         .expect("must fail");
     assert!(
@@ -192,7 +226,7 @@ fn a_corrupted_model_file_fails_its_checksum() {
     // A truncated download whose digest happens to be "right" is still refused, not a panic.
     let short = &bytes[..1000];
     let short_digest = model_wasm::checksum::sha256_hex(short);
-    let err = SentimentClassifier::from_model_file(MODEL_FILE, short, &short_digest)
+    let err = TextClassifier::from_model_file(MODEL_FILE, short, &short_digest, &spec)
         .err()
         .expect("must fail");
     assert!(matches!(err, ModelError::InvalidModel { .. }), "{err:?}");
@@ -207,11 +241,11 @@ fn a_corrupted_model_file_fails_its_checksum() {
 /// probe 3e-5 apart.
 #[test]
 fn int8_and_f32_matmul_modes_give_the_same_answers() {
-    let (Some(model), Some((bytes, digest))) = (classifier(), read_model()) else {
+    let (Some(model), Some((bytes, digest, spec))) = (classifier(), read_model()) else {
         return;
     };
     let f32_mode =
-        SentimentClassifier::from_model_file_with(MODEL_FILE, &bytes, &digest, MatmulMode::F32)
+        TextClassifier::from_model_file_with(MODEL_FILE, &bytes, &digest, &spec, MatmulMode::F32)
             .expect("loads");
     let fixtures: Vec<String> = serde_json::from_str(
         &std::fs::read_to_string(
@@ -231,10 +265,10 @@ fn int8_and_f32_matmul_modes_give_the_same_answers() {
             model.classify(text).expect("int8"),
             f32_mode.classify(text).expect("f32"),
         );
-        eprintln!("{text:?}: int8 {} f32 {}", a.positive, b.positive);
+        eprintln!("{text:?}: int8 {} f32 {}", positive(&a), positive(&b));
         assert_eq!(a.label, b.label, "{text:?}: {a:?} vs {b:?}");
         assert!(
-            (odds(a.positive) - odds(b.positive)).abs() < 0.15,
+            (odds(positive(&a)) - odds(positive(&b))).abs() < 0.15,
             "{text:?}: {a:?} vs {b:?}"
         );
     }
@@ -243,7 +277,7 @@ fn int8_and_f32_matmul_modes_give_the_same_answers() {
         f32_mode.classify(probe).expect("f32"),
     );
     assert!(
-        (a.positive - b.positive).abs() < 1e-3,
+        (positive(&a) - positive(&b)).abs() < 1e-3,
         "probe: {a:?} vs {b:?}"
     );
 }
@@ -257,23 +291,21 @@ fn explain_credits_every_word_of_a_redundant_text_and_negation() {
         .explain("a dull, lifeless and boring film")
         .expect("explains");
     for word in ["dull", "lifeless", "boring"] {
-        let w = e.words.iter().find(|w| w.word == word).expect("word kept");
-        assert!(w.contribution < -1.0, "{word}: {:?}", e.words);
+        assert!(toward_positive(&e, word) < -1.0, "{word}: {:?}", e.words);
     }
     let e = model.explain("this is not good").expect("explains");
-    let not = e.words.iter().find(|w| w.word == "not").expect("word kept");
-    assert!(not.contribution < -1.0, "{:?}", e.words);
+    assert!(toward_positive(&e, "not") < -1.0, "{:?}", e.words);
 }
 
 /// Explanations agree across the two matmul modes, which is also what lets the browser check a
 /// WebGPU explanation (f32 activations) against the wasm one (8-bit activations).
 #[test]
 fn int8_and_f32_matmul_modes_explain_alike() {
-    let (Some(model), Some((bytes, digest))) = (classifier(), read_model()) else {
+    let (Some(model), Some((bytes, digest, spec))) = (classifier(), read_model()) else {
         return;
     };
     let f32_mode =
-        SentimentClassifier::from_model_file_with(MODEL_FILE, &bytes, &digest, MatmulMode::F32)
+        TextClassifier::from_model_file_with(MODEL_FILE, &bytes, &digest, &spec, MatmulMode::F32)
             .expect("loads");
     let text =
         "The first half drags and the jokes miss, yet the warm, sharp last act left me smiling.";
@@ -282,6 +314,7 @@ fn int8_and_f32_matmul_modes_explain_alike() {
         f32_mode.explain(text).expect("f32"),
     );
     assert_eq!(a.prediction.label, b.prediction.label);
+    assert_eq!(a.target, b.target);
     let worst = a
         .words
         .iter()
@@ -299,7 +332,7 @@ fn int8_and_f32_matmul_modes_explain_alike() {
         .iter()
         .map(|w| w.contribution.abs())
         .fold(0f32, f32::max);
-    let top = |e: &model_wasm::sentiment::Explanation| {
+    let top = |e: &TextExplanation| {
         let mut words: Vec<_> = e.words.iter().collect();
         words.sort_by(|x, y| y.contribution.abs().total_cmp(&x.contribution.abs()));
         words
@@ -320,9 +353,38 @@ fn int8_and_f32_matmul_modes_explain_alike() {
     );
     // The whole text's answer, in the same log-odds units (measured: 0.26 apart).
     let odds = |p: f32| (p / (1.0 - p)).ln();
-    let gap = (odds(a.prediction.positive) - odds(b.prediction.positive)).abs();
+    let gap = (odds(positive(&a.prediction)) - odds(positive(&b.prediction))).abs();
     eprintln!(
         "log-odds of the whole text: {gap} apart; contributions at most {worst} of {largest}"
     );
     assert!(gap <= 0.1 * largest, "log-odds {gap} apart");
+}
+
+/// The shipped file has a 2-row head; a catalogue entry listing three labels for it is refused
+/// with the tensor and both counts, not a shape dump.
+#[test]
+fn weights_with_another_label_count_than_the_manifest_are_refused() {
+    let Some((bytes, digest, mut spec)) = read_model() else {
+        return;
+    };
+    spec.labels.push("neutral".to_owned());
+    let err = TextClassifier::from_model_file(MODEL_FILE, &bytes, &digest, &spec)
+        .err()
+        .expect("must fail");
+    assert!(
+        matches!(
+            err,
+            ModelError::HeadRows {
+                rows: 2,
+                labels: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("classifier.weight") && msg.contains("2 rows"),
+        "{msg}"
+    );
 }

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use model_wasm::image::{decode::decode, ImageClassifier};
-use model_wasm::sentiment::{MatmulMode, SentimentClassifier};
+use model_wasm::text::{MatmulMode, TextClassifier};
 use serde::{Deserialize, Serialize};
 
 use crate::project::{root, shipped_model, step};
@@ -139,12 +139,12 @@ fn time_runs(runs: usize, warmup: usize, mut f: impl FnMut() -> Result<()>) -> R
 }
 
 fn native(runs: usize) -> Result<Native> {
-    let (name, bytes, sha) = shipped_model("sentiment")?;
+    let (name, bytes, sha, spec) = crate::eval_sentiment::shipped_sentiment()?;
     let t = Instant::now();
     // Native's fastest mode (f32 GEMM, AVX2/FMA) is the baseline, not the browser's int8 mode,
     // whose portable code natively is slower: the ratio must not flatter the browser.
     let sentiment =
-        SentimentClassifier::from_model_file_with(&name, &bytes, &sha, MatmulMode::F32)?;
+        TextClassifier::from_model_file_with(&name, &bytes, &sha, &spec, MatmulMode::F32)?;
     let sentiment_load = t.elapsed().as_secs_f64() * 1e3;
     let sentiment_tokens = sentiment.tokenizer().encode(SENTENCE)?.ids.len();
     let (s_med, s_p90) = time_runs(runs, 3, || Ok(sentiment.classify(SENTENCE).map(|_| ())?))?;

@@ -208,7 +208,8 @@ fn evaluate(
         score.classify_secs += t1.elapsed().as_secs_f64();
         match top {
             Ok(top) => {
-                let indices: Vec<usize> = top.iter().take(TOP_K).map(|p| p.index).collect();
+                let indices: Vec<usize> =
+                    top.iter().take(TOP_K).map(|p| p.index as usize).collect();
                 score.top1 += usize::from(indices.first() == Some(class));
                 score.top5 += usize::from(indices.contains(class));
                 score.predictions.push(indices.first().copied());

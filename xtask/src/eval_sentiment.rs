@@ -1,5 +1,6 @@
 //! `cargo xtask eval-sentiment --tsv FILE`: accuracy and F1 of the shipped 8-bit model, through
-//! model-wasm's `SentimentClassifier` (the code the browser runs, built natively).
+//! model-wasm's `TextClassifier` (the code the browser runs, built natively), built from the
+//! sentiment folder's model.toml.
 //! The last line printed is exactly `accuracy=0.XXXX f1=0.XXXX n=N`.
 //!
 //! `--split val` evaluates the validation split train-sentiment held out; `--float WEIGHTS` also
@@ -10,14 +11,31 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
-use model_wasm::sentiment::{
-    BertConfig, Label, MatmulMode, Prediction, SentimentClassifier, SentimentModel,
-    SentimentTokenizer, Weights,
+use model_wasm::text::{
+    MatmulMode, TextClassifier, TextModel, TextModelSpec, TextPrediction, TextTokenizer, Weights,
 };
 
 use crate::project::read_sha256;
 use crate::quantize_sentiment::default_model_path;
 use crate::train_sentiment::{base_model_dir, data, default_out_dir};
+
+/// The catalogue folder the sentiment commands (train, quantize, eval, bench) work on.
+pub const MODEL_ID: &str = "sentiment";
+/// The label whose F1 is reported, and that a TSV's `1` means.
+const POSITIVE: &str = "positive";
+
+/// The sentiment model as its catalogue entry describes it (shape, labels, max tokens).
+pub fn sentiment_spec() -> Result<TextModelSpec> {
+    let model = crate::catalogue::model(MODEL_ID)?;
+    TextModelSpec::from_manifest(&model.manifest)
+        .with_context(|| model.manifest_path().display().to_string())
+}
+
+/// The shipped sentiment model: its file name, bytes, recorded sha256 and spec.
+pub fn shipped_sentiment() -> Result<(String, Vec<u8>, String, TextModelSpec)> {
+    let (name, bytes, sha256) = crate::project::shipped_model(MODEL_ID)?;
+    Ok((name, bytes, sha256, sentiment_spec()?))
+}
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -76,8 +94,20 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         MatmulMode::Int8
     };
-    let classifier =
-        SentimentClassifier::from_model_file_with(name, &bytes, &read_sha256(&model_path)?, mode)?;
+    let spec = sentiment_spec()?;
+    // The TSV's labels are indices into the model's label order.
+    let positive = spec
+        .labels
+        .iter()
+        .position(|l| l == POSITIVE)
+        .with_context(|| format!("the {MODEL_ID} model has no `{POSITIVE}` label"))?;
+    let classifier = TextClassifier::from_model_file_with(
+        name,
+        &bytes,
+        &read_sha256(&model_path)?,
+        &spec,
+        mode,
+    )?;
     eprintln!("{}: {mode:?} matmuls", model_path.display());
     let started = std::time::Instant::now();
     let predicted = classifier.classify_batch(&texts)?;
@@ -88,14 +118,14 @@ pub fn run(args: Args) -> Result<()> {
     );
 
     if let Some(weights) = &args.float {
-        let float = float_classifier(weights)?;
+        let float = float_classifier(weights, &spec)?;
         let float_pred = float.classify_batch(&texts)?;
         let agree = predicted
             .iter()
             .zip(&float_pred)
             .filter(|(a, b)| a.label == b.label)
             .count();
-        let (acc, f1) = scores(&float_pred, &gold);
+        let (acc, f1) = scores(&float_pred, &gold, &spec.labels, positive);
         println!("float: accuracy={acc:.4} f1={f1:.4}");
         println!(
             "agreement(8-bit, float)={:.4} ({agree}/{})",
@@ -108,14 +138,14 @@ pub fn run(args: Args) -> Result<()> {
                 .zip(&float_pred)
                 .map(|(t, p)| data::Example {
                     text: (*t).to_owned(),
-                    label: u32::from(p.label == Label::Positive),
+                    label: label_index(&spec.labels, p),
                 })
                 .collect();
             data::write_tsv(out, &labelled)?;
         }
     }
     report_latency(&classifier)?;
-    let (acc, f1) = scores(&predicted, &gold);
+    let (acc, f1) = scores(&predicted, &gold, &spec.labels, positive);
     if args.record {
         let data = match args.split.as_deref() {
             Some("val") => "our held-out SST-2 validation split".to_owned(),
@@ -129,7 +159,7 @@ pub fn run(args: Args) -> Result<()> {
         values.insert("n".into(), i64::try_from(texts.len())?.into());
         values.insert("accuracy".into(), round4(acc).into());
         values.insert("f1".into(), round4(f1).into());
-        crate::catalogue::record_metrics("sentiment", &values)?;
+        crate::catalogue::record_metrics(MODEL_ID, &values)?;
     }
     println!("accuracy={acc:.4} f1={f1:.4} n={}", texts.len());
     Ok(())
@@ -140,17 +170,28 @@ fn round4(x: f64) -> f64 {
 }
 
 /// The unquantized fine-tuned model behind the same API.
-pub fn float_classifier(weights: &PathBuf) -> Result<SentimentClassifier> {
+pub fn float_classifier(weights: &PathBuf, spec: &TextModelSpec) -> Result<TextClassifier> {
     let device = Device::Cpu;
     let vb = VarBuilder::from_buffered_safetensors(std::fs::read(weights)?, DType::F32, &device)?;
-    let model = SentimentModel::load(&Weights::Float(vb), &BertConfig::MINILM_L6)?;
-    let tokenizer =
-        SentimentTokenizer::from_bytes(&std::fs::read(base_model_dir()?.join("tokenizer.json"))?)?;
-    Ok(SentimentClassifier::new(model, tokenizer))
+    let model = TextModel::load(&Weights::Float(vb), spec)?;
+    let tokenizer = TextTokenizer::from_bytes(
+        &std::fs::read(base_model_dir()?.join("tokenizer.json"))?,
+        spec.max_tokens,
+    )?;
+    Ok(TextClassifier::new(model, tokenizer, spec.clone())?)
+}
+
+/// A prediction's label as its index in the model's label order (what a TSV row holds).
+fn label_index(labels: &[String], p: &TextPrediction) -> u32 {
+    let index = labels
+        .iter()
+        .position(|l| *l == p.label)
+        .unwrap_or_default();
+    u32::try_from(index).unwrap_or_default()
 }
 
 /// Median single-sentence latency, the case the demo page cares about (one visitor, one sentence).
-fn report_latency(classifier: &SentimentClassifier) -> Result<()> {
+fn report_latency(classifier: &TextClassifier) -> Result<()> {
     let text = "the performances are strong, but the script never quite finds its footing";
     let tokens = classifier.tokenizer().encode(text)?.ids.len();
     let mut ms: Vec<f64> = (0..21)
@@ -169,18 +210,24 @@ fn report_latency(classifier: &SentimentClassifier) -> Result<()> {
     Ok(())
 }
 
-/// Accuracy, and F1 of the positive class.
-fn scores(predicted: &[Prediction], gold: &[u32]) -> (f64, f64) {
+/// Accuracy, and F1 of the class at index `positive` (gold labels are label indices).
+fn scores(
+    predicted: &[TextPrediction],
+    gold: &[u32],
+    labels: &[String],
+    positive: usize,
+) -> (f64, f64) {
+    let positive = u32::try_from(positive).unwrap_or(u32::MAX);
     let (mut tp, mut fp, mut fn_, mut correct) = (0usize, 0usize, 0usize, 0usize);
     for (p, &g) in predicted.iter().zip(gold) {
-        let pos = p.label == Label::Positive;
-        match (pos, g == 1) {
+        let label = label_index(labels, p);
+        match (label == positive, g == positive) {
             (true, true) => tp += 1,
             (true, false) => fp += 1,
             (false, true) => fn_ += 1,
             (false, false) => {}
         }
-        correct += usize::from(pos == (g == 1));
+        correct += usize::from(label == g);
     }
     let f1 = if tp == 0 {
         0.0

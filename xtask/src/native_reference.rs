@@ -7,9 +7,10 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use model_wasm::image::{decode::decode, ImageClassifier};
-use model_wasm::sentiment::SentimentClassifier;
+use model_wasm::text::TextClassifier;
 use serde_json::json;
 
+use crate::eval_sentiment::shipped_sentiment;
 use crate::project::{root, shipped_model};
 
 #[derive(clap::Args)]
@@ -20,15 +21,22 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let (name, bytes, sha) = shipped_model("sentiment")?;
-    let sentiment = SentimentClassifier::from_model_file(&name, &bytes, &sha)?;
+    let (name, bytes, sha, spec) = shipped_sentiment()?;
+    let sentiment = TextClassifier::from_model_file(&name, &bytes, &sha, &spec)?;
     let sentences: Vec<String> = serde_json::from_str(&std::fs::read_to_string(
         root().join("e2e/fixtures/sentences.json"),
     )?)?;
     let mut sentiment_out = Vec::new();
     for text in &sentences {
         let p = sentiment.classify(text)?;
-        sentiment_out.push(json!({ "text": text, "label": p.label, "positive": p.positive, "truncated": p.truncated }));
+        // The browser's `classify` answer, field for field, plus the text it was given.
+        sentiment_out.push(json!({
+            "text": text,
+            "label": p.label,
+            "score": p.score,
+            "scores": p.scores,
+            "truncated": p.truncated,
+        }));
     }
 
     let (name, bytes, sha) = shipped_model("image")?;

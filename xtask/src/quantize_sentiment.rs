@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::Device;
-use model_wasm::sentiment::file::{TASK, TASK_KEY, TOKENIZER_KEY};
+use model_wasm::text::file::{TASK, TASK_KEY, TOKENIZER_KEY};
 
 use crate::train_sentiment::{base_model_dir, default_out_dir};
 
@@ -109,10 +109,11 @@ pub fn run(args: Args) -> Result<()> {
             "general.license",
             gguf_file::Value::String("Apache-2.0".into()),
         ),
+        // "text-classification": the catalogue entry, not the file, says which labels and shape.
         (TASK_KEY, gguf_file::Value::String(TASK.into())),
         (
             "vitrine.labels",
-            gguf_file::Value::String("negative,positive".into()),
+            gguf_file::Value::String(crate::eval_sentiment::sentiment_spec()?.labels.join(",")),
         ),
         (TOKENIZER_KEY, gguf_file::Value::String(tokenizer_json)),
     ];

@@ -19,9 +19,7 @@ use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Shape, Tensor, Var};
 use candle_nn::{Init, VarBuilder, VarMap};
 use indicatif::{ProgressBar, ProgressStyle};
-use model_wasm::sentiment::{
-    Batch, BertConfig, Dropout, SentimentModel, SentimentTokenizer, Weights,
-};
+use model_wasm::text::{Batch, Dropout, TextModel, TextTokenizer, Weights};
 use serde::{Deserialize, Serialize};
 
 use crate::wheels;
@@ -135,7 +133,12 @@ pub fn run(args: Args) -> Result<()> {
         Some(s) => (s.seed, s.val_fraction, s.batch_size),
         None => (args.seed, args.val_fraction, args.batch_size),
     };
-    let tokenizer = SentimentTokenizer::from_bytes(&std::fs::read(base.join("tokenizer.json"))?)?;
+    // The shape, labels and max tokens of the model being trained, from its catalogue entry.
+    let spec = crate::eval_sentiment::sentiment_spec()?;
+    let tokenizer = TextTokenizer::from_bytes(
+        &std::fs::read(base.join("tokenizer.json"))?,
+        spec.max_tokens,
+    )?;
     let rows = data::read_tsv(&data_path)?;
     let (train_rows, val_rows) = data::split(rows, val_fraction, seed);
     data::write_tsv(&out.join("val.tsv"), &val_rows)?;
@@ -199,7 +202,7 @@ pub fn run(args: Args) -> Result<()> {
         DType::F32,
         device.clone(),
     );
-    let model = SentimentModel::load(&Weights::Float(vb), &BertConfig::MINILM_L6)?;
+    let model = TextModel::load(&Weights::Float(vb), &spec)?;
     init_params(&varmap, &base_tensors, seed)?;
     drop(base_tensors);
 
@@ -368,7 +371,7 @@ fn count_correct(logits: &Tensor, labels: &Tensor) -> Result<usize> {
 
 /// Accuracy and mean loss on `idx` (dropout off), in length-sorted batches.
 fn evaluate(
-    model: &SentimentModel,
+    model: &TextModel,
     data: &[Encoded],
     idx: &[usize],
     device: &Device,

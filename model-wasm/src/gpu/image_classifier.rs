@@ -6,7 +6,7 @@
 use super::image::GpuImageNet;
 use super::{Gpu, GpuError};
 use crate::image::preprocess::preprocess;
-use crate::image::{FloatLayer, ImageClassifier, PixelBuffer, Prediction, TOP_K};
+use crate::image::{FloatLayer, ImageClass, ImageClassifier, PixelBuffer, TOP_K};
 
 /// EfficientNet-Lite0 resident on a device, with the device it lives on.
 pub struct GpuImageClassifier {
@@ -32,7 +32,7 @@ impl GpuImageClassifier {
         &self,
         labels: &ImageClassifier,
         image: &PixelBuffer<'_>,
-    ) -> Result<Vec<Prediction>, GpuError> {
+    ) -> Result<Vec<ImageClass>, GpuError> {
         Ok(labels.top_k(&self.logits(image).await?, TOP_K))
     }
 }

@@ -28,7 +28,7 @@ impl Q8Matrix {
                 q8_0.len()
             )));
         }
-        let (qs, scales) = crate::sentiment::q8_0::split(q8_0);
+        let (qs, scales) = crate::text::q8_0::split(q8_0);
         Ok(Self {
             rows,
             cols,

@@ -8,7 +8,7 @@
 pub mod image;
 pub mod image_classifier;
 pub mod kernels;
-pub mod sentiment;
+pub mod text;
 
 use std::sync::{Arc, Mutex};
 
@@ -28,6 +28,9 @@ pub enum GpuError {
     Shape(String),
     #[error("the model's weights cannot go to the GPU: {0}")]
     Weights(String),
+    /// The model has a shape the GPU kernels do not cover; it runs on the CPU.
+    #[error("{0}")]
+    Unsupported(String),
     #[error("the GPU reported an error ({0})")]
     Device(String),
 }
@@ -96,7 +99,7 @@ impl Gpu {
     }
 
     /// A storage buffer of `len` f32 that kernels write and that can be read back, or gather
-    /// other buffers' results by copy (the sentiment encoder's chunks).
+    /// other buffers' results by copy (the text encoder's chunks).
     pub fn output(&self, label: &str, len: usize) -> wgpu::Buffer {
         self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),

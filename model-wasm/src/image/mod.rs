@@ -19,7 +19,6 @@ pub mod weights;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use serde::Serialize;
 
 pub use preprocess::{PixelBuffer, PixelFormat};
 pub use weights::FloatLayer;
@@ -32,13 +31,8 @@ use net::EfficientNetLite0;
 /// How many classes `classify` reports.
 pub const TOP_K: usize = 5;
 
-/// One answer: ImageNet-1k class index, its short name, and softmax probability.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Prediction {
-    pub index: usize,
-    pub label: String,
-    pub score: f32,
-}
+/// One answer: class index, its short name, and softmax probability.
+pub use wire::engine::ImageClass;
 
 /// A loaded classifier, ready to label images.
 #[derive(Debug, Clone)]
@@ -113,12 +107,12 @@ impl ImageClassifier {
     }
 
     /// The five most likely classes, most likely first.
-    pub fn classify(&self, image: &PixelBuffer) -> Result<Vec<Prediction>, ModelError> {
+    pub fn classify(&self, image: &PixelBuffer) -> Result<Vec<ImageClass>, ModelError> {
         Ok(self.top_k(&self.logits(image)?, TOP_K))
     }
 
     /// The `k` most likely classes for precomputed logits.
-    pub fn top_k(&self, logits: &[f32], k: usize) -> Vec<Prediction> {
+    pub fn top_k(&self, logits: &[f32], k: usize) -> Vec<ImageClass> {
         let probs = softmax(logits);
         let mut order: Vec<usize> = (0..probs.len()).collect();
         // Ties (rare) keep the lower index first, so results are reproducible.
@@ -126,8 +120,9 @@ impl ImageClassifier {
         order
             .into_iter()
             .take(k)
-            .map(|index| Prediction {
-                index,
+            .map(|index| ImageClass {
+                // At most a few thousand classes (the file's label list), so this never saturates.
+                index: u32::try_from(index).unwrap_or(u32::MAX),
                 label: self.labels.get(index).cloned().unwrap_or_default(),
                 score: probs[index],
             })

@@ -10,13 +10,24 @@ pub fn cannot_run(reason: &str) {
     eprintln!("SKIPPED: {reason}");
 }
 
-/// A shipped model's weights, found through its catalogue folder (`assets/models/<id>/`).
+/// A shipped model's weights and manifest, found through its catalogue folder (`assets/models/<id>/`).
 #[allow(dead_code)] // each test file uses what it needs
 pub struct ShippedModel {
     /// The weights file's name, as engines name it in their errors.
     pub name: String,
     pub bytes: Vec<u8>,
     pub sha256: String,
+    /// Its `model.toml`.
+    pub manifest: wire::catalog::ModelManifest,
+}
+
+#[allow(dead_code)]
+impl ShippedModel {
+    /// The text model this entry describes (shape, labels, max tokens).
+    pub fn text_spec(&self) -> model_wasm::text::TextModelSpec {
+        model_wasm::text::TextModelSpec::from_manifest(&self.manifest)
+            .expect("the shipped manifest describes a text model")
+    }
 }
 
 /// The weights of the catalogue's model `id`, or `None` (with [`cannot_run`]) when the folder or
@@ -37,6 +48,7 @@ pub fn shipped_model(id: &str) -> Option<ShippedModel> {
             name: weights.name.clone(),
             bytes,
             sha256: weights.sha256.clone(),
+            manifest: parsed.clone(),
         })
     };
     read()

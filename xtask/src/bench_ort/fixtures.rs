@@ -12,7 +12,7 @@ use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 use model_wasm::image::{decode::decode, preprocess, weights as image_weights, ImageClassifier};
 use model_wasm::int8_matmul::MatmulMode;
-use model_wasm::sentiment::SentimentClassifier;
+use model_wasm::text::TextClassifier;
 use serde::Serialize;
 
 use crate::bench::SENTENCE;
@@ -39,11 +39,17 @@ pub struct Inputs {
 /// Writes every fixture into `dir` and returns the inputs (also written as JSON).
 pub fn write(dir: &Path) -> Result<Inputs> {
     std::fs::create_dir_all(dir)?;
-    let (name, bytes, sha) = shipped_model("sentiment")?;
+    let (name, bytes, sha, spec) = crate::eval_sentiment::shipped_sentiment()?;
     save(&dequantized_gguf(&bytes)?, &dir.join(SENTIMENT_WEIGHTS))?;
-    let sentiment = SentimentClassifier::from_model_file(&name, &bytes, &sha)?;
+    let sentiment = TextClassifier::from_model_file(&name, &bytes, &sha, &spec)?;
     let token_ids = sentiment.tokenizer().encode(SENTENCE)?.ids;
-    let native_positive = sentiment.classify(SENTENCE)?.positive;
+    let native_positive = sentiment
+        .classify(SENTENCE)?
+        .scores
+        .iter()
+        .find(|s| s.label == "positive")
+        .map(|s| s.score)
+        .context("the sentiment model has no `positive` label")?;
 
     let (name, bytes, sha) = shipped_model("image")?;
     // f32 products: the ONNX graph is f32 on the dequantised weights, and its answer is checked
@@ -61,7 +67,7 @@ pub fn write(dir: &Path) -> Result<Inputs> {
     let raw: Vec<u8> = input.iter().flat_map(|v| v.to_le_bytes()).collect();
     std::fs::write(dir.join(IMAGE_INPUT), raw)?;
     let native_image_logits = image.logits(&pixels)?;
-    let native_image_top = image.top_k(&native_image_logits, 1)[0].index;
+    let native_image_top = image.top_k(&native_image_logits, 1)[0].index as usize;
 
     let inputs = Inputs {
         sentence: SENTENCE.to_owned(),

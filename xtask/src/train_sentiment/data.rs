@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use model_wasm::sentiment::SentimentTokenizer;
+use model_wasm::text::TextTokenizer;
 
 use super::rng::Rng;
 
@@ -81,7 +81,7 @@ pub fn split(rows: Vec<Example>, fraction: f64, seed: u64) -> (Vec<Example>, Vec
 }
 
 /// Tokenizes every row; rows with no words are skipped (there are none in SST-2).
-pub fn encode(tokenizer: &SentimentTokenizer, rows: &[Example]) -> Result<Vec<Encoded>> {
+pub fn encode(tokenizer: &TextTokenizer, rows: &[Example]) -> Result<Vec<Encoded>> {
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         match tokenizer.encode(&r.text) {

@@ -15,7 +15,7 @@ use super::q8_0;
 pub use crate::int8_matmul::MatmulMode;
 use crate::int8_matmul::{Epilogue, Int8Matrix};
 
-/// A weight matrix `W` as [`crate::sentiment::layers::Linear`] multiplies it: `x · Wᵀ`.
+/// A weight matrix `W` as [`crate::text::layers::Linear`] multiplies it: `x · Wᵀ`.
 #[derive(Debug, Clone)]
 pub enum Matrix {
     /// f32 or candle's own quantized types.
@@ -160,6 +160,16 @@ impl Weights<'_> {
                 q.prefix = q.path(&name.to_string());
                 Self::Quantized(q)
             }
+        }
+    }
+
+    /// The stored shape of tensor `name`, where the source can tell without building it: the
+    /// model file and safetensors can, a trainer's `VarMap` (which creates tensors on demand)
+    /// cannot, and says `None`.
+    pub fn stored_dims(&self, name: &str) -> Option<Vec<usize>> {
+        match self {
+            Self::Float(vb) => vb.get_unchecked(name).ok().map(|t| t.dims().to_vec()),
+            Self::Quantized(q) => q.infos.get(&q.path(name)).map(|i| i.shape.dims().to_vec()),
         }
     }
 

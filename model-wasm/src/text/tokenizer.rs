@@ -1,14 +1,12 @@
-//! The package's WordPiece tokenizer, configured the way the model was trained: no padding (we
-//! pad per batch ourselves), truncation at [`MAX_TOKENS`], and truncation reported to the caller.
+//! The model's WordPiece tokenizer, configured the way the model was trained: no padding (we
+//! pad per batch ourselves), truncation at the model's `max_tokens` (from its catalogue entry),
+//! and truncation reported to the caller.
 
 use tokenizers::{Tokenizer, TruncationParams};
 
 use crate::ModelError;
 
-/// Longest input the model sees, special tokens included.
-pub const MAX_TOKENS: usize = 128;
-
-/// Text longer than this is cut before tokenizing. 128 WordPiece tokens never need this much
+/// Text longer than this is cut before tokenizing. A model's few hundred WordPiece tokens never need this much
 /// text unless it is pathological (runs of whitespace or control characters), and cutting keeps
 /// a pasted megabyte from costing a megabyte of tokenizer work.
 const MAX_INPUT_BYTES: usize = 32 * 1024;
@@ -26,25 +24,27 @@ pub struct Word {
 #[derive(Debug, Clone)]
 pub struct Tokens {
     pub ids: Vec<u32>,
-    /// True when some of the text did not fit in [`MAX_TOKENS`].
+    /// True when some of the text did not fit in the model's `max_tokens`.
     pub truncated: bool,
     pub words: Vec<Word>,
 }
 
-pub struct SentimentTokenizer {
+pub struct TextTokenizer {
     inner: Tokenizer,
 }
 
-impl SentimentTokenizer {
-    pub fn from_bytes(json: &[u8]) -> Result<Self, ModelError> {
+impl TextTokenizer {
+    /// The tokenizer JSON (as in the model file), truncating at `max_tokens` tokens, special
+    /// tokens included ([`super::TextModelSpec::max_tokens`]).
+    pub fn from_bytes(json: &[u8], max_tokens: usize) -> Result<Self, ModelError> {
         let mut inner =
             Tokenizer::from_bytes(json).map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-        // The shipped tokenizer.json pads every input to 128 tokens: that would multiply the work
+        // The base model's tokenizer.json pads every input to 128 tokens: that would multiply the work
         // for a short sentence by ten and is not how the model was trained here.
         inner.with_padding(None);
         inner
             .with_truncation(Some(TruncationParams {
-                max_length: MAX_TOKENS,
+                max_length: max_tokens,
                 ..Default::default()
             }))
             .map_err(|e| ModelError::Tokenizer(e.to_string()))?;

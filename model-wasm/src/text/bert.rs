@@ -1,5 +1,5 @@
-//! The all-MiniLM-L6-v2 encoder: a 6-layer, 384-wide BERT with post-LayerNorm blocks and exact
-//! (erf) GELU. Tensor names follow the Hugging Face checkpoint (`embeddings.*`, `encoder.layer.N.*`).
+//! A BERT encoder with post-LayerNorm blocks and exact (erf) GELU, of any shape
+//! ([`BertConfig`]); the shipped one is all-MiniLM-L6-v2 (6 layers, 384 wide). Tensor names follow the Hugging Face checkpoint (`embeddings.*`, `encoder.layer.N.*`).
 
 use candle_core::quantized::QMatMul;
 use candle_core::{Result, Tensor, D};
@@ -7,8 +7,8 @@ use candle_core::{Result, Tensor, D};
 use super::layers::{gelu_erf, softmax_last_dim, Dropout, LayerNorm, Linear};
 use super::weights::Weights;
 
-/// Shape of the encoder. Only MiniLM-L6 is shipped; the struct documents the numbers.
-#[derive(Debug, Clone, Copy)]
+/// Shape of the encoder, read from the model's catalogue entry ([`super::TextModelSpec`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BertConfig {
     pub vocab_size: usize,
     pub hidden: usize,
@@ -17,18 +17,6 @@ pub struct BertConfig {
     pub intermediate: usize,
     pub max_positions: usize,
     pub layer_norm_eps: f64,
-}
-
-impl BertConfig {
-    pub const MINILM_L6: Self = Self {
-        vocab_size: 30522,
-        hidden: 384,
-        layers: 6,
-        heads: 12,
-        intermediate: 1536,
-        max_positions: 512,
-        layer_norm_eps: 1e-12,
-    };
 }
 
 struct Embeddings {

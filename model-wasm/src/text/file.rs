@@ -18,7 +18,12 @@ use crate::ModelError;
 pub const TOKENIZER_KEY: &str = "vitrine.tokenizer_json";
 /// GGUF metadata key naming the task, checked on load so another GGUF is rejected clearly.
 pub const TASK_KEY: &str = "vitrine.task";
-pub const TASK: &str = "sentiment-sst2";
+/// What `quantize-sentiment` writes: the file holds a text classifier, whose labels and shape
+/// its catalogue entry gives.
+pub const TASK: &str = "text-classification";
+/// Also accepted: what the shipped file says, written before the engine was general (its
+/// sha256 is fixed in the catalogue, so it is not rewritten).
+pub const LEGACY_TASKS: &[&str] = &["sentiment-sst2"];
 
 /// Weights and tokenizer read from a model file.
 pub struct ModelFile<'a> {
@@ -45,8 +50,11 @@ pub fn parse<'a>(
             _ => Err(invalid(format!("metadata {key} is missing"))),
         }
     };
-    if text(TASK_KEY)? != TASK {
-        return Err(invalid(format!("it is not a {TASK} model")));
+    let task = text(TASK_KEY)?;
+    if task != TASK && !LEGACY_TASKS.contains(&task.as_str()) {
+        return Err(invalid(format!(
+            "it is a \"{task}\" model, not a {TASK} one"
+        )));
     }
     let tokenizer_json = text(TOKENIZER_KEY)?;
     let data = usize::try_from(content.tensor_data_offset)
@@ -57,4 +65,41 @@ pub fn parse<'a>(
         weights: QuantizedWeights::new(content.tensor_infos, data, device.clone(), mode),
         tokenizer_json,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A GGUF header with this task and an (empty) tokenizer, and no tensors.
+    fn file_with_task(task: &str) -> Vec<u8> {
+        let values = [
+            (TASK_KEY, gguf_file::Value::String(task.into())),
+            (TOKENIZER_KEY, gguf_file::Value::String("{}".into())),
+        ];
+        let metadata: Vec<(&str, &gguf_file::Value)> =
+            values.iter().map(|(k, v)| (*k, v)).collect();
+        let mut bytes = Cursor::new(Vec::new());
+        gguf_file::write(&mut bytes, &metadata, &[]).unwrap();
+        bytes.into_inner()
+    }
+
+    #[test]
+    fn text_classification_and_the_shipped_files_task_are_accepted() {
+        for task in ["text-classification", "sentiment-sst2"] {
+            let bytes = file_with_task(task);
+            let parsed = parse("m.gguf", &bytes, &Device::Cpu, MatmulMode::default());
+            assert!(parsed.is_ok(), "{task}: {:?}", parsed.err());
+        }
+    }
+
+    #[test]
+    fn another_task_is_refused_by_name() {
+        let bytes = file_with_task("llm");
+        let err = parse("m.gguf", &bytes, &Device::Cpu, MatmulMode::default())
+            .err()
+            .expect("refused");
+        let msg = err.to_string();
+        assert!(msg.contains("m.gguf") && msg.contains("\"llm\""), "{msg}");
+    }
 }

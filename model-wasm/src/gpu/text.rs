@@ -1,12 +1,15 @@
-//! The sentiment encoder on the GPU: the same MiniLM-L6 forward pass as
-//! [`crate::sentiment::bert::BertEncoder`], with every weight resident on the device and one
-//! read-back per batch (the mean-pooled sentence vectors; the 2 × 384 head stays on the CPU).
+//! The text encoder on the GPU: the same BERT forward pass as
+//! [`crate::text::bert::BertEncoder`], with every weight resident on the device and one
+//! read-back per batch. It stops at the encoder seam — the mean-pooled sentence vectors — and
+//! the CPU's [`crate::text::TextClassifier`] runs the small head and everything after, so both
+//! backends share that code. Attention heads must be [`HEAD_DIM`] wide (the kernels' tile).
 
 use super::kernels::{
     Activation, AttentionShape, EmbeddingTables, Kernels, Linear, Norm, Q8Matrix, HEAD_DIM,
 };
 use super::{Gpu, GpuError};
-use crate::sentiment::{BertConfig, Weights};
+use crate::text::batching::{length_sorted_chunks, unsort};
+use crate::text::{BertConfig, Weights};
 
 struct Layer {
     query: Linear,
@@ -43,15 +46,26 @@ fn norm(gpu: &Gpu, vb: &Weights, cfg: &BertConfig) -> Result<Norm, GpuError> {
     Norm::upload(gpu, &gamma, &beta, cfg.layer_norm_eps as f32)
 }
 
+/// Whether the GPU kernels can run an encoder of this shape: the attention kernel's tile is
+/// one [`HEAD_DIM`]-wide head. Checked before anything is uploaded, so such a model simply
+/// stays on the CPU path.
+pub fn supports(cfg: &BertConfig) -> Result<(), GpuError> {
+    let head_dim = cfg.hidden / cfg.heads.max(1);
+    if cfg.heads == 0 || head_dim * cfg.heads != cfg.hidden || head_dim != HEAD_DIM {
+        return Err(GpuError::Unsupported(format!(
+            "the GPU path supports {HEAD_DIM}-wide attention heads; this model has {head_dim} \
+             ({} heads over {})",
+            cfg.heads, cfg.hidden
+        )));
+    }
+    Ok(())
+}
+
 impl GpuEncoder {
     /// Uploads the encoder from the 8-bit model file's weights (see [`Weights::q8_0_bytes`]).
+    /// A shape the kernels do not cover is refused first ([`supports`]).
     pub fn load(gpu: &Gpu, vb: &Weights, cfg: BertConfig) -> Result<Self, GpuError> {
-        if cfg.hidden != cfg.heads * HEAD_DIM {
-            return Err(GpuError::Shape(format!(
-                "{} heads of {HEAD_DIM} do not make {}",
-                cfg.heads, cfg.hidden
-            )));
-        }
+        supports(&cfg)?;
         let h = cfg.hidden;
         let e = vb.pp("embeddings");
         let words = e
@@ -138,14 +152,12 @@ impl GpuEncoder {
                 self.cfg.max_positions
             )));
         }
-        // Shortest first, so each chunk pads its sequences little (as the CPU's batches do).
-        let mut order: Vec<usize> = (0..seqs.len()).collect();
-        order.sort_by_key(|&i| lens[i]);
-        let chunks = chunk_by_tokens(&order, &lens, tokens_per_chunk);
+        // Shortest first, so each chunk pads its sequences little (the CPU batches alike).
+        let chunks = length_sorted_chunks(&lens, usize::MAX, tokens_per_chunk);
         let padded =
             |chunk: &[usize]| chunk.len() * chunk.iter().map(|&i| lens[i]).max().unwrap_or(0);
         let scratch_tokens = chunks.iter().map(|c| padded(c)).max().unwrap_or(0);
-        let most_rows = chunks.iter().map(|c| c.len()).max().unwrap_or(0);
+        let most_rows = chunks.iter().map(Vec::len).max().unwrap_or(0);
         let scratch = Scratch::new(gpu, &self.cfg, scratch_tokens, most_rows);
         let h = self.cfg.hidden;
         let sorted = gpu.output("pooled, shortest first", seqs.len() * h);
@@ -162,11 +174,7 @@ impl GpuEncoder {
         }
         gpu.queue.submit([enc.finish()]);
         let sorted = gpu.read(&sorted).await?;
-        let mut pooled = vec![0f32; seqs.len() * h];
-        for (rank, &i) in order.iter().enumerate() {
-            pooled[i * h..(i + 1) * h].copy_from_slice(&sorted[rank * h..(rank + 1) * h]);
-        }
-        Ok(pooled)
+        Ok(unsort(&chunks, &sorted, h))
     }
 
     /// Records the encoder over one chunk of sequences, padded to the longest, leaving their
@@ -242,22 +250,6 @@ impl GpuEncoder {
 /// limit, and the matmul's rows per dispatch under the 65,535 workgroups a dimension allows.
 pub const TOKENS_PER_CHUNK: usize = 4096;
 
-/// Splits `order` (sequence indices, shortest first) into runs whose padded size, count × the
-/// longest's length, stays within `budget`; a sequence longer than `budget` goes alone.
-fn chunk_by_tokens<'a>(order: &'a [usize], lens: &[usize], budget: usize) -> Vec<&'a [usize]> {
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    for end in 1..=order.len() {
-        // Shortest first: the chunk's longest is its last.
-        let grown = end < order.len() && (end + 1 - start) * lens[order[end]] <= budget;
-        if !grown {
-            chunks.push(&order[start..end]);
-            start = end;
-        }
-    }
-    chunks
-}
-
 /// The activations of one chunk between kernels, allocated once per [`GpuEncoder::pooled`] for
 /// its largest chunk and reused by each chunk in turn (the kernels run in recording order).
 struct Scratch {
@@ -299,29 +291,28 @@ impl Scratch {
 
 #[cfg(test)]
 mod tests {
-    use super::chunk_by_tokens;
+    use super::supports;
+    use crate::text::BertConfig;
 
-    #[test]
-    fn chunks_stay_within_the_token_budget_and_keep_every_sequence_once() {
-        let lens = [3, 5, 5, 9, 12, 20];
-        let order: Vec<usize> = (0..lens.len()).collect();
-        let chunks = chunk_by_tokens(&order, &lens, 24);
-        for chunk in &chunks {
-            let longest = chunk.iter().map(|&i| lens[i]).max().unwrap();
-            assert!(chunk.len() * longest <= 24, "{chunk:?}");
+    fn config(hidden: usize, heads: usize) -> BertConfig {
+        BertConfig {
+            vocab_size: 10,
+            hidden,
+            layers: 1,
+            heads,
+            intermediate: 4 * hidden,
+            max_positions: 16,
+            layer_norm_eps: 1e-12,
         }
-        let flat: Vec<usize> = chunks.concat();
-        assert_eq!(flat, order);
-        assert_eq!(chunks, [&[0, 1, 2][..], &[3, 4][..], &[5][..]]);
     }
 
     #[test]
-    fn a_sequence_over_the_budget_goes_alone() {
-        let lens = [2, 50, 60];
-        let order = [0, 1, 2];
-        assert_eq!(
-            chunk_by_tokens(&order, &lens, 10),
-            [&[0][..], &[1][..], &[2][..]]
+    fn only_32_wide_heads_go_to_the_gpu() {
+        assert!(supports(&config(384, 12)).is_ok());
+        let err = supports(&config(768, 12)).unwrap_err().to_string();
+        assert!(
+            err.starts_with("the GPU path supports 32-wide attention heads; this model has 64"),
+            "{err}"
         );
     }
 }

@@ -1,0 +1,107 @@
+//! Encoder + mean pooling + classification head: token ids in, one logit per label out, in
+//! the label order of the model's catalogue entry.
+
+use candle_core::{Device, Result, Tensor};
+
+use super::bert::{mean_pool, BertEncoder};
+use super::layers::{Dropout, Linear, NoDropout};
+use super::spec::TextModelSpec;
+use super::weights::Weights;
+use crate::ModelError;
+
+/// A padded batch of token-id sequences.
+pub struct Batch {
+    /// `(batch, len)` u32, padded with 0 (`[PAD]`).
+    pub ids: Tensor,
+    /// `(batch, len)` f32: 1 for real tokens, 0 for padding.
+    pub mask: Tensor,
+}
+
+impl Batch {
+    pub fn new<S: AsRef<[u32]>>(seqs: &[S], device: &Device) -> Result<Self> {
+        let len = seqs.iter().map(|s| s.as_ref().len()).max().unwrap_or(0);
+        if seqs.is_empty() || len == 0 {
+            candle_core::bail!("cannot build a batch from no tokens");
+        }
+        let mut ids = vec![0u32; seqs.len() * len];
+        let mut mask = vec![0f32; seqs.len() * len];
+        for (row, seq) in seqs.iter().enumerate() {
+            for (col, &id) in seq.as_ref().iter().enumerate() {
+                ids[row * len + col] = id;
+                mask[row * len + col] = 1.0;
+            }
+        }
+        Ok(Self {
+            ids: Tensor::from_vec(ids, (seqs.len(), len), device)?,
+            mask: Tensor::from_vec(mask, (seqs.len(), len), device)?,
+        })
+    }
+}
+
+/// A BERT encoder, mean pooling and a linear head with one row per label.
+pub struct TextModel {
+    pub encoder: BertEncoder,
+    classifier: Linear,
+    labels: usize,
+}
+
+/// The head's weight matrix, named as the errors name it.
+pub(crate) const HEAD_WEIGHT: &str = "classifier.weight";
+
+impl TextModel {
+    /// Encoder tensors at the root (`embeddings.*`, `encoder.*`), the head under `classifier.*`
+    /// with `spec.labels.len()` rows. A head of another size is [`ModelError::HeadRows`] (the
+    /// weights are not the model the catalogue describes); other missing or misshapen tensors
+    /// are [`ModelError::Inference`] naming the tensor.
+    pub fn load(vb: &Weights, spec: &TextModelSpec) -> std::result::Result<Self, ModelError> {
+        let labels = spec.labels.len();
+        let cfg = &spec.config;
+        let head = vb.pp("classifier");
+        // Checked before loading, so the error says "rows" and "labels" rather than two shapes.
+        if let Some(dims) = head.stored_dims("weight") {
+            if let [rows, _] = dims[..] {
+                if rows != labels {
+                    return Err(ModelError::HeadRows {
+                        tensor: HEAD_WEIGHT.to_owned(),
+                        rows,
+                        labels,
+                    });
+                }
+            }
+        }
+        Ok(Self {
+            encoder: BertEncoder::load(vb, cfg)?,
+            classifier: Linear::load(&head, cfg.hidden, labels)?,
+            labels,
+        })
+    }
+
+    /// How many outputs the head has.
+    pub fn label_count(&self) -> usize {
+        self.labels
+    }
+
+    /// `(batch, labels)` logits, with dropout supplied by the trainer.
+    pub fn forward_t(&self, batch: &Batch, dropout: &dyn Dropout) -> Result<Tensor> {
+        let hidden = self.encoder.forward(&batch.ids, &batch.mask, dropout)?;
+        let pooled = dropout.apply(&mean_pool(&hidden, &batch.mask)?)?;
+        self.classifier.forward(&pooled)
+    }
+
+    /// Mean-pooled sentence vectors `(batch, hidden)`: the CPU's side of the encoder seam (the
+    /// GPU encoder produces the same vectors; [`Self::head`] takes either).
+    pub fn pooled(&self, batch: &Batch) -> Result<Tensor> {
+        let hidden = self.encoder.forward(&batch.ids, &batch.mask, &NoDropout)?;
+        mean_pool(&hidden, &batch.mask)
+    }
+
+    /// `(batch, labels)` logits from mean-pooled sentence vectors `(batch, hidden)`.
+    pub fn head(&self, pooled: &Tensor) -> Result<Tensor> {
+        self.classifier.forward(pooled)
+    }
+
+    /// `(batch, labels)` logits for inference.
+    pub fn forward(&self, batch: &Batch) -> Result<Tensor> {
+        self.forward_t(batch, &NoDropout)
+    }
+}
