@@ -50,9 +50,13 @@ pub fn provide_catalogue() {
     let state = RwSignal::new(CatalogueState::Loading);
     spawn_local(async move {
         let loaded = async {
-            let value = fetch_json("/models/manifest.json").await?;
-            serde_wasm_bindgen::from_value::<Catalogue>(value)
-                .map_err(|e| format!("the model catalogue is not readable: {e}"))
+            let catalogue = match fetch_json("/models/manifest.json").await {
+                Ok(value) => serde_wasm_bindgen::from_value::<Catalogue>(value),
+                // Offline, the worker still has the copy it cached with the models.
+                Err(_) => serde_wasm_bindgen::from_value(crate::engine::catalogue_entries().await?)
+                    .map(|models| Catalogue { models }),
+            };
+            catalogue.map_err(|e| format!("the model catalogue is not readable: {e}"))
         }
         .await;
         state.set(match loaded {

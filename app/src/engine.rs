@@ -33,6 +33,13 @@ pub async fn engine_info() -> Result<EngineInfo, String> {
         .map_err(|e| format!("unexpected answer from the engine: {e}"))
 }
 
+/// The catalogue's entries as the worker has them: from the network, or offline from the copy
+/// it cached on the last visit (a kiosk reloading with the network gone).
+pub async fn catalogue_entries() -> Result<JsValue, String> {
+    let module = sdk().await?;
+    call(&sdk_function(&module, "models")?, &module, &[]).await
+}
+
 /// Download progress of one model file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FileProgress {

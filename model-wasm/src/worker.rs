@@ -120,13 +120,9 @@ impl TextEngine {
     pub fn new(entry: JsValue, bytes: &[u8]) -> Result<TextEngine, JsError> {
         let entry = catalogue_entry(entry)?;
         let spec = TextModelSpec::from_manifest(&entry.manifest).map_err(js_error)?;
-        let inner = TextClassifier::from_verified_model_file(
-            &entry.file,
-            bytes,
-            &spec,
-            MatmulMode::default(),
-        )
-        .map_err(js_error)?;
+        let inner =
+            TextClassifier::from_verified_model_file(&entry.file, bytes, &spec, spec.matmul_mode())
+                .map_err(js_error)?;
         Ok(Self {
             inner: Rc::new(inner),
             #[cfg(feature = "gpu")]
@@ -157,9 +153,16 @@ impl TextEngine {
     pub fn enable_gpu(&self, name: String, bytes: Vec<u8>) -> js_sys::Promise {
         let slot = self.gpu.clone();
         let config = self.inner.spec().config;
+        let spec_pooling = self.inner.spec().pooling;
         wasm_bindgen_futures::future_to_promise(async move {
             // Before asking for an adapter: an unsupported model needs no GPU to be refused.
             crate::gpu::text::supports(&config).map_err(gpu_error)?;
+            if spec_pooling != crate::text::spec::Pooling::Mean {
+                return Err(gpu_error(GpuError::Unsupported(
+                    "the GPU path pools by the mean of the tokens; this model reads [CLS] through its pooler".to_owned(),
+                ))
+                .into());
+            }
             let on_gpu = gpu_backend::TextGpu::load(&name, &bytes, config).await?;
             *slot.borrow_mut() = Some(Rc::new(on_gpu));
             Ok(JsValue::UNDEFINED)

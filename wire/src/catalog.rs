@@ -89,6 +89,8 @@ pub enum Value {
     Float(f64),
     Text(String),
     Numbers(Vec<f64>),
+    /// A matrix, such as a confusion matrix (rows: the true label, columns: the predicted one).
+    Rows(Vec<Vec<f64>>),
 }
 
 pub type Table = BTreeMap<String, Value>;
@@ -136,6 +138,21 @@ pub struct ModelManifest {
     /// a figure someone typed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub figures: Option<Localized>,
+    /// The export the weights were imported from (`cargo xtask import-model`): where its float
+    /// weights are, for `cargo xtask predict --float`. Never shipped to browsers' use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+/// Where an imported model came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The export directory, as given to `import-model`.
+    pub dir: String,
+    /// Its weights file and that file's sha256 at import time (a changed export is refused).
+    pub file: String,
+    pub sha256: String,
 }
 
 fn default_order() -> u32 {

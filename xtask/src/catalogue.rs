@@ -229,7 +229,7 @@ fn check_labels(path: &Path, m: &ModelManifest) -> Result<()> {
     Ok(())
 }
 
-fn valid_id(id: &str) -> bool {
+pub fn valid_id(id: &str) -> bool {
     (1..=40).contains(&id.len())
         && id
             .bytes()

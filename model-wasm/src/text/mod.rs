@@ -26,7 +26,7 @@ pub use classifier::TextClassifier;
 pub use explain::ExplanationPlan;
 pub use layers::{Dropout, NoDropout};
 pub use model::{Batch, TextModel};
-pub use spec::{SpecError, TextModelSpec};
+pub use spec::{Pooling, SpecError, TextModelSpec};
 pub use tokenizer::{TextTokenizer, Tokens};
 pub use weights::{MatmulMode, QuantizedWeights, Weights};
 pub use wire::engine::{LabelScore, TextExplanation, TextPrediction, WordContribution};

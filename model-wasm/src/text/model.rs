@@ -5,7 +5,7 @@ use candle_core::{Device, Result, Tensor};
 
 use super::bert::{mean_pool, BertEncoder};
 use super::layers::{Dropout, Linear, NoDropout};
-use super::spec::TextModelSpec;
+use super::spec::{Pooling, TextModelSpec};
 use super::weights::Weights;
 use crate::ModelError;
 
@@ -41,6 +41,8 @@ impl Batch {
 /// A BERT encoder, mean pooling and a linear head with one row per label.
 pub struct TextModel {
     pub encoder: BertEncoder,
+    /// `pooler.dense`, for models that read `[CLS]` through it ([`Pooling::ClsPooler`]).
+    pooler: Option<Linear>,
     classifier: Linear,
     labels: usize,
 }
@@ -69,7 +71,16 @@ impl TextModel {
                 }
             }
         }
+        let pooler = match spec.pooling {
+            Pooling::Mean => None,
+            Pooling::ClsPooler => Some(Linear::load(
+                &vb.pp("pooler").pp("dense"),
+                cfg.hidden,
+                cfg.hidden,
+            )?),
+        };
         Ok(Self {
+            pooler,
             encoder: BertEncoder::load(vb, cfg)?,
             classifier: Linear::load(&head, cfg.hidden, labels)?,
             labels,
@@ -84,7 +95,7 @@ impl TextModel {
     /// `(batch, labels)` logits, with dropout supplied by the trainer.
     pub fn forward_t(&self, batch: &Batch, dropout: &dyn Dropout) -> Result<Tensor> {
         let hidden = self.encoder.forward(&batch.ids, &batch.mask, dropout)?;
-        let pooled = dropout.apply(&mean_pool(&hidden, &batch.mask)?)?;
+        let pooled = dropout.apply(&self.pool(&hidden, &batch.mask)?)?;
         self.classifier.forward(&pooled)
     }
 
@@ -92,7 +103,16 @@ impl TextModel {
     /// GPU encoder produces the same vectors; [`Self::head`] takes either).
     pub fn pooled(&self, batch: &Batch) -> Result<Tensor> {
         let hidden = self.encoder.forward(&batch.ids, &batch.mask, &NoDropout)?;
-        mean_pool(&hidden, &batch.mask)
+        self.pool(&hidden, &batch.mask)
+    }
+
+    /// One sentence vector per row of `hidden` `(batch, len, hidden)`: the mean over real
+    /// tokens, or `tanh(pooler([CLS]))`.
+    fn pool(&self, hidden: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        match &self.pooler {
+            None => mean_pool(hidden, mask),
+            Some(pooler) => pooler.forward(&hidden.narrow(1, 0, 1)?.squeeze(1)?)?.tanh(),
+        }
     }
 
     /// `(batch, labels)` logits from mean-pooled sentence vectors `(batch, hidden)`.

@@ -7,6 +7,7 @@ use thiserror::Error;
 use wire::catalog::{ModelManifest, TaskKind, Value};
 
 use super::bert::BertConfig;
+use crate::int8_matmul::MatmulMode;
 
 /// Tokens the model reads when the manifest does not say (special tokens included).
 pub const DEFAULT_MAX_TOKENS: usize = 128;
@@ -24,6 +25,21 @@ pub struct TextModelSpec {
     pub multi_label: bool,
     /// Longest input the model reads, special tokens included; longer texts are truncated.
     pub max_tokens: usize,
+    /// How the encoder's token vectors become one sentence vector for the head.
+    pub pooling: Pooling,
+    /// Whether the 8-bit weights multiply 8-bit activations ([`MatmulMode::Int8`], about 3×
+    /// faster in the browser) or f32 ones. Some models lose labels to 8-bit activations: import-
+    /// model measures that and only turns it on where the answers stay the float model's.
+    pub int8_activations: bool,
+}
+
+/// The sentence vector the head reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooling {
+    /// The mean of the token vectors (sentence-transformers; the shipped sentiment model).
+    Mean,
+    /// `[CLS]`'s vector through the pooler (dense + tanh): `BertForSequenceClassification`.
+    ClsPooler,
 }
 
 /// Why a manifest does not describe a text model this engine can build. Each message names the
@@ -100,6 +116,19 @@ impl TextModelSpec {
             });
         }
         let multi_label = arch.flag("multi_label", false)?;
+        let int8_activations = arch.flag("int8_activations", true)?;
+        let pooling = match manifest.architecture.get("pooling") {
+            None => Pooling::Mean,
+            Some(Value::Text(p)) if p == "mean" => Pooling::Mean,
+            Some(Value::Text(p)) if p == "cls" => Pooling::ClsPooler,
+            Some(other) => {
+                return Err(arch.invalid(
+                    "pooling",
+                    "\"mean\" or \"cls\" ([CLS] through the pooler)",
+                    other,
+                ))
+            }
+        };
         let max_tokens = pre.count_or("max_tokens", DEFAULT_MAX_TOKENS)?;
         // [CLS] and [SEP] alone take two; fewer leaves no room for a word.
         if max_tokens < 3 {
@@ -128,7 +157,18 @@ impl TextModelSpec {
             labels,
             multi_label,
             max_tokens,
+            pooling,
+            int8_activations,
         })
+    }
+
+    /// How this model's 8-bit matrices are multiplied on the CPU.
+    pub fn matmul_mode(&self) -> MatmulMode {
+        if self.int8_activations {
+            MatmulMode::Int8
+        } else {
+            MatmulMode::F32
+        }
     }
 
     /// Width of one attention head.
@@ -227,6 +267,7 @@ fn describe(value: &Value) -> String {
         Value::Float(x) => x.to_string(),
         Value::Text(s) => format!("\"{s}\""),
         Value::Numbers(xs) => format!("a list of {} numbers", xs.len()),
+        Value::Rows(rows) => format!("a table of {} rows", rows.len()),
     }
 }
 
@@ -289,6 +330,10 @@ mod tests {
             preprocessing,
             examples: LocalizedList::default(),
             metrics: Table::new(),
+            title: None,
+            credit: None,
+            figures: None,
+            source: None,
         }
     }
 
@@ -299,6 +344,29 @@ mod tests {
             Ok(spec) => panic!("accepted: {spec:?}"),
             Err(e) => e.to_string(),
         }
+    }
+
+    #[test]
+    fn pooling_is_mean_unless_the_manifest_says_cls() {
+        let mut m = manifest(&["a", "b"]);
+        assert_eq!(
+            TextModelSpec::from_manifest(&m).unwrap().pooling,
+            Pooling::Mean
+        );
+        m.architecture
+            .insert("pooling".into(), Value::Text("cls".into()));
+        assert_eq!(
+            TextModelSpec::from_manifest(&m).unwrap().pooling,
+            Pooling::ClsPooler
+        );
+        let err = error_of(|m| {
+            m.architecture
+                .insert("pooling".into(), Value::Text("max".into()));
+        });
+        assert!(
+            err.contains("`pooling`") && err.contains("\"max\""),
+            "{err}"
+        );
     }
 
     #[test]

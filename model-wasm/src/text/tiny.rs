@@ -28,6 +28,8 @@ pub fn spec(labels: &[&str], multi_label: bool) -> TextModelSpec {
         labels: labels.iter().map(|l| (*l).to_owned()).collect(),
         multi_label,
         max_tokens: 16,
+        pooling: super::spec::Pooling::Mean,
+        int8_activations: true,
     }
 }
 

@@ -8,7 +8,6 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use crate::project::{root, step};
-use crate::wheels::cache_dir;
 
 /// Pinned so a re-run builds and quantises the same graphs. onnxruntime here only checks the
 /// graphs and quantises; the browser side is onnxruntime-web, pinned in e2e/package.json.
@@ -44,26 +43,8 @@ pub struct ImageCheck {
 
 /// The venv's python, creating the venv and installing [`REQUIREMENTS`] when they changed.
 pub fn ensure_venv() -> Result<PathBuf> {
-    let venv = cache_dir().join("ort-venv");
-    let python = venv.join("bin/python");
-    let stamp = venv.join(".requirements");
-    let wanted = REQUIREMENTS.join("\n");
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
-        return Ok(python);
-    }
-    step(&format!(
-        "installing {} from PyPI into {}",
-        REQUIREMENTS.join(" "),
-        venv.display()
-    ));
-    run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
-        .context("python3 -m venv (Debian: `apt-get install -y python3-venv`)")?;
-    run(Command::new(&python)
-        .args(["-m", "pip", "install", "-q"])
-        .args(REQUIREMENTS))
-    .context("pip install (check access to PyPI)")?;
-    std::fs::write(&stamp, wanted)?;
-    Ok(python)
+    let requirements: Vec<String> = REQUIREMENTS.iter().map(|r| (*r).to_owned()).collect();
+    crate::python_venv::ensure("ort-venv", &requirements)
 }
 
 /// Builds the ONNX files in `dir` from the fixtures there; fails if ONNX Runtime disagrees with
@@ -82,12 +63,4 @@ pub fn export(python: &Path, dir: &Path) -> Result<ExportCheck> {
         );
     }
     serde_json::from_slice(&out.stdout).context("reading the export script's JSON")
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd.status()?;
-    if !status.success() {
-        bail!("failed ({status})");
-    }
-    Ok(())
 }
