@@ -6,3 +6,4 @@
 //!   site ships as `/models/manifest.json`.
 
 pub mod catalog;
+pub mod engine;
