@@ -31,4 +31,6 @@ pub enum ModelError {
     CorruptImage(String),
     #[error("the image pixels are not usable: {0}")]
     InvalidPixels(String),
+    #[error(transparent)]
+    Manifest(#[from] crate::image::spec::ManifestError),
 }
