@@ -229,7 +229,8 @@ fn check_labels(path: &Path, m: &ModelManifest) -> Result<()> {
     Ok(())
 }
 
-fn valid_id(id: &str) -> bool {
+/// A catalogue id: 1–40 lowercase letters, digits or dashes, not starting with a dash.
+pub fn valid_id(id: &str) -> bool {
     (1..=40).contains(&id.len())
         && id
             .bytes()

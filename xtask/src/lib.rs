@@ -33,6 +33,8 @@ pub mod eval_image;
 #[cfg(feature = "models")]
 pub mod eval_sentiment;
 #[cfg(feature = "models")]
+pub mod import_image;
+#[cfg(feature = "models")]
 pub mod native_reference;
 #[cfg(feature = "models")]
 pub mod pth;
