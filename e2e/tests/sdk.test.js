@@ -28,14 +28,14 @@ test('SDK example page: sentiment and image pipelines answer', { timeout: 240_00
   assert.deepEqual(page.problems, []);
 });
 
-test('SDK: pipeline() rejects unknown tasks with a clear message', async () => {
+test('SDK: pipeline() rejects an id the catalogue does not have, naming the ids it has', async () => {
   const page = await newPage(browser);
   await page.goto(BASE + '/sdk/example.html');
   const message = await page.evaluate(async () => {
     const { pipeline } = await import('/sdk/vitrine.js');
     return pipeline('translate').then(() => 'resolved', (e) => e.message);
   });
-  assert.match(message, /unknown task "translate"/);
+  assert.match(message, /no model "translate" in this site's catalogue; it has 'sentiment', 'image'/);
 });
 
 test('SDK: a worker that stops answering is replaced on one thread, and the question still gets its answer', { timeout: 180_000 }, async () => {

@@ -47,4 +47,6 @@ pub enum ModelError {
     CorruptImage(String),
     #[error("the image pixels are not usable: {0}")]
     InvalidPixels(String),
+    #[error(transparent)]
+    ImageManifest(#[from] crate::image::spec::ManifestError),
 }

@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 
 #[cfg(feature = "gpu")]
 use crate::gpu::{image_classifier::GpuImageClassifier, Gpu, GpuError};
-use crate::image::{preprocess::check_dimensions, ImageClassifier, PixelBuffer};
+use crate::image::{preprocess::check_dimensions, ImageClassifier, ImageModelSpec, PixelBuffer};
 use crate::text::{MatmulMode, TextClassifier, TextModelSpec};
 use crate::ModelError;
 use wire::catalog::CatalogueEntry;
@@ -255,6 +255,9 @@ mod gpu_backend {
 #[wasm_bindgen]
 pub struct ImageEngine {
     inner: Rc<ImageClassifier>,
+    /// What the catalogue entry says the network is (the GPU path builds the same one).
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
+    spec: ImageModelSpec,
     /// The same network on the GPU, once `enableGpu` succeeded.
     #[cfg(feature = "gpu")]
     gpu: Rc<RefCell<Option<Rc<GpuImageClassifier>>>>,
@@ -268,8 +271,9 @@ impl ImageEngine {
     #[wasm_bindgen(constructor)]
     pub fn new(entry: JsValue, bytes: &[u8]) -> Result<ImageEngine, JsError> {
         let entry = catalogue_entry(entry)?;
-        let inner =
-            ImageClassifier::from_verified_model_bytes(&entry.file, bytes).map_err(js_error)?;
+        let spec = ImageModelSpec::from_manifest(&entry.manifest).map_err(|e| js_error(e.into()))?;
+        let inner = ImageClassifier::from_verified_model_bytes_with_spec(&entry.file, bytes, &spec)
+            .map_err(js_error)?;
         let (found, expected) = (inner.labels().len(), entry.manifest.label_count());
         if found != expected {
             return Err(js_error(ModelError::ClassCount {
@@ -280,6 +284,7 @@ impl ImageEngine {
         }
         Ok(Self {
             inner: Rc::new(inner),
+            spec,
             #[cfg(feature = "gpu")]
             gpu: Rc::default(),
         })
@@ -307,12 +312,13 @@ impl ImageEngine {
     /// usable adapter or the upload fails.
     #[wasm_bindgen(js_name = enableGpu)]
     pub fn enable_gpu(&self, name: String, bytes: Vec<u8>) -> js_sys::Promise {
-        let slot = self.gpu.clone();
+        let (slot, spec) = (self.gpu.clone(), self.spec.clone());
         wasm_bindgen_futures::future_to_promise(async move {
             let gpu = Gpu::new().await.map_err(gpu_error)?;
-            let (layers, _labels) =
-                crate::image::weights::decode(&name, &bytes).map_err(js_error)?;
-            let on_gpu = GpuImageClassifier::load(gpu, &layers).map_err(gpu_error)?;
+            let decoded =
+                crate::image::weights::decode_with_spec(&name, &bytes, &spec).map_err(js_error)?;
+            let on_gpu = GpuImageClassifier::load_with_spec(gpu, &decoded.layers, &spec)
+                .map_err(gpu_error)?;
             *slot.borrow_mut() = Some(Rc::new(on_gpu));
             Ok(JsValue::UNDEFINED)
         })

@@ -313,12 +313,15 @@ fn image_network_matches_the_cpu_path() {
     let Some(gpu) = gpu() else { return };
     let (layers, labels) = weights::decode(file, &bytes).unwrap();
     let cpu = ImageClassifier::from_layers(&layers, labels).unwrap();
-    let on_gpu = GpuImageNet::load(&gpu, &layers).unwrap();
+    let on_gpu = GpuImageNet::load(&gpu, &layers, &cpu.spec().blocks).unwrap();
     for photo in ["owl.jpg", "parrot.jpg"] {
         let image = sample_photo(photo);
         let pixels = image.pixels().unwrap();
         let reference = cpu.logits(&pixels).unwrap();
-        let ours = pollster::block_on(on_gpu.logits(&gpu, &preprocess(&pixels))).unwrap();
+        let ours = pollster::block_on(
+            on_gpu.logits(&gpu, &preprocess(&pixels, &cpu.spec().preprocessing)),
+        )
+        .unwrap();
         let err = relative_l2(&ours, &reference);
         eprintln!("{photo}: logits, GPU vs CPU: relative L2 error {err:.2e}");
         assert!(err <= 1e-3, "{photo}: relative L2 error {err}");
@@ -429,4 +432,53 @@ fn explain_on_the_gpu_matches_the_cpu_explain() {
         );
         assert!(worst <= 1e-3, "{text}: contributions differ by {worst}");
     }
+}
+
+/// Any block table and class count: EfficientNet-Lite2 with 7 classes (deterministic
+/// pseudo-random weights, a 64×64 input to keep lavapipe quick) on the GPU against the CPU path.
+#[test]
+fn image_network_of_another_variant_matches_the_cpu_path() {
+    use model_wasm::gpu::image::GpuImageNet;
+    use model_wasm::image::weights::layer_specs;
+    use model_wasm::image::{FloatLayer, ImageClassifier, ImageModelSpec, Preprocessing};
+    use model_wasm::int8_matmul::MatmulMode;
+    let Some(gpu) = gpu() else { return };
+    let preprocessing = Preprocessing {
+        resize_shorter_side: 64,
+        crop: 64,
+        ..Preprocessing::SHIPPED
+    };
+    let spec = ImageModelSpec::lite(2, 7, preprocessing).unwrap();
+    // A small LCG: weights in ±0.5 / √fan-in keep activations in ReLU6's range.
+    let mut state = 0x2545_f491_u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+    };
+    let layers: Vec<FloatLayer> = layer_specs(&spec)
+        .into_iter()
+        .map(|(name, shape)| {
+            let n: usize = shape.iter().product();
+            let fan_in = (n / shape[0]) as f32;
+            FloatLayer {
+                weight: (0..n).map(|_| 2.0 * next() / fan_in.sqrt()).collect(),
+                bias: (0..shape[0]).map(|_| 0.1 * next()).collect(),
+                name,
+                shape,
+            }
+        })
+        .collect();
+    let labels = (0..7).map(|i| i.to_string()).collect();
+    let cpu =
+        ImageClassifier::from_layers_with_spec(&layers, labels, &spec, MatmulMode::F32).unwrap();
+    let on_gpu = GpuImageNet::load(&gpu, &layers, &spec.blocks).unwrap();
+    let input: Vec<f32> = (0..3 * 64 * 64).map(|_| 2.0 * next()).collect();
+    let reference = cpu.logits_of_input(&input).unwrap();
+    let ours = pollster::block_on(on_gpu.logits(&gpu, &input)).unwrap();
+    assert_eq!(ours.len(), 7);
+    let err = relative_l2(&ours, &reference);
+    eprintln!("Lite2, 7 classes: logits, GPU vs CPU: relative L2 error {err:.2e}");
+    assert!(err <= 1e-3, "relative L2 error {err}");
 }

@@ -11,6 +11,7 @@ use jpeg_encoder::{ColorType, Encoder};
 use model_wasm::image::decode::decode;
 use model_wasm::image::preprocess::resize_and_crop;
 use model_wasm::image::PixelFormat;
+use model_wasm::image::Preprocessing;
 use model_wasm::ModelError;
 
 fn encode(img: DynamicImage, format: ImageFormat) -> Vec<u8> {
@@ -224,15 +225,19 @@ fn transparent_png_is_composited_on_white() {
     let clear = RgbaImage::from_pixel(6, 6, Rgba([255, 0, 0, 0]));
     let img = decode(&encode(DynamicImage::ImageRgba8(clear), ImageFormat::Png)).unwrap();
     assert_eq!(img.format, PixelFormat::Rgba8);
-    assert!(resize_and_crop(&img.pixels().unwrap())
-        .iter()
-        .all(|&v| v == 255));
+    assert!(
+        resize_and_crop(&img.pixels().unwrap(), &Preprocessing::SHIPPED)
+            .iter()
+            .all(|&v| v == 255)
+    );
 
     let half = RgbaImage::from_pixel(6, 6, Rgba([0, 0, 0, 128]));
     let img = decode(&encode(DynamicImage::ImageRgba8(half), ImageFormat::Png)).unwrap();
-    assert!(resize_and_crop(&img.pixels().unwrap())
-        .iter()
-        .all(|&v| v == 127));
+    assert!(
+        resize_and_crop(&img.pixels().unwrap(), &Preprocessing::SHIPPED)
+            .iter()
+            .all(|&v| v == 127)
+    );
 }
 
 #[test]

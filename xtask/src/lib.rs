@@ -39,9 +39,15 @@ pub mod eval_sentiment;
 #[cfg(feature = "models")]
 pub mod eval_tsv;
 #[cfg(feature = "models")]
+pub mod import_image;
+#[cfg(feature = "models")]
+pub mod import_model;
+#[cfg(feature = "models")]
 pub mod import_text;
 #[cfg(feature = "models")]
 pub mod native_reference;
+#[cfg(feature = "models")]
+pub mod predict;
 #[cfg(feature = "models")]
 pub mod pth;
 #[cfg(feature = "models")]

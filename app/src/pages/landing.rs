@@ -99,16 +99,15 @@ pub fn Landing() -> impl IntoView {
     }
 }
 
-/// One more model's demo under its title and description.
+/// One more model's demo, under its description.
 #[component]
 fn DemoSection(entry: CatalogueEntry) -> impl IntoView {
     let i18n = use_i18n();
     let id = entry.manifest.id.clone();
-    let title = entry.manifest.title().clone();
     let description = entry.manifest.description.clone();
+    // The demo card carries the model's title; above it, what the model is.
     view! {
         <article class="demo-section" data-testid=format!("demo-section-{id}")>
-            <h3>{move || i18n.pick(&title)}</h3>
             <p class="muted">{move || i18n.pick(&description)}</p>
             <ModelDemo entry=entry/>
         </article>

@@ -1,10 +1,11 @@
-//! EfficientNet-Lite0 on the GPU: the same network as [`crate::image::net`], channels-last,
-//! every weight resident on the device (the file's 8-bit weights expanded once at upload, as the
-//! CPU path does), one submission and one read-back (the 1000 logits) per image.
+//! EfficientNet-Lite on the GPU: the same network as [`crate::image::net`] (any block table, any
+//! class count), channels-last, every weight resident on the device (the file's 8-bit weights
+//! expanded once at upload, as the CPU path does), one submission and one read-back (the logits)
+//! per image.
 
 use super::kernels::{dispatch, need, pipeline, uniform};
 use super::{Gpu, GpuError};
-use crate::image::arch::{same_padding, BLOCKS, INPUT_SIZE, NUM_CLASSES};
+use crate::image::arch::{same_padding, BlockSpec};
 use crate::image::weights::FloatLayer;
 
 const WORKGROUP: u32 = 64;
@@ -54,8 +55,10 @@ struct Activations {
 }
 
 impl GpuImageNet {
-    /// Uploads the network from the model file's layers (see [`crate::image::weights::decode`]).
-    pub fn load(gpu: &Gpu, layers: &[FloatLayer]) -> Result<Self, GpuError> {
+    /// Uploads the network from the model file's layers (see
+    /// [`crate::image::weights::decode_with_spec`]); `blocks` is the model's block table
+    /// ([`crate::image::ImageModelSpec::blocks`]), which gives the strides the file does not hold.
+    pub fn load(gpu: &Gpu, layers: &[FloatLayer], blocks: &[BlockSpec]) -> Result<Self, GpuError> {
         let find = |name: &str| {
             layers
                 .iter()
@@ -100,7 +103,7 @@ impl GpuImageNet {
                 relu6,
             })
         };
-        let blocks = BLOCKS
+        let blocks = blocks
             .iter()
             .enumerate()
             .map(|(i, spec)| {
@@ -125,13 +128,14 @@ impl GpuImageNet {
         })
     }
 
-    /// ImageNet-1k logits for one preprocessed image (`[3, 224, 224]`, channels first, as
+    /// The logits for one preprocessed square image (`[3, side, side]`, channels first, as
     /// [`crate::image::preprocess::preprocess`] returns it).
     pub async fn logits(&self, gpu: &Gpu, chw: &[f32]) -> Result<Vec<f32>, GpuError> {
-        let plane = INPUT_SIZE * INPUT_SIZE;
-        if chw.len() != 3 * plane {
+        let plane = chw.len() / 3;
+        let side = plane.isqrt();
+        if side == 0 || 3 * side * side != chw.len() {
             return Err(GpuError::Shape(format!(
-                "{} input values, expected 3 × {INPUT_SIZE} × {INPUT_SIZE}",
+                "{} input values are not 3 × side × side",
                 chw.len()
             )));
         }
@@ -140,7 +144,7 @@ impl GpuImageNet {
             .collect();
         let input = Activations {
             buffer: gpu.upload("image", &hwc),
-            side: INPUT_SIZE,
+            side,
             channels: 3,
         };
         let mut enc = gpu.device.create_command_encoder(&Default::default());
@@ -174,7 +178,7 @@ impl GpuImageNet {
         let logits = self.dense(gpu, &mut enc, &pooled, &self.classifier, None)?;
         gpu.queue.submit([enc.finish()]);
         let out = gpu.read(&logits.buffer).await?;
-        debug_assert_eq!(out.len(), NUM_CLASSES);
+        debug_assert_eq!(out.len(), self.classifier.c_out);
         Ok(out)
     }
 

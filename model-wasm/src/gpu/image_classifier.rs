@@ -6,24 +6,44 @@
 use super::image::GpuImageNet;
 use super::{Gpu, GpuError};
 use crate::image::preprocess::preprocess;
-use crate::image::{FloatLayer, ImageClass, ImageClassifier, PixelBuffer, TOP_K};
+use crate::image::{
+    FloatLayer, ImageClass, ImageClassifier, ImageModelSpec, PixelBuffer, Preprocessing, TOP_K,
+};
 
-/// EfficientNet-Lite0 resident on a device, with the device it lives on.
+/// An EfficientNet-Lite resident on a device, with the device it lives on.
 pub struct GpuImageClassifier {
     gpu: Gpu,
     net: GpuImageNet,
+    preprocessing: Preprocessing,
 }
 
 impl GpuImageClassifier {
-    /// Uploads the network's layers (from [`crate::image::weights::decode`]) to `gpu`, once.
+    /// Uploads the shipped model's layers (from [`crate::image::weights::decode`]) to `gpu`, once.
     pub fn load(gpu: Gpu, layers: &[FloatLayer]) -> Result<Self, GpuError> {
-        let net = GpuImageNet::load(&gpu, layers)?;
-        Ok(Self { gpu, net })
+        Self::load_with_spec(gpu, layers, &ImageModelSpec::shipped())
     }
 
-    /// The 1000 ImageNet logits for `image`: one submission, one read-back.
+    /// Uploads the layers of a model of `spec` (from
+    /// [`crate::image::weights::decode_with_spec`]; the CPU classifier's
+    /// [`ImageClassifier::spec`]) to `gpu`, once.
+    pub fn load_with_spec(
+        gpu: Gpu,
+        layers: &[FloatLayer],
+        spec: &ImageModelSpec,
+    ) -> Result<Self, GpuError> {
+        let net = GpuImageNet::load(&gpu, layers, &spec.blocks)?;
+        Ok(Self {
+            gpu,
+            net,
+            preprocessing: spec.preprocessing.clone(),
+        })
+    }
+
+    /// The logits for `image`: one submission, one read-back.
     pub async fn logits(&self, image: &PixelBuffer<'_>) -> Result<Vec<f32>, GpuError> {
-        self.net.logits(&self.gpu, &preprocess(image)).await
+        self.net
+            .logits(&self.gpu, &preprocess(image, &self.preprocessing))
+            .await
     }
 
     /// The five most likely classes, labelled by the CPU classifier `labels` (the same model

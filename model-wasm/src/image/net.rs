@@ -1,4 +1,5 @@
-//! EfficientNet-Lite0 as plain candle structs: `load(vb)` and `forward`.
+//! EfficientNet-Lite (any variant, any class count) as plain candle structs: `load(vb, spec)`
+//! and `forward`.
 //!
 //! BatchNorm is already folded into every conv (weights and bias), activations are ReLU6, and
 //! there is no squeeze-excite: the Lite variant dropped both swish and SE so the network
@@ -11,9 +12,10 @@
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
-use super::arch::{BlockSpec, BLOCKS, HEAD_CHANNELS, NUM_CLASSES, STEM_CHANNELS};
+use super::arch::BlockSpec;
 use super::depthwise::DepthwiseConv;
 use super::ops::{BiasAct, Im2Col};
+use super::spec::ImageModelSpec;
 use super::weights::quantize_per_channel;
 use crate::int8_matmul::{Epilogue, Int8Matrix, MatmulMode};
 
@@ -107,7 +109,10 @@ impl Pointwise {
 
 /// The 3×3 stride-2 stem on the RGB input, with ReLU6: patches, then one matrix product.
 #[derive(Debug, Clone)]
-struct Stem(Dense);
+struct Stem {
+    dense: Dense,
+    channels: usize,
+}
 
 impl Stem {
     const PATCHES: Im2Col = Im2Col {
@@ -115,28 +120,31 @@ impl Stem {
         stride: 2,
     };
 
-    fn load(vb: VarBuilder) -> Result<Self> {
-        let w = vb.get((STEM_CHANNELS, 3, 3, 3), "weight")?;
+    fn load(vb: VarBuilder, channels: usize) -> Result<Self> {
+        let w = vb.get((channels, 3, 3, 3), "weight")?;
         // (out, in, ky, kx) → rows in the patch order (ky, kx, in), one column per output.
         let weight = w
             .permute((2, 3, 1, 0))?
             .contiguous()?
-            .reshape((27, STEM_CHANNELS))?;
-        let bias = vb.get(STEM_CHANNELS, "bias")?.to_vec1()?;
+            .reshape((27, channels))?;
+        let bias = vb.get(channels, "bias")?.to_vec1()?;
         // 27 inputs (3×3×RGB), too few for 8-bit products to pay: always f32.
-        Ok(Self(Dense {
-            product: Product::F32(weight),
-            bias,
-            relu6: true,
-        }))
+        Ok(Self {
+            dense: Dense {
+                product: Product::F32(weight),
+                bias,
+                relu6: true,
+            },
+            channels,
+        })
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let patches = x.apply_op1_no_bwd(&Self::PATCHES)?;
         let (n, h, w, k) = patches.dims4()?;
-        self.0
+        self.dense
             .forward(&patches.reshape((n * h * w, k))?)?
-            .reshape((n, h, w, STEM_CHANNELS))
+            .reshape((n, h, w, self.channels))
     }
 }
 
@@ -179,12 +187,18 @@ impl MbConv {
         })
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    fn forward(&self, x: &Tensor, observe: &mut Observer, i: usize) -> Result<Tensor> {
         let h = match &self.expand {
-            Some(expand) => expand.forward(x)?,
+            Some(expand) => {
+                observe(&format!("blocks.{i}.expand"), x)?;
+                expand.forward(x)?
+            }
             None => x.clone(),
         };
-        let y = self.project.forward(&self.depthwise.forward(&h)?)?;
+        observe(&format!("blocks.{i}.depthwise"), &h)?;
+        let d = self.depthwise.forward(&h)?;
+        observe(&format!("blocks.{i}.project"), &d)?;
+        let y = self.project.forward(&d)?;
         if self.skip {
             y + x
         } else {
@@ -193,30 +207,41 @@ impl MbConv {
     }
 }
 
-/// The whole classifier: normalised NCHW input (224×224) to ImageNet-1k logits.
+/// Called with each layer's name and its input (NHWC; `[n, c]` for the classifier) before the
+/// layer runs.
+pub type Observer<'a> = dyn FnMut(&str, &Tensor) -> Result<()> + 'a;
+
+/// The whole classifier: normalised NCHW input to class logits.
 #[derive(Debug, Clone)]
-pub struct EfficientNetLite0 {
+pub struct EfficientNetLite {
     stem: Stem,
     blocks: Vec<MbConv>,
     head: Pointwise,
     classifier: Dense,
 }
 
-impl EfficientNetLite0 {
-    /// `mode`: how the 1×1 convolutions and the classifier multiply.
-    pub fn load(vb: VarBuilder, mode: MatmulMode) -> Result<Self> {
-        let stem = Stem::load(vb.pp("stem"))?;
-        let blocks = BLOCKS
+impl EfficientNetLite {
+    /// The network of `spec`; `mode`: how the 1×1 convolutions and the classifier multiply.
+    pub fn load(vb: VarBuilder, spec: &ImageModelSpec, mode: MatmulMode) -> Result<Self> {
+        let stem = Stem::load(vb.pp("stem"), spec.stem_channels())?;
+        let blocks = spec
+            .blocks
             .iter()
             .enumerate()
-            .map(|(i, spec)| MbConv::load(vb.pp(format!("blocks.{i}")), spec, mode))
+            .map(|(i, block)| MbConv::load(vb.pp(format!("blocks.{i}")), block, mode))
             .collect::<Result<Vec<_>>>()?;
-        let last = BLOCKS[BLOCKS.len() - 1].c_out;
-        let head = Pointwise::load(vb.pp("head"), last, HEAD_CHANNELS, true, mode)?;
+        let head_channels = spec.head_channels();
+        let head = Pointwise::load(
+            vb.pp("head"),
+            spec.last_block_channels(),
+            head_channels,
+            true,
+            mode,
+        )?;
         let fc = vb.pp("classifier");
         let classifier = Dense::new(
-            &fc.get((NUM_CLASSES, HEAD_CHANNELS), "weight")?,
-            fc.get(NUM_CLASSES, "bias")?.to_vec1()?,
+            &fc.get((spec.num_classes, head_channels), "weight")?,
+            fc.get(spec.num_classes, "bias")?.to_vec1()?,
             false,
             mode,
         )?;
@@ -229,16 +254,26 @@ impl EfficientNetLite0 {
     }
 
     /// `x`: `[n, 3, h, w]` f32 (NCHW, as PyTorch and the preprocessing lay it out) → logits
-    /// `[n, 1000]`.
+    /// `[n, classes]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mut x = self.stem.forward(&x.permute((0, 2, 3, 1))?.contiguous()?)?;
-        for block in &self.blocks {
-            x = block.forward(&x)?;
+        self.forward_observed(x, &mut |_, _| Ok(()))
+    }
+
+    /// [`Self::forward`], showing `observe` every layer's input (the importer's calibration
+    /// reads their means).
+    pub fn forward_observed(&self, x: &Tensor, observe: &mut Observer) -> Result<Tensor> {
+        let x = x.permute((0, 2, 3, 1))?.contiguous()?;
+        observe("stem", &x)?;
+        let mut x = self.stem.forward(&x)?;
+        for (i, block) in self.blocks.iter().enumerate() {
+            x = block.forward(&x, observe, i)?;
         }
+        observe("head", &x)?;
         let x = self.head.forward(&x)?;
         // Global average pool over the pixels.
         let (n, h, w, c) = x.dims4()?;
         let pooled = x.reshape((n, h * w, c))?.mean(1)?;
+        observe("classifier", &pooled)?;
         self.classifier.forward(&pooled)
     }
 }

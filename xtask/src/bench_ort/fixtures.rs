@@ -58,12 +58,12 @@ pub fn write(dir: &Path) -> Result<Inputs> {
     // The same dequantisation the classifier does at load, so ONNX gets the weights we run.
     let (layers, _) = image_weights::decode(&name, &bytes)?;
     save(
-        &image_weights::to_tensors(&layers)?,
+        &image_weights::to_tensors(&layers, image.spec())?,
         &dir.join(IMAGE_WEIGHTS),
     )?;
     let photo = decode(&std::fs::read(root().join("assets/samples/owl.jpg"))?)?;
     let pixels = photo.pixels()?;
-    let input = preprocess::preprocess(&pixels);
+    let input = preprocess::preprocess(&pixels, &image.spec().preprocessing);
     let raw: Vec<u8> = input.iter().flat_map(|v| v.to_le_bytes()).collect();
     std::fs::write(dir.join(IMAGE_INPUT), raw)?;
     let native_image_logits = image.logits(&pixels)?;

@@ -4,8 +4,8 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use xtask::{
-    bench, bench_ort, convert_image_model, eval_image, eval_sentiment, native_reference,
-    quantize_sentiment, train_sentiment,
+    bench, bench_ort, convert_image_model, eval_image, eval_sentiment, import_model,
+    native_reference, predict, quantize_sentiment, train_sentiment,
 };
 
 #[derive(Parser)]
@@ -36,6 +36,10 @@ enum Command {
     EvalSentiment(eval_sentiment::Args),
     /// EfficientNet-Lite0 from the PyPI wheel to the shipped 8-bit file (BatchNorm folded).
     ConvertImageModel(convert_image_model::Args),
+    /// A team's own classifier (Transformers BERT or timm EfficientNet-Lite) into the catalogue.
+    ImportModel(import_model::Args),
+    /// One answer of a catalogue model as a JSON line: --model ID (--text T | --image F).
+    Predict(predict::Args),
     /// ImageNet top-1/top-5 of the shipped image model: --dir DIR --labels FILE [--float].
     EvalImage(eval_image::Args),
 }
@@ -49,6 +53,8 @@ fn main() -> Result<()> {
         Command::QuantizeSentiment(args) => quantize_sentiment::run(args),
         Command::EvalSentiment(args) => eval_sentiment::run(args),
         Command::ConvertImageModel(args) => convert_image_model::run(args),
+        Command::ImportModel(args) => import_model::run(args),
+        Command::Predict(args) => predict::run(args),
         Command::EvalImage(args) => eval_image::run(args),
     }
 }
