@@ -187,11 +187,11 @@ impl ImageClassifier {
         let mut sums: std::collections::HashMap<String, (Vec<f64>, usize)> = Default::default();
         for chw in inputs {
             let x = Tensor::from_slice(chw, (1, 3, side, side), &Device::Cpu)?;
-            self.net.forward_observed(&x, &mut |name, t| {
+            self.net.forward_observed(&x, &mut |layer, t| {
                 let c = t.dims().last().copied().unwrap_or(0);
                 let values: Vec<f32> = t.flatten_all()?.to_vec1()?;
                 let (sum, n) = sums
-                    .entry(name.to_owned())
+                    .entry(layer.name())
                     .or_insert_with(|| (vec![0.0; c], 0));
                 for px in values.chunks_exact(c.max(1)) {
                     for (s, &v) in sum.iter_mut().zip(px) {

@@ -190,14 +190,14 @@ impl MbConv {
     fn forward(&self, x: &Tensor, observe: &mut Observer, i: usize) -> Result<Tensor> {
         let h = match &self.expand {
             Some(expand) => {
-                observe(&format!("blocks.{i}.expand"), x)?;
+                observe(Layer::Expand(i), x)?;
                 expand.forward(x)?
             }
             None => x.clone(),
         };
-        observe(&format!("blocks.{i}.depthwise"), &h)?;
+        observe(Layer::Depthwise(i), &h)?;
         let d = self.depthwise.forward(&h)?;
-        observe(&format!("blocks.{i}.project"), &d)?;
+        observe(Layer::Project(i), &d)?;
         let y = self.project.forward(&d)?;
         if self.skip {
             y + x
@@ -207,9 +207,34 @@ impl MbConv {
     }
 }
 
-/// Called with each layer's name and its input (NHWC; `[n, c]` for the classifier) before the
-/// layer runs.
-pub type Observer<'a> = dyn FnMut(&str, &Tensor) -> Result<()> + 'a;
+/// One layer of the network, as [`Observer`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    Stem,
+    Expand(usize),
+    Depthwise(usize),
+    Project(usize),
+    Head,
+    Classifier,
+}
+
+impl Layer {
+    /// The layer's name in the model file (`blocks.3.expand`, …).
+    pub fn name(self) -> String {
+        match self {
+            Self::Stem => "stem".into(),
+            Self::Expand(i) => format!("blocks.{i}.expand"),
+            Self::Depthwise(i) => format!("blocks.{i}.depthwise"),
+            Self::Project(i) => format!("blocks.{i}.project"),
+            Self::Head => "head".into(),
+            Self::Classifier => "classifier".into(),
+        }
+    }
+}
+
+/// Called with each layer and its input (NHWC; `[n, c]` for the classifier) before the layer
+/// runs.
+pub type Observer<'a> = dyn FnMut(Layer, &Tensor) -> Result<()> + 'a;
 
 /// The whole classifier: normalised NCHW input to class logits.
 #[derive(Debug, Clone)]
@@ -263,17 +288,17 @@ impl EfficientNetLite {
     /// reads their means).
     pub fn forward_observed(&self, x: &Tensor, observe: &mut Observer) -> Result<Tensor> {
         let x = x.permute((0, 2, 3, 1))?.contiguous()?;
-        observe("stem", &x)?;
+        observe(Layer::Stem, &x)?;
         let mut x = self.stem.forward(&x)?;
         for (i, block) in self.blocks.iter().enumerate() {
             x = block.forward(&x, observe, i)?;
         }
-        observe("head", &x)?;
+        observe(Layer::Head, &x)?;
         let x = self.head.forward(&x)?;
         // Global average pool over the pixels.
         let (n, h, w, c) = x.dims4()?;
         let pooled = x.reshape((n, h * w, c))?.mean(1)?;
-        observe("classifier", &pooled)?;
+        observe(Layer::Classifier, &pooled)?;
         self.classifier.forward(&pooled)
     }
 }
