@@ -96,6 +96,9 @@ pub struct ImageModelSpec {
     pub num_classes: usize,
     pub blocks: Vec<BlockSpec>,
     pub preprocessing: Preprocessing,
+    /// Bits of the activations in 8-bit products (`[architecture] activation_bits`, 8–12;
+    /// 8 when absent, as the shipped model runs): see [`crate::int8_matmul`].
+    pub activation_bits: u32,
 }
 
 impl ImageModelSpec {
@@ -106,6 +109,7 @@ impl ImageModelSpec {
             num_classes,
             blocks: arch::lite_blocks(variant)?,
             preprocessing,
+            activation_bits: 8,
         })
     }
 
@@ -116,6 +120,7 @@ impl ImageModelSpec {
             num_classes: 1000,
             blocks: arch::lite_blocks(0).unwrap_or_default(),
             preprocessing: Preprocessing::SHIPPED,
+            activation_bits: 8,
         }
     }
 
@@ -161,12 +166,28 @@ impl ImageModelSpec {
                     format!("must be 2–100000 (got {num_classes})"),
                 )
             })?;
+        let activation_bits = match manifest.architecture.get("activation_bits") {
+            None => 8,
+            Some(_) => {
+                let bits = arch.int("activation_bits")?;
+                u32::try_from(bits)
+                    .ok()
+                    .filter(|b| crate::int8_matmul::ACTIVATION_BITS.contains(b))
+                    .ok_or_else(|| {
+                        arch.error("activation_bits", format!("must be 8–12 (got {bits})"))
+                    })?
+            }
+        };
         let preprocessing = preprocessing(&Keys {
             table: "preprocessing",
             values: &manifest.preprocessing,
         })?;
-        Self::lite(variant, num_classes, preprocessing)
-            .ok_or_else(|| arch.error("variant", format!("must be 0–4 (got {variant})")))
+        let spec = Self::lite(variant, num_classes, preprocessing)
+            .ok_or_else(|| arch.error("variant", format!("must be 0–4 (got {variant})")))?;
+        Ok(Self {
+            activation_bits,
+            ..spec
+        })
     }
 }
 
@@ -384,6 +405,10 @@ files = [{{ name = "w", sha256 = "00", bytes = 1 }}]
         assert_eq!(
             err(&ARCH.replace("num_classes = 1000", ""), PRE),
             "model.toml: [architecture] `num_classes` is missing"
+        );
+        assert_eq!(
+            err(&format!("{ARCH}\nactivation_bits = 16"), PRE),
+            "model.toml: [architecture] `activation_bits` must be 8–12 (got 16)"
         );
         assert!(err(ARCH, &PRE.replace("bilinear", "nearest")).contains("`interpolation`"));
         assert!(
