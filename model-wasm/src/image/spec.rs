@@ -166,6 +166,14 @@ impl ImageModelSpec {
                     format!("must be 2–100000 (got {num_classes})"),
                 )
             })?;
+        // The labels the site shows must be the outputs the network has.
+        let labels = manifest.label_count();
+        if labels != num_classes {
+            return Err(arch.error(
+                "num_classes",
+                format!("is {num_classes} but the manifest has {labels} labels"),
+            ));
+        }
         let activation_bits = match manifest.architecture.get("activation_bits") {
             None => 8,
             Some(_) => {
@@ -339,6 +347,11 @@ mod tests {
     use super::*;
 
     fn manifest(arch: &str, pre: &str) -> ModelManifest {
+        // As many labels as the architecture says (a test of the mismatch edits it after).
+        let count = arch
+            .lines()
+            .find_map(|l| l.strip_prefix("num_classes = "))
+            .unwrap_or("2");
         let text = format!(
             r#"
 id = "m"
@@ -348,6 +361,7 @@ name = {{ en = "m", zh = "m" }}
 description = {{ en = "m", zh = "m" }}
 quantization = {{ en = "m", zh = "m" }}
 files = [{{ name = "w", sha256 = "00", bytes = 1 }}]
+labels_in_file = {{ file = "w", count = {count} }}
 [architecture]
 {arch}
 [preprocessing]
@@ -405,6 +419,15 @@ files = [{{ name = "w", sha256 = "00", bytes = 1 }}]
         assert_eq!(
             err(&ARCH.replace("num_classes = 1000", ""), PRE),
             "model.toml: [architecture] `num_classes` is missing"
+        );
+        let mut m = manifest(ARCH, PRE);
+        m.labels_in_file = Some(wire::catalog::LabelsInFile {
+            file: "w".into(),
+            count: 10,
+        });
+        assert_eq!(
+            ImageModelSpec::from_manifest(&m).unwrap_err().to_string(),
+            "model.toml: [architecture] `num_classes` is 1000 but the manifest has 10 labels"
         );
         assert_eq!(
             err(&format!("{ARCH}\nactivation_bits = 16"), PRE),
