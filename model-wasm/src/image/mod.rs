@@ -108,6 +108,18 @@ impl ImageClassifier {
         Self::from_layers_with_spec(&model.layers, model.labels, spec, mode)
     }
 
+    /// A catalogue model whose bytes the caller has verified: the spec from its `manifest`
+    /// (`[architecture]`, `[preprocessing]`), then
+    /// [`Self::from_verified_model_bytes_with_spec`]. What the worker's image engine calls.
+    pub fn from_manifest_and_verified_bytes(
+        manifest: &wire::catalog::ModelManifest,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<Self, ModelError> {
+        let spec = ImageModelSpec::from_manifest(manifest)?;
+        Self::from_verified_model_bytes_with_spec(name, bytes, &spec)
+    }
+
     /// The float reference path for the shipped model: float layers, f32 products throughout.
     pub fn from_layers(layers: &[FloatLayer], labels: Vec<String>) -> Result<Self, ModelError> {
         Self::from_layers_with(layers, labels, MatmulMode::F32)
