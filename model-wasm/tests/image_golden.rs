@@ -194,3 +194,29 @@ fn tiny_and_extreme_images_still_classify() {
         assert!(top.iter().all(|p| p.score.is_finite()));
     }
 }
+
+/// The worker's way in (spec from the catalogue manifest) builds the very model the shipped
+/// constructors do: the same logits, bit for bit, on every reference photo.
+#[test]
+fn the_manifest_builds_the_shipped_model_bit_for_bit() {
+    let Some((images, golden)) = shared() else {
+        return;
+    };
+    let text = std::fs::read_to_string(repo().join("assets/models/image/model.toml"))
+        .expect("the shipped manifest");
+    let manifest: wire::catalog::ModelManifest = toml::from_str(&text).expect("valid manifest");
+    let (bytes, _) = model_bytes();
+    let from_manifest = ImageClassifier::from_manifest_and_verified_bytes(&manifest, MODEL, &bytes)
+        .expect("loads from its manifest");
+    let shipped = shipped();
+    for case in golden["cases"].as_array().expect("cases") {
+        let file = case["file"].as_str().expect("file");
+        let img = decode(&std::fs::read(images.join(file)).expect("photo")).expect("decodes");
+        let pixels = img.pixels().expect("pixels");
+        assert_eq!(
+            from_manifest.logits(&pixels).expect("logits"),
+            shipped.logits(&pixels).expect("logits"),
+            "{file}"
+        );
+    }
+}

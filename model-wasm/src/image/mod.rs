@@ -102,6 +102,18 @@ impl ImageClassifier {
         Self::from_layers_with_spec(&model.layers, model.labels, spec, mode)
     }
 
+    /// A catalogue model whose bytes the caller has verified: the spec from its `manifest`
+    /// (`[architecture]`, `[preprocessing]`), then
+    /// [`Self::from_verified_model_bytes_with_spec`]. What the worker's image engine calls.
+    pub fn from_manifest_and_verified_bytes(
+        manifest: &wire::catalog::ModelManifest,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<Self, ModelError> {
+        let spec = ImageModelSpec::from_manifest(manifest)?;
+        Self::from_verified_model_bytes_with_spec(name, bytes, &spec)
+    }
+
     /// The float reference path for the shipped model: float layers, f32 products throughout.
     pub fn from_layers(layers: &[FloatLayer], labels: Vec<String>) -> Result<Self, ModelError> {
         Self::from_layers_with(layers, labels, MatmulMode::F32)
@@ -181,11 +193,11 @@ impl ImageClassifier {
         let mut sums: std::collections::HashMap<String, (Vec<f64>, usize)> = Default::default();
         for chw in inputs {
             let x = Tensor::from_slice(chw, (1, 3, side, side), &Device::Cpu)?;
-            self.net.forward_observed(&x, &mut |name, t| {
+            self.net.forward_observed(&x, &mut |layer, t| {
                 let c = t.dims().last().copied().unwrap_or(0);
                 let values: Vec<f32> = t.flatten_all()?.to_vec1()?;
                 let (sum, n) = sums
-                    .entry(name.to_owned())
+                    .entry(layer.name())
                     .or_insert_with(|| (vec![0.0; c], 0));
                 for px in values.chunks_exact(c.max(1)) {
                     for (s, &v) in sum.iter_mut().zip(px) {

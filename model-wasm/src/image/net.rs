@@ -27,6 +27,14 @@ struct Dense {
     relu6: bool,
 }
 
+/// How the 1×1 convolutions and the classifier multiply: the mode, and for 8-bit products the
+/// activations' bits (the model's spec).
+#[derive(Debug, Clone, Copy)]
+struct Products {
+    mode: MatmulMode,
+    activation_bits: u32,
+}
+
 /// How a [`Dense`] layer multiplies (see [`MatmulMode`]).
 #[derive(Debug, Clone)]
 enum Product {
@@ -38,9 +46,9 @@ enum Product {
 
 impl Dense {
     /// `weight`: `[c_out, c_in]` (PyTorch's layout).
-    fn new(weight: &Tensor, bias: Vec<f32>, relu6: bool, mode: MatmulMode) -> Result<Self> {
+    fn new(weight: &Tensor, bias: Vec<f32>, relu6: bool, products: Products) -> Result<Self> {
         let (c_out, c_in) = weight.dims2()?;
-        let product = match mode {
+        let product = match products.mode {
             MatmulMode::F32 => Product::F32(weight.t()?.contiguous()?),
             MatmulMode::Int8 => {
                 // The file's int8 values and per-channel scales, recovered exactly from the
@@ -48,6 +56,7 @@ impl Dense {
                 let q = quantize_per_channel(&weight.flatten_all()?.to_vec1()?, c_out);
                 Product::Int8(
                     Int8Matrix::from_per_output(&q.values, &q.scales, c_out, c_in)
+                        .and_then(|m| m.with_activation_bits(products.activation_bits))
                         .map_err(candle_core::Error::msg)?,
                 )
             }
@@ -90,13 +99,13 @@ impl Pointwise {
         c_in: usize,
         c_out: usize,
         relu6: bool,
-        mode: MatmulMode,
+        products: Products,
     ) -> Result<Self> {
         let weight = vb
             .get((c_out, c_in, 1, 1), "weight")?
             .reshape((c_out, c_in))?;
         let bias = vb.get(c_out, "bias")?.to_vec1()?;
-        Ok(Self(Dense::new(&weight, bias, relu6, mode)?))
+        Ok(Self(Dense::new(&weight, bias, relu6, products)?))
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -159,7 +168,7 @@ struct MbConv {
 }
 
 impl MbConv {
-    fn load(vb: VarBuilder, spec: &BlockSpec, mode: MatmulMode) -> Result<Self> {
+    fn load(vb: VarBuilder, spec: &BlockSpec, products: Products) -> Result<Self> {
         let hidden = spec.hidden();
         let expand = if spec.expand != 1 {
             Some(Pointwise::load(
@@ -167,7 +176,7 @@ impl MbConv {
                 spec.c_in,
                 hidden,
                 true,
-                mode,
+                products,
             )?)
         } else {
             None
@@ -178,7 +187,7 @@ impl MbConv {
             &dw.get(hidden, "bias")?,
             spec.stride,
         )?;
-        let project = Pointwise::load(vb.pp("project"), hidden, spec.c_out, false, mode)?;
+        let project = Pointwise::load(vb.pp("project"), hidden, spec.c_out, false, products)?;
         Ok(Self {
             expand,
             depthwise,
@@ -190,14 +199,14 @@ impl MbConv {
     fn forward(&self, x: &Tensor, observe: &mut Observer, i: usize) -> Result<Tensor> {
         let h = match &self.expand {
             Some(expand) => {
-                observe(&format!("blocks.{i}.expand"), x)?;
+                observe(Layer::Expand(i), x)?;
                 expand.forward(x)?
             }
             None => x.clone(),
         };
-        observe(&format!("blocks.{i}.depthwise"), &h)?;
+        observe(Layer::Depthwise(i), &h)?;
         let d = self.depthwise.forward(&h)?;
-        observe(&format!("blocks.{i}.project"), &d)?;
+        observe(Layer::Project(i), &d)?;
         let y = self.project.forward(&d)?;
         if self.skip {
             y + x
@@ -207,9 +216,34 @@ impl MbConv {
     }
 }
 
-/// Called with each layer's name and its input (NHWC; `[n, c]` for the classifier) before the
-/// layer runs.
-pub type Observer<'a> = dyn FnMut(&str, &Tensor) -> Result<()> + 'a;
+/// One layer of the network, as [`Observer`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    Stem,
+    Expand(usize),
+    Depthwise(usize),
+    Project(usize),
+    Head,
+    Classifier,
+}
+
+impl Layer {
+    /// The layer's name in the model file (`blocks.3.expand`, …).
+    pub fn name(self) -> String {
+        match self {
+            Self::Stem => "stem".into(),
+            Self::Expand(i) => format!("blocks.{i}.expand"),
+            Self::Depthwise(i) => format!("blocks.{i}.depthwise"),
+            Self::Project(i) => format!("blocks.{i}.project"),
+            Self::Head => "head".into(),
+            Self::Classifier => "classifier".into(),
+        }
+    }
+}
+
+/// Called with each layer and its input (NHWC; `[n, c]` for the classifier) before the layer
+/// runs.
+pub type Observer<'a> = dyn FnMut(Layer, &Tensor) -> Result<()> + 'a;
 
 /// The whole classifier: normalised NCHW input to class logits.
 #[derive(Debug, Clone)]
@@ -223,12 +257,16 @@ pub struct EfficientNetLite {
 impl EfficientNetLite {
     /// The network of `spec`; `mode`: how the 1×1 convolutions and the classifier multiply.
     pub fn load(vb: VarBuilder, spec: &ImageModelSpec, mode: MatmulMode) -> Result<Self> {
+        let products = Products {
+            mode,
+            activation_bits: spec.activation_bits,
+        };
         let stem = Stem::load(vb.pp("stem"), spec.stem_channels())?;
         let blocks = spec
             .blocks
             .iter()
             .enumerate()
-            .map(|(i, block)| MbConv::load(vb.pp(format!("blocks.{i}")), block, mode))
+            .map(|(i, block)| MbConv::load(vb.pp(format!("blocks.{i}")), block, products))
             .collect::<Result<Vec<_>>>()?;
         let head_channels = spec.head_channels();
         let head = Pointwise::load(
@@ -236,14 +274,14 @@ impl EfficientNetLite {
             spec.last_block_channels(),
             head_channels,
             true,
-            mode,
+            products,
         )?;
         let fc = vb.pp("classifier");
         let classifier = Dense::new(
             &fc.get((spec.num_classes, head_channels), "weight")?,
             fc.get(spec.num_classes, "bias")?.to_vec1()?,
             false,
-            mode,
+            products,
         )?;
         Ok(Self {
             stem,
@@ -263,17 +301,17 @@ impl EfficientNetLite {
     /// reads their means).
     pub fn forward_observed(&self, x: &Tensor, observe: &mut Observer) -> Result<Tensor> {
         let x = x.permute((0, 2, 3, 1))?.contiguous()?;
-        observe("stem", &x)?;
+        observe(Layer::Stem, &x)?;
         let mut x = self.stem.forward(&x)?;
         for (i, block) in self.blocks.iter().enumerate() {
             x = block.forward(&x, observe, i)?;
         }
-        observe("head", &x)?;
+        observe(Layer::Head, &x)?;
         let x = self.head.forward(&x)?;
         // Global average pool over the pixels.
         let (n, h, w, c) = x.dims4()?;
         let pooled = x.reshape((n, h * w, c))?.mean(1)?;
-        observe("classifier", &pooled)?;
+        observe(Layer::Classifier, &pooled)?;
         self.classifier.forward(&pooled)
     }
 }

@@ -96,6 +96,9 @@ pub struct ImageModelSpec {
     pub num_classes: usize,
     pub blocks: Vec<BlockSpec>,
     pub preprocessing: Preprocessing,
+    /// Bits of the activations in 8-bit products (`[architecture] activation_bits`, 8–12;
+    /// 8 when absent, as the shipped model runs): see [`crate::int8_matmul`].
+    pub activation_bits: u32,
 }
 
 impl ImageModelSpec {
@@ -106,6 +109,7 @@ impl ImageModelSpec {
             num_classes,
             blocks: arch::lite_blocks(variant)?,
             preprocessing,
+            activation_bits: 8,
         })
     }
 
@@ -116,6 +120,7 @@ impl ImageModelSpec {
             num_classes: 1000,
             blocks: arch::lite_blocks(0).unwrap_or_default(),
             preprocessing: Preprocessing::SHIPPED,
+            activation_bits: 8,
         }
     }
 
@@ -161,12 +166,36 @@ impl ImageModelSpec {
                     format!("must be 2–100000 (got {num_classes})"),
                 )
             })?;
+        // The labels the site shows must be the outputs the network has.
+        let labels = manifest.label_count();
+        if labels != num_classes {
+            return Err(arch.error(
+                "num_classes",
+                format!("is {num_classes} but the manifest has {labels} labels"),
+            ));
+        }
+        let activation_bits = match manifest.architecture.get("activation_bits") {
+            None => 8,
+            Some(_) => {
+                let bits = arch.int("activation_bits")?;
+                u32::try_from(bits)
+                    .ok()
+                    .filter(|b| crate::int8_matmul::ACTIVATION_BITS.contains(b))
+                    .ok_or_else(|| {
+                        arch.error("activation_bits", format!("must be 8–12 (got {bits})"))
+                    })?
+            }
+        };
         let preprocessing = preprocessing(&Keys {
             table: "preprocessing",
             values: &manifest.preprocessing,
         })?;
-        Self::lite(variant, num_classes, preprocessing)
-            .ok_or_else(|| arch.error("variant", format!("must be 0–4 (got {variant})")))
+        let spec = Self::lite(variant, num_classes, preprocessing)
+            .ok_or_else(|| arch.error("variant", format!("must be 0–4 (got {variant})")))?;
+        Ok(Self {
+            activation_bits,
+            ..spec
+        })
     }
 }
 
@@ -319,6 +348,11 @@ mod tests {
     use super::*;
 
     fn manifest(arch: &str, pre: &str) -> ModelManifest {
+        // As many labels as the architecture says (a test of the mismatch edits it after).
+        let count = arch
+            .lines()
+            .find_map(|l| l.strip_prefix("num_classes = "))
+            .unwrap_or("2");
         let text = format!(
             r#"
 id = "m"
@@ -328,6 +362,7 @@ name = {{ en = "m", zh = "m" }}
 description = {{ en = "m", zh = "m" }}
 quantization = {{ en = "m", zh = "m" }}
 files = [{{ name = "w", sha256 = "00", bytes = 1 }}]
+labels_in_file = {{ file = "w", count = {count} }}
 [architecture]
 {arch}
 [preprocessing]
@@ -385,6 +420,19 @@ files = [{{ name = "w", sha256 = "00", bytes = 1 }}]
         assert_eq!(
             err(&ARCH.replace("num_classes = 1000", ""), PRE),
             "model.toml: [architecture] `num_classes` is missing"
+        );
+        let mut m = manifest(ARCH, PRE);
+        m.labels_in_file = Some(wire::catalog::LabelsInFile {
+            file: "w".into(),
+            count: 10,
+        });
+        assert_eq!(
+            ImageModelSpec::from_manifest(&m).unwrap_err().to_string(),
+            "model.toml: [architecture] `num_classes` is 1000 but the manifest has 10 labels"
+        );
+        assert_eq!(
+            err(&format!("{ARCH}\nactivation_bits = 16"), PRE),
+            "model.toml: [architecture] `activation_bits` must be 8–12 (got 16)"
         );
         assert!(err(ARCH, &PRE.replace("bilinear", "nearest")).contains("`interpolation`"));
         assert!(

@@ -496,6 +496,55 @@ mod tests {
             .contains("1000"));
     }
 
+    /// After correction, rounded weights give the float layer's output for the mean input
+    /// (1×1 convs read every input channel, depthwise filters their own).
+    #[test]
+    fn bias_correction_removes_the_mean_rounding_error() {
+        let weight: Vec<f32> = (0..2 * 3 * 3 * 3)
+            .map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 0.3)
+            .collect();
+        let conv = FloatLayer {
+            name: "conv".into(),
+            shape: vec![2, 3, 3, 3],
+            weight: weight.clone(),
+            bias: vec![0.1, -0.2],
+        };
+        let dw = FloatLayer {
+            name: "dw".into(),
+            shape: vec![3, 1, 3, 3],
+            weight: weight[..27].to_vec(),
+            bias: vec![0.0; 3],
+        };
+        let mean = vec![0.7f32, 2.0, 5.5];
+        let means = HashMap::from([
+            ("conv".to_owned(), mean.clone()),
+            ("dw".to_owned(), mean.clone()),
+        ]);
+        let fixed = bias_corrected(&[conv.clone(), dw.clone()], &means).unwrap();
+        for (float, fixed) in [&conv, &dw].into_iter().zip(&fixed) {
+            let out = float.shape[0];
+            let per = float.weight.len() / out;
+            let rounded = dequantize(&quantize_per_channel(&float.weight, out));
+            let depthwise = float.shape[1] == 1;
+            for o in 0..out {
+                let input = |k: usize| f64::from(mean[if depthwise { o } else { k / 9 }]);
+                let y = |w: &[f32], b: f32| {
+                    (0..per)
+                        .map(|k| f64::from(w[o * per + k]) * input(k))
+                        .sum::<f64>()
+                        + f64::from(b)
+                };
+                let (want, got) = (y(&float.weight, float.bias[o]), y(&rounded, fixed.bias[o]));
+                assert!(
+                    (want - got).abs() < 1e-5,
+                    "{} {o}: {want} vs {got}",
+                    float.name
+                );
+            }
+        }
+        assert!(bias_corrected(&[conv], &HashMap::new()).is_err());
+    }
+
     /// timm's parameter counts (`tf_efficientnet_lite0` … `lite4`, 1000 classes), from our layer
     /// table: every conv's weights plus its BatchNorm's scale and shift (2 per channel), the
     /// classifier's weights and bias.
