@@ -271,7 +271,8 @@ impl ImageEngine {
     #[wasm_bindgen(constructor)]
     pub fn new(entry: JsValue, bytes: &[u8]) -> Result<ImageEngine, JsError> {
         let entry = catalogue_entry(entry)?;
-        let spec = ImageModelSpec::from_manifest(&entry.manifest).map_err(|e| js_error(e.into()))?;
+        let spec =
+            ImageModelSpec::from_manifest(&entry.manifest).map_err(|e| js_error(e.into()))?;
         let inner = ImageClassifier::from_verified_model_bytes_with_spec(&entry.file, bytes, &spec)
             .map_err(js_error)?;
         let (found, expected) = (inner.labels().len(), entry.manifest.label_count());
