@@ -52,6 +52,8 @@ async function quietPageAsIfHardware() {
   const page = await newPage(browser, { serviceWorkers: 'block' });
   page.workerServed = await patchWorker(page, [AS_IF_HARDWARE]);
   await page.goto(BASE + '/insights');
+  // Loaded, so a test's next navigation does not abort the app's own downloads (a failed request).
+  await page.getByTestId('page-insights').waitFor();
   return page;
 }
 

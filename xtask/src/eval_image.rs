@@ -141,7 +141,7 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Loads the shipped file and checks it against its `.sha256`, exactly as the browser does.
+/// Loads the shipped file and checks it against its recorded sha256, as the browser does.
 pub fn load_shipped(path: &Path, mode: MatmulMode) -> Result<ImageClassifier> {
     let bytes = std::fs::read(path).with_context(|| {
         format!(
@@ -149,13 +149,11 @@ pub fn load_shipped(path: &Path, mode: MatmulMode) -> Result<ImageClassifier> {
             path.display()
         )
     })?;
-    let sha_path = PathBuf::from(format!("{}.sha256", path.display()));
-    let sha = std::fs::read_to_string(&sha_path)
-        .with_context(|| format!("reading {}", sha_path.display()))?;
-    let expected = sha.split_whitespace().next().unwrap_or_default();
+    // The digest its catalogue folder records (or a `.sha256` beside a file outside it).
+    let expected = crate::project::read_sha256(path)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("model");
     Ok(ImageClassifier::from_model_bytes_with(
-        name, &bytes, expected, mode,
+        name, &bytes, &expected, mode,
     )?)
 }
 

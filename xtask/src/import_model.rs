@@ -207,7 +207,7 @@ fn choose_activations(
     let (slow, quick) = (agree(f32_activations), agree(&with_int8));
     let on = quick >= slow;
     println!(
-        "8-bit weights keep the float label on {slow}/{n} eval inputs with f32 activations,          {quick}/{n} with 8-bit ones: 8-bit activations {}",
+        "8-bit weights keep the float label on {slow}/{n} eval inputs with f32 activations, {quick}/{n} with 8-bit ones: 8-bit activations {}",
         if on { "on (faster, nothing lost)" } else { "off (they would change answers)" },
         n = texts.len()
     );
