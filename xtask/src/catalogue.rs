@@ -10,7 +10,9 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
-use wire::catalog::{fill_figures, Catalogue, CatalogueEntry, Localized, ModelManifest, TaskKind};
+use wire::catalog::{
+    fill_figures, Catalogue, CatalogueEntry, Localized, ModelFile, ModelManifest, TaskKind,
+};
 
 use crate::project::{root, sha256_hex};
 
@@ -240,6 +242,15 @@ pub fn valid_id(id: &str) -> bool {
 
 fn valid_label_id(id: &str) -> bool {
     !id.trim().is_empty() && id.chars().count() <= 64 && !id.contains(['\n', '\r'])
+}
+
+/// A `[[files]]` entry for `bytes` about to be written as `name`: its sha256 and size.
+pub fn model_file(name: &str, bytes: &[u8]) -> ModelFile {
+    ModelFile {
+        name: name.to_owned(),
+        sha256: sha256_hex(bytes),
+        bytes: bytes.len() as u64,
+    }
 }
 
 /// Records a weight file just written into its folder's model.toml (`[[files]]`: sha256 and

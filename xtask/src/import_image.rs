@@ -22,7 +22,7 @@ use model_wasm::image::{decode, FloatLayer, ImageClassifier, ImageModelSpec, Pre
 use model_wasm::int8_matmul::MatmulMode;
 use serde_json::Value as Json;
 use wire::catalog::{
-    Label, LabelsInFile, Localized, LocalizedList, ModelFile, ModelManifest, Table, TaskKind, Value,
+    Label, LabelsInFile, Localized, LocalizedList, ModelManifest, Table, TaskKind, Value,
 };
 
 use crate::convert_image_model::{fold, report_quantisation};
@@ -739,11 +739,7 @@ fn manifest(
         }),
         labels,
         labels_in_file,
-        files: vec![ModelFile {
-            name: file_name.to_owned(),
-            sha256: crate::project::sha256_hex(bytes),
-            bytes: bytes.len() as u64,
-        }],
+        files: vec![crate::catalogue::model_file(file_name, bytes)],
         architecture,
         preprocessing,
         examples: LocalizedList::default(),

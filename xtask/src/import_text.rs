@@ -15,9 +15,7 @@ use candle_core::Tensor;
 use serde_json::Value as Json;
 use tokenizers::Tokenizer;
 
-use wire::catalog::{
-    Label, Localized, LocalizedList, ModelFile, ModelManifest, Polarity, TaskKind,
-};
+use wire::catalog::{Label, Localized, LocalizedList, ModelManifest, Polarity, TaskKind};
 
 use crate::checkpoint::Checkpoint;
 
@@ -557,11 +555,7 @@ pub fn manifest(
             })
             .collect(),
         labels_in_file: None,
-        files: vec![ModelFile {
-            name: file_name.to_owned(),
-            sha256: crate::project::sha256_hex(bytes),
-            bytes: bytes.len() as u64,
-        }],
+        files: vec![crate::catalogue::model_file(file_name, bytes)],
         architecture,
         preprocessing,
         examples: LocalizedList::default(),
