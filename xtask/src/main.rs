@@ -26,7 +26,8 @@ enum Command {
     /// Feedback API under load (SQLite, PostgreSQL), kill -9 durability, schemathesis fuzzing,
     /// slow clients (`--only slow-clients` for one part).
     BenchFeedback(bench_feedback::Args),
-    /// Build the release site into dist/ (pre-compressed, with a size report).
+    /// Build the release site into dist/ (pre-compressed, with a size report) and the release
+    /// server, target/release/server: what a deployment runs.
     Build {
         /// Rebuild even if dist/ is up to date.
         #[arg(long)]
@@ -41,7 +42,10 @@ fn main() -> Result<()> {
         Command::Serve => serve::serve(),
         Command::Test(args) => test_suite::test(args),
         Command::BenchFeedback(args) => bench_feedback::run(args),
-        Command::Build { force } => site_build::build(force),
+        Command::Build { force } => xtask::project::parallel(vec![
+            Box::new(move || site_build::build(force)),
+            Box::new(|| serve::build_server().map(|_| ())),
+        ]),
         Command::Models(args) => {
             let known = models::COMMANDS
                 .iter()
