@@ -23,11 +23,11 @@ pub fn build_server() -> Result<std::path::PathBuf> {
     Ok(root().join("target/release/server"))
 }
 
-/// Builds the server that `serve` runs (profile `serve`, see Cargo.toml: opt-level 1, about half
-/// the CPU time of the release build) and returns its path.
+/// Builds the server that `serve` runs (profile `serve`, see Cargo.toml: unoptimised, a quarter
+/// less CPU time than an optimised build) and returns its path.
 fn build_local_server() -> Result<std::path::PathBuf> {
     run_logged(
-        "building the local server (cargo build --profile serve; about a minute from scratch)",
+        "building the local server (cargo build --profile serve; 1–2 minutes from scratch)",
         cargo_at_low_priority().args(["build", "--profile", "serve", "--locked", "-p", "server"]),
     )?;
     Ok(root().join("target/serve/server"))
