@@ -12,7 +12,7 @@
 //! `tf_` variants (ported TensorFlow weights; the same as `convert-image-model`).
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, ensure, Context, Result};
 use model_wasm::image::arch::{self, lite_stages};
@@ -852,18 +852,6 @@ fn model_card(model: &TimmModel, manifest: &ModelManifest, precision: Precision)
         sha = file.sha256,
         bits = spec.activation_bits,
     )
-}
-
-/// The default fixture folder (`~/.cache/vitrine/import-fixtures`), `VITRINE_IMPORT_FIXTURES`
-/// overriding it.
-pub fn fixtures_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("VITRINE_IMPORT_FIXTURES") {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    home.join(".cache/vitrine/import-fixtures")
 }
 
 #[cfg(test)]
