@@ -2,14 +2,15 @@
 //! of the shipped 8-bit model, run through the same model-wasm code the browser runs (decoding
 //! aside; 8-bit products unless `--f32-matmul`).
 //!
-//! FILE rows: `filename<TAB>class_index` (ImageNet-1k index, 0–999). The last line printed is
+//! FILE rows: `filename<TAB>class_index` (ImageNet-1k index, 0–999, or the class's short name;
+//! read by [`crate::eval_tsv::read`], a header line allowed). The last line printed is
 //! exactly `top1=0.XXXX top5=0.XXXX n=N`. With `--float` the float reference (from the cached
 //! wheel) is evaluated on the same images first, and the 8-bit/float agreement is reported.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use model_wasm::image::{decode, ImageClassifier, TOP_K};
 use model_wasm::int8_matmul::MatmulMode;
 
@@ -101,7 +102,6 @@ impl Score {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let rows = read_rows(&args.labels)?;
     let model_path = if args.model.is_absolute() {
         args.model.clone()
     } else {
@@ -114,6 +114,11 @@ pub fn run(args: Args) -> Result<()> {
     };
     let quantized = load_shipped(&model_path, mode)?;
     eprintln!("{}: {mode:?} products", model_path.display());
+    // The same reader as import-model's `--eval`: a class by index (or by its name).
+    let rows: Vec<(String, usize)> = crate::eval_tsv::read(&args.labels, quantized.labels())?
+        .into_iter()
+        .map(|row| (row.input, row.label))
+        .collect();
 
     let float_score = if args.float {
         let layers = float_layers()?;
@@ -155,35 +160,6 @@ pub fn load_shipped(path: &Path, mode: MatmulMode) -> Result<ImageClassifier> {
     Ok(ImageClassifier::from_model_bytes_with(
         name, &bytes, &expected, mode,
     )?)
-}
-
-fn read_rows(path: &Path) -> Result<Vec<(String, usize)>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut rows = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let Some((file, class)) = line.split_once('\t') else {
-            bail!(
-                "{}:{}: expected `filename<TAB>class_index`",
-                path.display(),
-                i + 1
-            );
-        };
-        match class.trim().parse::<usize>() {
-            Ok(c) if c < 1000 => rows.push((file.to_owned(), c)),
-            // Tolerate one header row; anything else is a broken file.
-            _ if i == 0 && rows.is_empty() => {}
-            _ => bail!(
-                "{}:{}: class index {class:?} is not 0–999",
-                path.display(),
-                i + 1
-            ),
-        }
-    }
-    Ok(rows)
 }
 
 fn evaluate(

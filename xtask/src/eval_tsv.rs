@@ -1,6 +1,7 @@
-//! `--eval FILE` for `import-model`: a labelled TSV (`text<TAB>label`, or `filename<TAB>label`
-//! for images) read against a model's labels, and the figures measured on it (accuracy,
-//! macro-F1, per-label recall, confusion matrix) as the `[metrics]` a manifest records.
+//! A labelled TSV (`text<TAB>label`, or `filename<TAB>label` for images) read against a model's
+//! labels: `import-model --eval FILE` and `eval-image --labels FILE` both read it here. And the
+//! figures measured on it (accuracy, macro-F1, per-label recall, confusion matrix) as the
+//! `[metrics]` a manifest records.
 
 use std::path::Path;
 
@@ -32,7 +33,16 @@ pub fn read(path: &Path, labels: &[String]) -> Result<Vec<Row>> {
                 n + 1
             );
         };
-        match label_index(label.trim(), labels) {
+        let label = label.trim();
+        // ImageNet repeats two names (`crane`, `maillot`): such a name cannot say which class.
+        let named: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == label).collect();
+        ensure!(
+            named.len() <= 1,
+            "{} line {}: label \"{label}\" names classes {named:?}; give the index instead",
+            path.display(),
+            n + 1
+        );
+        match label_index(label, labels) {
             Some(label) => rows.push(Row {
                 input: input.to_owned(),
                 label,
@@ -42,13 +52,25 @@ pub fn read(path: &Path, labels: &[String]) -> Result<Vec<Row>> {
                 "{} line {}: label \"{}\" is not one of the model's ({})",
                 path.display(),
                 n + 1,
-                label.trim(),
-                labels.join(", ")
+                label,
+                shown(labels)
             ),
         }
     }
     ensure!(!rows.is_empty(), "{} has no labelled rows", path.display());
     Ok(rows)
+}
+
+/// The labels for an error message: all of a short list, the first ten of ImageNet's.
+fn shown(labels: &[String]) -> String {
+    match labels.len() {
+        0..=20 => labels.join(", "),
+        n => format!(
+            "{}, … ({n} in all, or an index 0–{})",
+            labels[..10].join(", "),
+            n - 1
+        ),
+    }
 }
 
 fn label_index(label: &str, labels: &[String]) -> Option<usize> {
@@ -165,6 +187,16 @@ mod tests {
         std::fs::write(&path, "a\tpositive\nb\tterrible\n").unwrap();
         let err = read(&path, &labels()).unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("terrible"), "{err}");
+        // eval-image's rows: a class index (header allowed), or a name only if it is unique.
+        let imagenet: Vec<String> = ["tench", "crane", "goldfish", "crane"]
+            .map(String::from)
+            .to_vec();
+        std::fs::write(&path, "filename\tclass_index\nx.jpg\t3\ny.png\tgoldfish\n").unwrap();
+        let rows = read(&path, &imagenet).unwrap();
+        assert_eq!((rows[0].label, rows[1].label), (3, 2));
+        std::fs::write(&path, "x.jpg\tcrane\n").unwrap();
+        let err = read(&path, &imagenet).unwrap_err().to_string();
+        assert!(err.contains("crane") && err.contains("[1, 3]"), "{err}");
     }
 
     #[test]

@@ -19,8 +19,10 @@ pub struct Fixtures {
     pub bad: PathBuf,
 }
 
-/// Makes the fixtures unless they are there for the current scripts and pins. The MiniLM fixture
-/// reads the base model's wheel, which the caller has unpacked (`wheels::ensure_unpacked`).
+/// Makes the fixtures unless they are there for the current scripts and pins (a stamp of their
+/// sha256s: editing a script remakes them). The MiniLM and EfficientNet fixtures read the base
+/// models' wheels, which the caller has unpacked (`wheels::ensure_unpacked`; the script fetches
+/// a missing one itself).
 pub fn ensure() -> Result<Fixtures> {
     let scripts = root().join("xtask/fixtures/import");
     let mut inputs = String::new();

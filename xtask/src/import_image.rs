@@ -12,7 +12,7 @@
 //! `tf_` variants (ported TensorFlow weights; the same as `convert-image-model`).
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, ensure, Context, Result};
 use model_wasm::image::arch::{self, lite_stages};
@@ -189,8 +189,9 @@ pub fn import(from: &Path, id: &str, folder: &Path, float: bool) -> Result<()> {
 }
 
 /// Logits for one image file, with the class names: `model` is an imported folder (its
-/// `model.toml` and weights, sha256 checked) or a timm folder (imported in memory). `float`:
-/// f32 products (and, for a timm folder, unquantised weights); otherwise as the browser runs it.
+/// `model.toml` and weights, sha256 checked) or a timm folder (imported in memory). `float`: the
+/// unquantised weights with f32 products (for an imported folder, those of the export it records
+/// in `[source]`); otherwise as the browser runs it.
 pub fn predict(model: &Path, image: &Path, float: bool) -> Result<(Vec<String>, Vec<f32>)> {
     let classifier = if looks_like_timm(model) {
         let timm = read_timm(model)?;
@@ -201,29 +202,77 @@ pub fn predict(model: &Path, image: &Path, float: bool) -> Result<(Vec<String>, 
             ImageClassifier::from_verified_model_bytes_with_spec(WEIGHTS_INT8, &bytes, &timm.spec)?
         }
     } else {
-        let path = model.join("model.toml");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let manifest: ModelManifest = toml::from_str(&text)
-            .with_context(|| format!("{} is not a valid model manifest", path.display()))?;
-        let spec = ImageModelSpec::from_manifest(&manifest)?;
-        let file = manifest
-            .weights()
-            .with_context(|| format!("{}: `files` is empty", path.display()))?;
-        let bytes = std::fs::read(model.join(&file.name))
-            .with_context(|| format!("reading {}", model.join(&file.name).display()))?;
-        let decoded = weights::decode_with_spec(&file.name, &bytes, &spec)?;
-        let mode = match (float, decoded.precision) {
-            (false, Precision::Int8) => MatmulMode::Int8,
-            _ => MatmulMode::F32,
-        };
-        ImageClassifier::from_model_bytes_with_spec(&file.name, &bytes, &file.sha256, &spec, mode)?
+        imported_classifier(model, float)?
     };
     let bytes = std::fs::read(image).with_context(|| format!("reading {}", image.display()))?;
     let decoded =
         decode::decode(&bytes).with_context(|| format!("decoding {}", image.display()))?;
     let logits = classifier.logits(&decoded.pixels()?)?;
     Ok((classifier.labels().to_vec(), logits))
+}
+
+/// The classifier of an imported catalogue folder. An 8-bit file runs as the browser runs it;
+/// with `float`, the float weights come from the export in `[source]` (its digest checked), as
+/// `predict --float` does for text: f32 products on 8-bit weights would still carry their
+/// rounding. A folder imported with f32 weights runs those.
+fn imported_classifier(folder: &Path, float: bool) -> Result<ImageClassifier> {
+    let path = folder.join("model.toml");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let manifest: ModelManifest = toml::from_str(&text)
+        .with_context(|| format!("{} is not a valid model manifest", path.display()))?;
+    let spec = ImageModelSpec::from_manifest(&manifest)?;
+    let file = manifest
+        .weights()
+        .with_context(|| format!("{}: `files` is empty", path.display()))?;
+    let weights_path = folder.join(&file.name);
+    let bytes = std::fs::read(&weights_path)
+        .with_context(|| format!("reading {}", weights_path.display()))?;
+    let precision = weights::decode_with_spec(&file.name, &bytes, &spec)?.precision;
+    let mode = match (float, precision) {
+        (true, Precision::Int8) => return float_from_source(&manifest, &spec),
+        (false, Precision::Int8) => MatmulMode::Int8,
+        (_, Precision::F32) => MatmulMode::F32,
+    };
+    Ok(ImageClassifier::from_model_bytes_with_spec(
+        &file.name,
+        &bytes,
+        &file.sha256,
+        &spec,
+        mode,
+    )?)
+}
+
+/// The float network of the timm export an imported model records in `[source]`, run with the
+/// manifest's preprocessing. The digest check covers the weights file; the config is read again,
+/// so a changed class count or label list is refused rather than answered with.
+fn float_from_source(manifest: &ModelManifest, spec: &ImageModelSpec) -> Result<ImageClassifier> {
+    let dir = crate::predict::source_export(manifest)?;
+    let timm = read_timm(dir)?;
+    let config = dir.join("config.json");
+    ensure!(
+        timm.spec.variant == spec.variant && timm.spec.num_classes == spec.num_classes,
+        "{}: the export is now EfficientNet-Lite{} with {} classes, but model \"{}\" was imported as Lite{} with {}; re-import it",
+        config.display(),
+        timm.spec.variant,
+        timm.spec.num_classes,
+        manifest.id,
+        spec.variant,
+        spec.num_classes
+    );
+    let listed: Vec<&str> = manifest.labels.iter().map(|l| l.id.as_str()).collect();
+    ensure!(
+        listed.is_empty() || listed == timm.labels.iter().map(String::as_str).collect::<Vec<_>>(),
+        "{}: `label_names` changed since model \"{}\" was imported; re-import it",
+        config.display(),
+        manifest.id
+    );
+    Ok(ImageClassifier::from_layers_with_spec(
+        &timm.layers,
+        timm.labels.clone(),
+        spec,
+        MatmulMode::F32,
+    )?)
 }
 
 /// `config.json`, checked.
@@ -733,18 +782,6 @@ fn model_card(model: &TimmModel, manifest: &ModelManifest, precision: Precision)
     )
 }
 
-/// The default fixture folder (`~/.cache/vitrine/import-fixtures`), `VITRINE_IMPORT_FIXTURES`
-/// overriding it.
-pub fn fixtures_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("VITRINE_IMPORT_FIXTURES") {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    home.join(".cache/vitrine/import-fixtures")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -857,6 +894,36 @@ mod tests {
         let (_, f) = predict(&from, &image_path, true)?;
         assert_eq!((labels.len(), q.len(), f.len()), (5, 5, 5));
         assert!(q.iter().chain(&f).all(|v| v.is_finite()));
+
+        // `--float` on the imported folder runs the export's float weights (`[source]`): the
+        // same logits as the timm folder read directly, not the 8-bit weights in f32.
+        let (_, folder_float) = predict(&folder, &image_path, true)?;
+        assert_eq!(folder_float, f);
+        assert_ne!(folder_float, q);
+        let float_only = dir.path().join("lite2-float");
+        import(&from, "lite2-float", &float_only, true)?;
+        assert_eq!(predict(&float_only, &image_path, true)?.1, f);
+
+        // A changed or vanished export is refused, naming its weights file.
+        let weights = from.join("model.safetensors");
+        let original = std::fs::read(&weights)?;
+        let mut changed = original.clone();
+        let last = changed.len() - 1;
+        changed[last] ^= 1;
+        std::fs::write(&weights, &changed)?;
+        let err = format!("{:#}", predict(&folder, &image_path, true).unwrap_err());
+        assert!(
+            err.contains("model.safetensors") && err.contains("changed"),
+            "{err}"
+        );
+        std::fs::remove_file(&weights)?;
+        let err = format!("{:#}", predict(&folder, &image_path, true).unwrap_err());
+        assert!(
+            err.contains("model.safetensors") && err.contains("not there"),
+            "{err}"
+        );
+        // The 8-bit answer does not need the export.
+        assert_eq!(predict(&folder, &image_path, false)?.1, q);
         Ok(())
     }
 

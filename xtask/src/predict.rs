@@ -119,6 +119,16 @@ fn text_logits(model: &CatalogueModel, text: &str, float: bool) -> Result<(Vec<S
 /// The classifier on the float weights of the export recorded in `[source]`, checked against
 /// the digest recorded at import.
 pub fn float_text_classifier(manifest: &ModelManifest) -> Result<model_wasm::text::TextClassifier> {
+    let dir = source_export(manifest)?;
+    let ckpt = crate::import_text::read(dir)?;
+    let float = crate::import_text::gguf_bytes(&ckpt, &manifest.id, true)?;
+    crate::import_text::classifier(manifest, "float weights", &float)
+}
+
+/// The export a model was imported from (`[source]`), once its weights file is found and has
+/// the sha256 recorded at import: `--float` must run the weights that were quantised, not
+/// whatever the folder holds now.
+pub fn source_export(manifest: &ModelManifest) -> Result<&Path> {
     let source = manifest.source.as_ref().with_context(|| {
         format!(
             "model \"{}\" records no [source] export, so it has no float weights to run (it was not made by import-model)",
@@ -126,20 +136,19 @@ pub fn float_text_classifier(manifest: &ModelManifest) -> Result<model_wasm::tex
         )
     })?;
     let dir = Path::new(&source.dir);
-    let bytes = std::fs::read(dir.join(&source.file)).with_context(|| {
+    let path = dir.join(&source.file);
+    let bytes = std::fs::read(&path).with_context(|| {
         format!(
             "{}: the export this model was imported from is not there any more",
-            dir.join(&source.file).display()
+            path.display()
         )
     })?;
     ensure!(
         crate::project::sha256_hex(&bytes) == source.sha256,
         "{}: the export changed since it was imported (sha256 differs); re-import it",
-        dir.join(&source.file).display()
+        path.display()
     );
-    let ckpt = crate::import_text::read(dir)?;
-    let float = crate::import_text::gguf_bytes(&ckpt, &manifest.id, true)?;
-    crate::import_text::classifier(manifest, "float weights", &float)
+    Ok(dir)
 }
 
 #[cfg(test)]

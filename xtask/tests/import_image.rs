@@ -5,7 +5,9 @@
 //!
 //! The fixtures are not in git: `VITRINE_IMPORT_FIXTURES` (default
 //! `~/.cache/vitrine/import-fixtures`, with `-bad` next to it). Without them these tests skip,
-//! saying why, and fail when `CI` is set.
+//! saying why, and fail when `CI` is set (`common`).
+
+mod common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,28 +16,18 @@ use anyhow::{Context, Result};
 use model_wasm::image::{decode, weights, ImageClassifier, ImageModelSpec, PixelBuffer};
 use model_wasm::int8_matmul::MatmulMode;
 use wire::catalog::ModelManifest;
-use xtask::import_image::{self, fixtures_dir};
+use xtask::import_image;
 
+/// The fine-tuned export: ImageNet-pretrained backbone, 10-class head (the fixture README).
 const MODEL: &str = "effnet-lite0-10class";
-
-fn cannot_run(reason: &str) {
-    if std::env::var_os("CI").is_some() {
-        panic!("{reason} (CI is set: a test that cannot run fails instead of skipping)");
-    }
-    eprintln!("SKIPPED: {reason}");
-}
+/// The stress case for the float import: random weights, near-tied logits.
+const RANDOM: &str = "effnet-lite0-random";
+/// The random network's floor: measured 89/101 with the browser's products, 91/101 with f32
+/// products (`eight_bit_import_of_a_random_network`); 88% lets neither fall further.
+const RANDOM_FLOOR_PERCENT: usize = 88;
 
 fn fixtures() -> Option<PathBuf> {
-    let dir = fixtures_dir();
-    if dir.join(MODEL).join("config.json").is_file() {
-        Some(dir)
-    } else {
-        cannot_run(&format!(
-            "no import fixtures in {} (set VITRINE_IMPORT_FIXTURES; see xtask/fixtures/import/README.md)",
-            dir.display()
-        ));
-        None
-    }
+    common::good(&format!("{MODEL}/config.json"))
 }
 
 struct Reference {
@@ -159,7 +151,7 @@ fn float_import_reproduces_pytorch_from_tensors_and_from_files() -> Result<()> {
     let Some(root) = fixtures() else {
         return Ok(());
     };
-    for folder in [MODEL.to_owned(), format!("{MODEL}-bin")] {
+    for folder in [MODEL.to_owned(), format!("{MODEL}-bin"), RANDOM.to_owned()] {
         let dir = root.join(&folder);
         let model = import_image::float_classifier(&dir)?;
         let c = compare(&model, &dir, &root.join("images"))?;
@@ -230,29 +222,17 @@ fn load_folder(folder: &Path, mode: MatmulMode) -> Result<(ModelManifest, ImageC
     Ok((manifest, model))
 }
 
-#[test]
-fn eight_bit_import_keeps_pytorch_top1_and_writes_a_catalogue_folder() -> Result<()> {
-    let Some(root) = fixtures() else {
-        return Ok(());
-    };
-    let dir = root.join(MODEL);
-    let out = tempfile::tempdir()?;
-    let folder = out.path().join("lite0-ten");
-    import_image::import(&dir, "lite0-ten", &folder, false)?;
-    // The folder is a valid catalogue entry (ids, labels, digests, card).
-    let entry = xtask::catalogue::read_folder(&folder)?;
-    assert_eq!(entry.manifest.labels.len(), 10);
-    assert_eq!(entry.manifest.labels[4].id, "hot dog");
-
-    // This fixture is a random network whose classifier bias cancels the mean logit: the
-    // pictures differ by a few percent of the features' size, so rounding moves answers far more
-    // than in a trained model (margins down to 0.044). Measured: 8-bit weights (bias-corrected)
-    // keep PyTorch's top-1 on 19/20 with f32 products and with the browser's products (12-bit
-    // activations, which the import sets; 8-bit activations gave 15/20).
-    for (mode, at_least) in [(MatmulMode::F32, 19), (MatmulMode::Int8, 19)] {
-        let (manifest, model) = load_folder(&folder, mode)?;
+/// Imports `dir` at 8 bits into `folder` and compares it with PyTorch, with f32 products and
+/// with the browser's integer products; prints both.
+fn eight_bit(dir: &Path, folder: &Path, images: &Path) -> Result<Vec<(MatmulMode, Comparison)>> {
+    // The catalogue wants the folder named by its id.
+    let id = folder.file_name().context("folder name")?.to_string_lossy();
+    import_image::import(dir, &id, folder, false)?;
+    let mut out = Vec::new();
+    for mode in [MatmulMode::F32, MatmulMode::Int8] {
+        let (manifest, model) = load_folder(folder, mode)?;
         assert_eq!(manifest.files[0].name, import_image::WEIGHTS_INT8);
-        let c = compare(&model, &dir, &root.join("images"))?;
+        let c = compare(&model, dir, images)?;
         let (ti, te, fi, fe, n) = (
             c.inputs.same,
             c.inputs.worst,
@@ -261,32 +241,103 @@ fn eight_bit_import_keeps_pytorch_top1_and_writes_a_catalogue_folder() -> Result
             c.n,
         );
         eprintln!(
-            "8-bit weights, {mode:?} products: top-1 = PyTorch's on {ti}/{n} timm inputs (max rel \
-             L2 {te:.3}), {fi}/{n} decoded files (max rel L2 {fe:.3})"
+            "{}: 8-bit weights, {mode:?} products: top-1 = PyTorch's on {ti}/{n} timm inputs \
+             (max rel L2 {te:.3}), {fi}/{n} decoded files (max rel L2 {fe:.3})",
+            dir.file_name().unwrap_or_default().to_string_lossy()
         );
-        assert!(ti >= at_least, "{mode:?} products: agreement {ti}/{n}");
+        out.push((mode, c));
+    }
+    Ok(out)
+}
+
+/// Issue #13's target: the 8-bit import gives PyTorch's label on at least 98% of the inputs.
+#[test]
+fn eight_bit_import_keeps_pytorch_top1_and_writes_a_catalogue_folder() -> Result<()> {
+    let Some(root) = fixtures() else {
+        return Ok(());
+    };
+    let dir = root.join(MODEL);
+    let images = root.join("images");
+    let out = tempfile::tempdir()?;
+    let folder = out.path().join("lite0-ten");
+    let comparisons = eight_bit(&dir, &folder, &images)?;
+    // The folder is a valid catalogue entry (ids, labels, digests, card).
+    let entry = xtask::catalogue::read_folder(&folder)?;
+    assert_eq!(entry.manifest.labels.len(), 10);
+    assert_eq!(entry.manifest.labels[4].id, "hot dog");
+
+    for (mode, c) in &comparisons {
+        let n = c.n;
+        assert!(n >= 100, "only {n} fixture inputs");
+        for (what, same) in [
+            ("timm inputs", c.inputs.same),
+            ("decoded files", c.files.same),
+        ] {
+            assert!(
+                same * 100 >= 98 * n,
+                "{mode:?} products, {what}: PyTorch's top-1 on {same}/{n}, under 98%"
+            );
+        }
     }
 
-    // `predict` on the folder and on the timm directory (imported in memory) agree.
-    let image = root.join("images/owl.jpg");
+    // `predict` on the folder and on the timm directory (imported in memory) agree; with
+    // `--float` the folder runs the export's float weights, as the float import does.
+    let image = images.join("owl.jpg");
     let (labels, a) = import_image::predict(&folder, &image, false)?;
     let (_, b) = import_image::predict(&dir, &image, false)?;
     assert_eq!(labels.len(), 10);
     assert_eq!(a, b);
-
-    // eval.tsv: a correct import scores exactly 15/20 in float (five labels are planted wrong).
     let float = import_image::float_classifier(&dir)?;
-    let tsv = std::fs::read_to_string(dir.join("eval.tsv"))?;
-    let (mut correct, mut total) = (0, 0);
-    for line in tsv.lines().skip(1).filter(|l| !l.is_empty()) {
-        let (file, label) = line.split_once('\t').context("tsv row")?;
-        let (w, h, rgb) = rgb_pixels(&root.join("images").join(file))?;
+    let (w, h, rgb) = rgb_pixels(&image)?;
+    let (_, from_folder) = import_image::predict(&folder, &image, true)?;
+    assert_eq!(from_folder, float.logits(&PixelBuffer::rgb(w, h, &rgb)?)?);
+    assert_ne!(from_folder, a);
+
+    // eval.tsv: a correct float import scores what PyTorch's predictions score against its
+    // planted labels (every 4th row labelled wrong: 75%).
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("eval_expected.json"))?)?;
+    let rows = xtask::eval_tsv::read(&dir.join("eval.tsv"), float.labels())?;
+    let mut correct = 0;
+    for row in &rows {
+        let (w, h, rgb) = rgb_pixels(&images.join(&row.input))?;
         let logits = float.logits(&PixelBuffer::rgb(w, h, &rgb)?)?;
-        correct += usize::from(float.labels()[argmax(&logits)] == label);
-        total += 1;
+        correct += usize::from(argmax(&logits) == row.label);
     }
-    eprintln!("eval.tsv, float: {correct}/{total}");
-    assert_eq!((correct, total), (15, 20));
+    eprintln!("eval.tsv, float: {correct}/{}", rows.len());
+    assert_eq!(
+        (correct as u64, rows.len() as u64),
+        (
+            expected["correct"].as_u64().context("correct")?,
+            expected["n"].as_u64().context("n")?
+        )
+    );
+    Ok(())
+}
+
+/// The random network: the pictures differ by a few percent of the features' size and the
+/// logits nearly tie, so rounding moves answers far more than in a trained model. Not the
+/// issue's target (no team exports an untrained network); kept as a floor the quantisation must
+/// not fall below.
+#[test]
+fn eight_bit_import_of_a_random_network() -> Result<()> {
+    let Some(root) = fixtures() else {
+        return Ok(());
+    };
+    let out = tempfile::tempdir()?;
+    let comparisons = eight_bit(
+        &root.join(RANDOM),
+        &out.path().join("random"),
+        &root.join("images"),
+    )?;
+    for (mode, c) in &comparisons {
+        assert!(
+            c.inputs.same * 100 >= RANDOM_FLOOR_PERCENT * c.n,
+            "{mode:?} products: PyTorch's top-1 on {}/{}",
+            c.inputs.same,
+            c.n
+        );
+    }
     Ok(())
 }
 
@@ -339,14 +390,13 @@ fn unsupported_folders_are_refused_naming_the_file_and_the_field() -> Result<()>
     let Some(root) = fixtures() else {
         return Ok(());
     };
-    let bad = root.with_file_name(format!(
-        "{}-bad",
-        root.file_name().and_then(|n| n.to_str()).unwrap_or("")
-    ));
+    let Some(bad) = common::bad("timm-efficientnet-b0") else {
+        return Ok(());
+    };
     for case in ["timm-efficientnet-b0", "timm-num-classes-mismatch"] {
         let dir = bad.join(case);
         if !dir.is_dir() {
-            cannot_run(&format!("no bad fixture {}", dir.display()));
+            common::cannot_run(&format!("no bad fixture {}", dir.display()));
             continue;
         }
         assert!(import_image::looks_like_timm(&dir), "{case}");

@@ -5,31 +5,12 @@
 //! refusal naming its file and field.
 #![cfg(feature = "models")]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use serde_json::Value as Json;
 use xtask::import_text::{self, Naming};
-
-/// The fixtures, or `None` (skipping, with the reason printed) where they are not made; under
-/// CI a missing fixture fails instead (`cargo xtask test` makes them first).
-fn fixtures(var: &str, default: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os(var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| xtask::wheels::cache_dir().join(default));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    let why = format!(
-        "no import fixtures at {} ({var}); `cargo xtask test` makes them",
-        dir.display()
-    );
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{why} (CI is set: failing instead of skipping)"
-    );
-    eprintln!("SKIP: {why}");
-    None
-}
 
 struct Reference {
     text: String,
@@ -101,7 +82,7 @@ const MODELS: [&str; 3] = ["bert-tiny-5label", "bert-tiny-5label-bin", "minilm-3
 
 #[test]
 fn float_import_gives_pytorchs_token_ids_and_logits() {
-    let Some(root) = fixtures("VITRINE_IMPORT_FIXTURES", "import-fixtures") else {
+    let Some(root) = common::good(MODELS[0]) else {
         return;
     };
     for model in MODELS {
@@ -131,7 +112,7 @@ fn float_import_gives_pytorchs_token_ids_and_logits() {
 
 #[test]
 fn eight_bit_import_keeps_pytorchs_label() {
-    let Some(root) = fixtures("VITRINE_IMPORT_FIXTURES", "import-fixtures") else {
+    let Some(root) = common::good(MODELS[0]) else {
         return;
     };
     let (mut same, mut total) = (0usize, 0usize);
@@ -154,7 +135,7 @@ fn eight_bit_import_keeps_pytorchs_label() {
 
 #[test]
 fn eval_counts_the_planted_mistakes() {
-    let Some(root) = fixtures("VITRINE_IMPORT_FIXTURES", "import-fixtures") else {
+    let Some(root) = common::good(MODELS[0]) else {
         return;
     };
     for model in MODELS {
@@ -179,7 +160,7 @@ fn eval_counts_the_planted_mistakes() {
 
 #[test]
 fn broken_exports_are_refused_naming_the_file_and_field() {
-    let Some(root) = fixtures("VITRINE_IMPORT_FIXTURES_BAD", "import-fixtures-bad") else {
+    let Some(root) = common::bad("missing-config") else {
         return;
     };
     for case in [
