@@ -119,6 +119,18 @@ struct Comparison {
     n: usize,
 }
 
+impl Comparison {
+    /// "top-1 = PyTorch's on k/n timm inputs (max rel L2 …), k/n decoded files (…)".
+    fn summary(&self) -> String {
+        let Self { inputs, files, n } = self;
+        format!(
+            "top-1 = PyTorch's on {}/{n} timm inputs (max rel L2 {:.2e}), {}/{n} decoded files \
+             (max rel L2 {:.2e})",
+            inputs.same, inputs.worst, files.same, files.worst
+        )
+    }
+}
+
 fn compare(model: &ImageClassifier, dir: &Path, images: &Path) -> Result<Comparison> {
     let refs = references(dir)?;
     let inputs = inputs(dir)?;
@@ -155,17 +167,8 @@ fn float_import_reproduces_pytorch_from_tensors_and_from_files() -> Result<()> {
         let dir = root.join(&folder);
         let model = import_image::float_classifier(&dir)?;
         let c = compare(&model, &dir, &root.join("images"))?;
-        let (ti, te, fi, fe, n) = (
-            c.inputs.same,
-            c.inputs.worst,
-            c.files.same,
-            c.files.worst,
-            c.n,
-        );
-        eprintln!(
-            "{folder} float: top-1 = PyTorch's on {ti}/{n} timm inputs (max rel L2 {te:.2e}), \
-             {fi}/{n} decoded files (max rel L2 {fe:.2e})"
-        );
+        eprintln!("{folder} float: {}", c.summary());
+        let (ti, te, fi, n) = (c.inputs.same, c.inputs.worst, c.files.same, c.n);
         assert_eq!(ti, n, "{folder}: top-1 from timm's inputs");
         assert!(
             te < 1e-4,
@@ -233,17 +236,10 @@ fn eight_bit(dir: &Path, folder: &Path, images: &Path) -> Result<Vec<(MatmulMode
         let (manifest, model) = load_folder(folder, mode)?;
         assert_eq!(manifest.files[0].name, import_image::WEIGHTS_INT8);
         let c = compare(&model, dir, images)?;
-        let (ti, te, fi, fe, n) = (
-            c.inputs.same,
-            c.inputs.worst,
-            c.files.same,
-            c.files.worst,
-            c.n,
-        );
         eprintln!(
-            "{}: 8-bit weights, {mode:?} products: top-1 = PyTorch's on {ti}/{n} timm inputs \
-             (max rel L2 {te:.3}), {fi}/{n} decoded files (max rel L2 {fe:.3})",
-            dir.file_name().unwrap_or_default().to_string_lossy()
+            "{}: 8-bit weights, {mode:?} products: {}",
+            dir.file_name().unwrap_or_default().to_string_lossy(),
+            c.summary()
         );
         out.push((mode, c));
     }
