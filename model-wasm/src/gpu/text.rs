@@ -3,9 +3,9 @@
 //! read-back per batch. It stops at the encoder seam — the sentence vectors: the mean of the
 //! token vectors, or `[CLS]`'s — and the CPU's [`crate::text::TextClassifier`] runs the pooler
 //! (for `[CLS]` models), the small head and everything after, so both backends share that code.
-//! Attention heads may be any width up to [`MAX_HEAD_DIM`].
+//! Attention heads may be any width up to [`super::attention::MAX_HEAD_DIM`].
 
-use super::attention::{check_head_dim, Attention, AttentionShape, MAX_HEAD_DIM};
+use super::attention::{check_head_dim, Attention, AttentionShape};
 use super::kernels::{Activation, EmbeddingTables, Kernels, Linear, Norm, Q8Matrix};
 use super::{Gpu, GpuError};
 use crate::text::batching::{length_sorted_chunks, unsort};
@@ -50,8 +50,8 @@ fn norm(gpu: &Gpu, vb: &Weights, cfg: &BertConfig) -> Result<Norm, GpuError> {
 }
 
 /// Whether the GPU kernels can run an encoder of this shape: heads that split the hidden width
-/// evenly, each at most [`MAX_HEAD_DIM`] wide (what the attention kernel holds per query).
-/// Checked before anything is uploaded, so such a model simply stays on the CPU path.
+/// evenly, each at most [`super::attention::MAX_HEAD_DIM`] wide (what the attention kernel holds
+/// per query). Checked before anything is uploaded, so such a model simply stays on the CPU path.
 pub fn supports(cfg: &BertConfig) -> Result<(), GpuError> {
     if cfg.heads == 0 || !cfg.hidden.is_multiple_of(cfg.heads) {
         return Err(GpuError::Unsupported(format!(
