@@ -152,18 +152,11 @@ impl TextEngine {
     #[wasm_bindgen(js_name = enableGpu)]
     pub fn enable_gpu(&self, name: String, bytes: Vec<u8>) -> js_sys::Promise {
         let slot = self.gpu.clone();
-        let config = self.inner.spec().config;
-        let spec_pooling = self.inner.spec().pooling;
+        let spec = self.inner.spec().clone();
         wasm_bindgen_futures::future_to_promise(async move {
             // Before asking for an adapter: an unsupported model needs no GPU to be refused.
-            crate::gpu::text::supports(&config).map_err(gpu_error)?;
-            if spec_pooling != crate::text::spec::Pooling::Mean {
-                return Err(gpu_error(GpuError::Unsupported(
-                    "the GPU path pools by the mean of the tokens; this model reads [CLS] through its pooler".to_owned(),
-                ))
-                .into());
-            }
-            let on_gpu = gpu_backend::TextGpu::load(&name, &bytes, config).await?;
+            crate::gpu::text::supports(&spec.config).map_err(gpu_error)?;
+            let on_gpu = gpu_backend::TextGpu::load(&name, &bytes, &spec).await?;
             *slot.borrow_mut() = Some(Rc::new(on_gpu));
             Ok(JsValue::UNDEFINED)
         })
@@ -194,12 +187,13 @@ impl TextEngine {
 }
 
 /// The GPU half of the text engine (WebGPU through wgpu): the encoder only; the CPU
-/// classifier finishes from its sentence vectors with the code its own path uses.
+/// classifier finishes from its sentence vectors (the pooler of `[CLS]` models, the head) with
+/// the code its own path uses.
 #[cfg(feature = "gpu")]
 mod gpu_backend {
     use super::*;
     use crate::gpu::text::GpuEncoder;
-    use crate::text::{file, BertConfig, TextExplanation, TextPrediction, Weights};
+    use crate::text::{file, TextExplanation, TextPrediction, Weights};
 
     pub struct TextGpu {
         gpu: Gpu,
@@ -207,7 +201,7 @@ mod gpu_backend {
     }
 
     impl TextGpu {
-        pub async fn load(name: &str, bytes: &[u8], config: BertConfig) -> Result<Self, JsError> {
+        pub async fn load(name: &str, bytes: &[u8], spec: &TextModelSpec) -> Result<Self, JsError> {
             let gpu = Gpu::new().await.map_err(gpu_error)?;
             let parsed = file::parse(
                 name,
@@ -217,7 +211,7 @@ mod gpu_backend {
             )
             .map_err(js_error)?;
             let weights = Weights::Quantized(parsed.weights);
-            let encoder = GpuEncoder::load(&gpu, &weights, config).map_err(gpu_error)?;
+            let encoder = GpuEncoder::load(&gpu, &weights, spec).map_err(gpu_error)?;
             Ok(Self { gpu, encoder })
         }
 

@@ -8,41 +8,11 @@ mod common;
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use model_wasm::gpu::kernels::{
-    Activation, AttentionShape, Kernels, Linear, Norm, Q8Matrix, HEAD_DIM,
-};
+use model_wasm::gpu::attention::{Attention, AttentionShape};
+use model_wasm::gpu::kernels::{Activation, Kernels, Linear, Norm, Q8Matrix};
 use model_wasm::gpu::Gpu;
 
-fn gpu() -> Option<Gpu> {
-    match pollster::block_on(Gpu::new()) {
-        Ok(gpu) => {
-            eprintln!(
-                "GPU tests on {} ({:?})",
-                gpu.adapter.name, gpu.adapter.backend
-            );
-            Some(gpu)
-        }
-        Err(e) => {
-            common::cannot_run(&format!(
-                "no GPU adapter ({e}); install mesa-vulkan-drivers for lavapipe"
-            ));
-            None
-        }
-    }
-}
-
-/// Deterministic values in [-scale, scale] (no RNG crate needed for a test input).
-fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            (state as f32 / u32::MAX as f32 * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
+use common::gpu::{gpu, relative_l2, values};
 
 /// A file under `assets/`.
 fn asset(path: &str) -> std::path::PathBuf {
@@ -68,16 +38,6 @@ fn shipped_text_model(id: &str) -> Option<(Vec<u8>, model_wasm::text::TextModelS
 fn sample_photo(photo: &str) -> model_wasm::image::decode::DecodedImage {
     let encoded = std::fs::read(asset("samples").join(photo)).unwrap();
     model_wasm::image::decode::decode(&encoded).unwrap()
-}
-
-fn relative_l2(ours: &[f32], reference: &[f32]) -> f32 {
-    let diff: f32 = ours
-        .iter()
-        .zip(reference)
-        .map(|(a, b)| (a - b).powi(2))
-        .sum();
-    let norm: f32 = reference.iter().map(|b| b * b).sum();
-    (diff / norm).sqrt()
 }
 
 #[test]
@@ -185,13 +145,24 @@ fn add_layer_norm_matches_candle() {
     }
 }
 
+/// The attention kernel, compiled for each head width, against candle's attention: MiniLM's 12
+/// heads of 32, bert-tiny's 2 of 64, an odd width (24) and the widest the kernel takes (128).
 #[test]
-fn attention_matches_candle_with_padding() {
+fn attention_of_any_head_width_matches_candle_with_padding() {
     let Some(gpu) = gpu() else { return };
-    let kernels = Kernels::new(&gpu);
-    // Two sequences padded to 9 tokens: the second has 5 real ones.
-    let (batch, len, heads) = (2, 9, 12);
-    let hidden = heads * HEAD_DIM;
+    for (heads, head_dim) in [(12, 32), (2, 64), (3, 24), (1, 128)] {
+        let attention = Attention::new(&gpu, head_dim).unwrap();
+        let err = attention_error(&gpu, &attention, heads);
+        eprintln!("attention, {heads} heads × {head_dim}: relative L2 error {err:.2e}");
+        assert!(err <= 1e-3, "{heads} × {head_dim}: relative L2 error {err}");
+    }
+}
+
+/// Relative L2 error of `attention` over `heads` heads against candle, on two sequences padded
+/// to 9 tokens (the second has 5 real ones), real tokens compared.
+fn attention_error(gpu: &Gpu, attention: &Attention, heads: usize) -> f32 {
+    let (batch, len, head_dim) = (2, 9, attention.head_dim());
+    let hidden = heads * head_dim;
     let lengths = [9, 5];
     let mask: Vec<f32> = lengths
         .iter()
@@ -201,7 +172,7 @@ fn attention_matches_candle_with_padding() {
 
     // CPU reference, as the encoder computes it: (b, heads, len, d), additive mask, softmax.
     let split = |x: &[f32]| {
-        Tensor::from_vec(x.to_vec(), (batch, len, heads, HEAD_DIM), &Device::Cpu)
+        Tensor::from_vec(x.to_vec(), (batch, len, heads, head_dim), &Device::Cpu)
             .and_then(|t| t.transpose(1, 2))
             .and_then(|t| t.contiguous())
             .unwrap()
@@ -212,7 +183,7 @@ fn attention_matches_candle_with_padding() {
         .map(|&m| if m == 1.0 { 0.0 } else { -1e9 })
         .collect();
     let bias = Tensor::from_vec(bias, (batch, 1, 1, len), &Device::Cpu).unwrap();
-    let scores = (qt.matmul(&kt.t().unwrap()).unwrap() / (HEAD_DIM as f64).sqrt())
+    let scores = (qt.matmul(&kt.t().unwrap()).unwrap() / (head_dim as f64).sqrt())
         .and_then(|s| s.broadcast_add(&bias))
         .unwrap();
     let probs = candle_nn::ops::softmax_last_dim(&scores).unwrap();
@@ -227,9 +198,9 @@ fn attention_matches_candle_with_padding() {
     let mask_gpu = gpu.upload("mask", &mask);
     let out = gpu.output("ctx", batch * len * hidden);
     let mut encoder = gpu.device.create_command_encoder(&Default::default());
-    kernels
-        .attention(
-            &gpu,
+    attention
+        .record(
+            gpu,
             &mut encoder,
             [&q_gpu, &k_gpu, &v_gpu],
             &mask_gpu,
@@ -247,8 +218,7 @@ fn attention_matches_candle_with_padding() {
             .flat_map(|(b, i)| x[(b * len + i) * hidden..(b * len + i + 1) * hidden].to_vec())
             .collect()
     };
-    let err = relative_l2(&real(&ours), &real(&reference));
-    assert!(err <= 1e-3, "relative L2 error {err}");
+    relative_l2(&real(&ours), &real(&reference))
 }
 
 /// The whole encoder on the GPU against the CPU path, with the shipped 8-bit file: the same
@@ -266,7 +236,7 @@ fn sentiment_encoder_matches_the_cpu_path() {
     let vb = Weights::Quantized(parsed.weights);
     let cfg = spec.config;
     let cpu = TextModel::load(&vb, &spec).unwrap();
-    let on_gpu = GpuEncoder::load(&gpu, &vb, cfg).unwrap();
+    let on_gpu = GpuEncoder::load(&gpu, &vb, &spec).unwrap();
     let tokenizer =
         TextTokenizer::from_bytes(parsed.tokenizer_json.as_bytes(), spec.max_tokens).unwrap();
     let texts = [
@@ -381,7 +351,7 @@ fn explain_on_the_gpu_matches_the_cpu_explain() {
     let Some(gpu) = gpu() else { return };
     let parsed = file::parse("model", &bytes, &Device::Cpu, MatmulMode::F32).unwrap();
     let vb = Weights::Quantized(parsed.weights);
-    let on_gpu = GpuEncoder::load(&gpu, &vb, spec.config).unwrap();
+    let on_gpu = GpuEncoder::load(&gpu, &vb, &spec).unwrap();
     let cpu = TextClassifier::new(
         TextModel::load(&vb, &spec).unwrap(),
         TextTokenizer::from_bytes(parsed.tokenizer_json.as_bytes(), spec.max_tokens).unwrap(),

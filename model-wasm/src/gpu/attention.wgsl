@@ -12,8 +12,9 @@ struct Dims { batch: u32, len: u32, heads: u32, hidden: u32 }
 @group(0) @binding(4) var<storage, read> mask: array<f32>; // [batch·len]: 1 token, 0 padding
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
-// The head width of MiniLM-L6 (384 / 12); fixed so the per-query state lives in registers.
-const D: u32 = 32u;
+// `D`, the head width, is declared in front of this source by `attention.rs` (one pipeline per
+// width): WGSL sizes function-scope arrays by const-expressions only, and a fixed size is what
+// keeps each query's state in registers.
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -26,8 +27,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let b = idx / (dims.len * dims.heads);
     let scale = inverseSqrt(f32(D));
     let q0 = (b * dims.len + i) * dims.hidden + h * D;
-    var qv: array<f32, 32>;
-    var acc: array<f32, 32>;
+    var qv: array<f32, D>;
+    var acc: array<f32, D>;
     for (var d = 0u; d < D; d = d + 1u) {
         qv[d] = q[q0 + d] * scale;
         acc[d] = 0.0;

@@ -1,6 +1,7 @@
 //! Typed GPU operations over the WGSL kernels in this folder. Pipelines are compiled once per
-//! device ([`Kernels::new`]); each operation records one dispatch into the caller's encoder, so
-//! a whole forward pass is one submission and one read-back.
+//! device ([`Kernels::new`]; attention, compiled per head width, is in [`super::attention`]);
+//! each operation records one dispatch into the caller's encoder, so a whole forward pass is one
+//! submission and one read-back.
 
 use wgpu::util::DeviceExt;
 
@@ -8,7 +9,8 @@ use super::{Gpu, GpuError};
 
 /// Values per Q8_0 block (as in the GGUF file).
 const QK: usize = 32;
-const WORKGROUP: u32 = 64;
+/// Invocations per workgroup of every kernel here (`@workgroup_size(64)` in the WGSL).
+pub(super) const WORKGROUP: u32 = 64;
 
 /// An 8-bit weight matrix resident on the GPU: `rows` outputs × `cols` inputs, Q8_0 blocks.
 pub struct Q8Matrix {
@@ -98,20 +100,8 @@ impl Norm {
 pub struct Kernels {
     matmul_q8: wgpu::ComputePipeline,
     add_layer_norm: wgpu::ComputePipeline,
-    attention: wgpu::ComputePipeline,
     embed: wgpu::ComputePipeline,
     mean_pool: wgpu::ComputePipeline,
-}
-
-/// The head width the attention kernel is written for (MiniLM-L6: 384 = 12 × 32).
-pub const HEAD_DIM: usize = 32;
-
-/// The shape of a batch of sequences in the attention kernel.
-#[derive(Debug, Clone, Copy)]
-pub struct AttentionShape {
-    pub batch: usize,
-    pub len: usize,
-    pub heads: usize,
 }
 
 impl Kernels {
@@ -120,7 +110,6 @@ impl Kernels {
         Self {
             matmul_q8: pipeline("matmul_q8", include_str!("matmul_q8.wgsl")),
             add_layer_norm: pipeline("add_layer_norm", include_str!("add_layer_norm.wgsl")),
-            attention: pipeline("attention", include_str!("attention.wgsl")),
             embed: pipeline("embed", include_str!("embed.wgsl")),
             mean_pool: pipeline("mean_pool", include_str!("mean_pool.wgsl")),
         }
@@ -178,47 +167,6 @@ impl Kernels {
             &self.add_layer_norm,
             &buffers,
             (rows as u32, 1),
-        );
-        Ok(())
-    }
-}
-
-impl Kernels {
-    /// Records multi-head attention: `out = softmax(q·kᵀ/√d + padding mask) · v`, with q, k, v
-    /// and out `[batch·len, heads·32]` and `mask` `[batch·len]` (1 token, 0 padding).
-    #[allow(clippy::too_many_arguments)] // as for `linear`
-    pub fn attention(
-        &self,
-        gpu: &Gpu,
-        encoder: &mut wgpu::CommandEncoder,
-        [q, k, v]: [&wgpu::Buffer; 3],
-        mask: &wgpu::Buffer,
-        shape: AttentionShape,
-        out: &wgpu::Buffer,
-    ) -> Result<(), GpuError> {
-        let AttentionShape { batch, len, heads } = shape;
-        let len_all = batch * len * heads * HEAD_DIM;
-        for (buffer, what) in [(q, "q"), (k, "k"), (v, "v"), (out, "out")] {
-            need(buffer, len_all, what)?;
-        }
-        need(mask, batch * len, "mask")?;
-        let dims = uniform(
-            gpu,
-            &[
-                batch as u32,
-                len as u32,
-                heads as u32,
-                (heads * HEAD_DIM) as u32,
-            ],
-        );
-        let buffers = [&dims, q, k, v, mask, out];
-        let queries = (batch * heads * len) as u32;
-        dispatch(
-            gpu,
-            encoder,
-            &self.attention,
-            &buffers,
-            (queries.div_ceil(WORKGROUP), 1),
         );
         Ok(())
     }

@@ -3,8 +3,9 @@
 //!
 //! Weights are uploaded once and stay resident; an inference records its kernels into one
 //! command buffer and reads back once. This module holds the device and the buffer plumbing;
-//! [`kernels`] holds the WGSL and the typed operations built on it.
+//! [`kernels`] and [`attention`] hold the WGSL and the typed operations built on it.
 
+pub mod attention;
 pub mod image;
 pub mod image_classifier;
 pub mod kernels;
@@ -31,6 +32,10 @@ pub enum GpuError {
     /// The model has a shape the GPU kernels do not cover; it runs on the CPU.
     #[error("{0}")]
     Unsupported(String),
+    /// Attention heads outside what the kernel holds per query ([`attention::MAX_HEAD_DIM`]);
+    /// the model runs on the CPU.
+    #[error("the GPU path takes attention heads 1 to {max} wide; this model's are {width}")]
+    HeadWidth { width: usize, max: usize },
     #[error("the GPU reported an error ({0})")]
     Device(String),
 }

@@ -1,15 +1,15 @@
 //! The text encoder on the GPU: the same BERT forward pass as
 //! [`crate::text::bert::BertEncoder`], with every weight resident on the device and one
-//! read-back per batch. It stops at the encoder seam — the mean-pooled sentence vectors — and
-//! the CPU's [`crate::text::TextClassifier`] runs the small head and everything after, so both
-//! backends share that code. Attention heads must be [`HEAD_DIM`] wide (the kernels' tile).
+//! read-back per batch. It stops at the encoder seam — the sentence vectors: the mean of the
+//! token vectors, or `[CLS]`'s — and the CPU's [`crate::text::TextClassifier`] runs the pooler
+//! (for `[CLS]` models), the small head and everything after, so both backends share that code.
+//! Attention heads may be any width up to [`super::attention::MAX_HEAD_DIM`].
 
-use super::kernels::{
-    Activation, AttentionShape, EmbeddingTables, Kernels, Linear, Norm, Q8Matrix, HEAD_DIM,
-};
+use super::attention::{check_head_dim, Attention, AttentionShape};
+use super::kernels::{Activation, EmbeddingTables, Kernels, Linear, Norm, Q8Matrix};
 use super::{Gpu, GpuError};
 use crate::text::batching::{length_sorted_chunks, unsort};
-use crate::text::{BertConfig, Weights};
+use crate::text::{BertConfig, Pooling, TextModelSpec, Weights};
 
 struct Layer {
     query: Linear,
@@ -24,10 +24,13 @@ struct Layer {
 
 pub struct GpuEncoder {
     kernels: Kernels,
+    /// Compiled for this model's head width.
+    attention: Attention,
     tables: EmbeddingTables,
     embedding_norm: Norm,
     layers: Vec<Layer>,
     cfg: BertConfig,
+    pooling: Pooling,
 }
 
 fn weights_error(e: candle_core::Error) -> GpuError {
@@ -46,25 +49,25 @@ fn norm(gpu: &Gpu, vb: &Weights, cfg: &BertConfig) -> Result<Norm, GpuError> {
     Norm::upload(gpu, &gamma, &beta, cfg.layer_norm_eps as f32)
 }
 
-/// Whether the GPU kernels can run an encoder of this shape: the attention kernel's tile is
-/// one [`HEAD_DIM`]-wide head. Checked before anything is uploaded, so such a model simply
-/// stays on the CPU path.
+/// Whether the GPU kernels can run an encoder of this shape: heads that split the hidden width
+/// evenly, each at most [`super::attention::MAX_HEAD_DIM`] wide (what the attention kernel holds
+/// per query). Checked before anything is uploaded, so such a model simply stays on the CPU path.
 pub fn supports(cfg: &BertConfig) -> Result<(), GpuError> {
-    let head_dim = cfg.hidden / cfg.heads.max(1);
-    if cfg.heads == 0 || head_dim * cfg.heads != cfg.hidden || head_dim != HEAD_DIM {
+    if cfg.heads == 0 || !cfg.hidden.is_multiple_of(cfg.heads) {
         return Err(GpuError::Unsupported(format!(
-            "the GPU path supports {HEAD_DIM}-wide attention heads; this model has {head_dim} \
-             ({} heads over {})",
+            "{} attention heads do not split {} values evenly",
             cfg.heads, cfg.hidden
         )));
     }
-    Ok(())
+    check_head_dim(cfg.hidden / cfg.heads)
 }
 
 impl GpuEncoder {
-    /// Uploads the encoder from the 8-bit model file's weights (see [`Weights::q8_0_bytes`]).
-    /// A shape the kernels do not cover is refused first ([`supports`]).
-    pub fn load(gpu: &Gpu, vb: &Weights, cfg: BertConfig) -> Result<Self, GpuError> {
+    /// Uploads the encoder of the model `spec` describes from the 8-bit model file's weights
+    /// (see [`Weights::q8_0_bytes`]), and compiles attention for its head width. A shape the
+    /// kernels do not cover is refused first ([`supports`]).
+    pub fn load(gpu: &Gpu, vb: &Weights, spec: &TextModelSpec) -> Result<Self, GpuError> {
+        let cfg = spec.config;
         supports(&cfg)?;
         let h = cfg.hidden;
         let e = vb.pp("embeddings");
@@ -114,18 +117,22 @@ impl GpuEncoder {
             .collect::<Result<Vec<_>, GpuError>>()?;
         Ok(Self {
             kernels: Kernels::new(gpu),
+            attention: Attention::new(gpu, h / cfg.heads)?,
             tables,
             embedding_norm,
             layers,
             cfg,
+            pooling: spec.pooling,
         })
     }
 
-    /// Mean-pooled sentence vectors (`seqs.len() × hidden`, row-major, in the order given) for
-    /// token id sequences (each with its `[CLS]` and `[SEP]`), in one submission and one
-    /// read-back however many there are: an explanation's hundreds of variants cost one round
-    /// trip. Sequences are encoded shortest first in chunks of at most [`TOKENS_PER_CHUNK`]
-    /// padded tokens, which reuse one set of scratch buffers in turn.
+    /// Sentence vectors (`seqs.len() × hidden`, row-major, in the order given), as
+    /// [`crate::text::TextClassifier::pooled`] gives them on the CPU: the mean of the token
+    /// vectors, or `[CLS]`'s, as the model pools. For token id sequences (each with its `[CLS]`
+    /// and `[SEP]`), in one submission and one read-back however many there are: an
+    /// explanation's hundreds of variants cost one round trip. Sequences are encoded shortest
+    /// first in chunks of at most [`TOKENS_PER_CHUNK`] padded tokens, which reuse one set of
+    /// scratch buffers in turn.
     pub async fn pooled<S: AsRef<[u32]>>(
         &self,
         gpu: &Gpu,
@@ -178,7 +185,7 @@ impl GpuEncoder {
     }
 
     /// Records the encoder over one chunk of sequences, padded to the longest, leaving their
-    /// pooled vectors in the first rows of `scratch.pooled`.
+    /// sentence vectors in the first rows of `scratch.pooled`.
     fn record_chunk(
         &self,
         gpu: &Gpu,
@@ -232,7 +239,8 @@ impl GpuEncoder {
             for (projection, out) in [(&layer.query, q), (&layer.key, key), (&layer.value, v)] {
                 k.linear(gpu, enc, x, tokens, projection, Activation::None, out)?;
             }
-            k.attention(gpu, enc, [q, key, v], &mask, shape, context)?;
+            self.attention
+                .record(gpu, enc, [q, key, v], &mask, shape, context)?;
             let out = &layer.attention_out;
             k.linear(gpu, enc, context, tokens, out, Activation::None, attended)?;
             k.add_layer_norm(gpu, enc, attended, x, tokens, &layer.attention_norm, mid)?;
@@ -241,7 +249,24 @@ impl GpuEncoder {
             k.add_layer_norm(gpu, enc, ff_out, mid, tokens, &layer.out_norm, next)?;
             std::mem::swap(&mut x, &mut next);
         }
-        k.mean_pool(gpu, enc, x, &mask, (batch, len, h), pooled)
+        match self.pooling {
+            Pooling::Mean => k.mean_pool(gpu, enc, x, &mask, (batch, len, h), pooled),
+            Pooling::ClsPooler => {
+                // [CLS] is each sequence's first token, so its vector is one contiguous row:
+                // copied as it is, no kernel needed (the pooler runs in the shared head).
+                let row = (h * 4) as u64;
+                for b in 0..batch {
+                    enc.copy_buffer_to_buffer(
+                        x,
+                        (b * len) as u64 * row,
+                        pooled,
+                        b as u64 * row,
+                        row,
+                    );
+                }
+                Ok(())
+            }
+        }
     }
 }
 
@@ -292,6 +317,7 @@ impl Scratch {
 #[cfg(test)]
 mod tests {
     use super::supports;
+    use crate::gpu::GpuError;
     use crate::text::BertConfig;
 
     fn config(hidden: usize, heads: usize) -> BertConfig {
@@ -307,12 +333,21 @@ mod tests {
     }
 
     #[test]
-    fn only_32_wide_heads_go_to_the_gpu() {
-        assert!(supports(&config(384, 12)).is_ok());
-        let err = supports(&config(768, 12)).unwrap_err().to_string();
-        assert!(
-            err.starts_with("the GPU path supports 32-wide attention heads; this model has 64"),
-            "{err}"
-        );
+    fn heads_of_any_width_up_to_the_kernels_go_to_the_gpu() {
+        // MiniLM (32), BERT base and bert-tiny (64), one 128-wide head, TinyBERT (26).
+        for (hidden, heads) in [(384, 12), (768, 12), (128, 2), (128, 1), (312, 12)] {
+            assert!(supports(&config(hidden, heads)).is_ok(), "{hidden}/{heads}");
+        }
+        assert!(matches!(
+            supports(&config(512, 2)),
+            Err(GpuError::HeadWidth {
+                width: 256,
+                max: 128
+            })
+        ));
+        for (hidden, heads) in [(384, 0), (384, 5)] {
+            let err = supports(&config(hidden, heads)).unwrap_err().to_string();
+            assert!(err.contains("do not split"), "{hidden}/{heads}: {err}");
+        }
     }
 }

@@ -1,11 +1,12 @@
 //! The inference API: `classify` and `explain` for any text classifier of the catalogue, on the
 //! quantized file (browser, eval) or on float weights (tests comparing the two).
 //!
-//! One seam splits the work: an encoder turns token-id sequences into mean-pooled sentence
-//! vectors (rows × hidden) — [`TextClassifier::pooled`] on the CPU, or the GPU encoder
-//! (`crate::gpu::text::GpuEncoder::pooled`) — and everything after, the head, the
-//! probabilities, the prediction and the explanation, is this one code for both
-//! ([`TextClassifier::predict_from_pooled`], [`TextClassifier::explain_from_pooled`]).
+//! One seam splits the work: an encoder turns token-id sequences into sentence vectors
+//! (rows × hidden: the mean of the token vectors, or `[CLS]`'s) — [`TextClassifier::pooled`] on
+//! the CPU, or the GPU encoder (`crate::gpu::text::GpuEncoder::pooled`) — and everything after,
+//! the pooler of `[CLS]` models, the head, the probabilities, the prediction and the
+//! explanation, is this one code for both ([`TextClassifier::predict_from_pooled`],
+//! [`TextClassifier::explain_from_pooled`]).
 
 use candle_core::{Device, Tensor};
 use wire::engine::{TextExplanation, TextPrediction};
@@ -162,8 +163,9 @@ impl TextClassifier {
         Ok(ExplanationPlan::new(text, self.tokenizer.encode(text)?))
     }
 
-    /// The CPU encoder: mean-pooled sentence vectors (`seqs.len() × hidden`, row-major, in the
-    /// order given), encoded shortest first in batches of similar lengths.
+    /// The CPU encoder: sentence vectors (`seqs.len() × hidden`, row-major, in the order given;
+    /// the mean of the token vectors, or `[CLS]`'s, as the model pools), encoded shortest first
+    /// in batches of similar lengths.
     pub fn pooled<S: AsRef<[u32]>>(&self, seqs: &[S]) -> Result<Vec<f32>, ModelError> {
         let lens: Vec<usize> = seqs.iter().map(|s| s.as_ref().len()).collect();
         let chunks = length_sorted_chunks(&lens, BATCH, usize::MAX);
@@ -199,8 +201,8 @@ impl TextClassifier {
         plan.finish(&logits, &self.spec.labels, self.spec.multi_label)
     }
 
-    /// The head over sentence vectors (`rows × hidden`): one row of logits per vector (none for
-    /// none).
+    /// The head over sentence vectors (`rows × hidden`), the pooler first for a `[CLS]` model
+    /// ([`TextModel::head`]): one row of logits per vector (none for none).
     pub fn logits_from_pooled(&self, pooled: Vec<f32>) -> Result<Vec<Vec<f32>>, ModelError> {
         let hidden = self.spec.config.hidden;
         if pooled.is_empty() {
@@ -231,11 +233,24 @@ fn no_rows(what: &str) -> ModelError {
 #[cfg(test)]
 mod tests {
     use super::super::scoring::{argmax, target_log_odds};
+    use super::super::spec::Pooling;
     use super::super::tiny;
     use super::*;
 
     fn classifier(labels: &[&str], multi_label: bool) -> (TextClassifier, TextModel) {
-        let spec = tiny::spec(labels, multi_label);
+        pooled_by(labels, multi_label, Pooling::Mean)
+    }
+
+    /// A tiny classifier and its twin (the same weights, for the plain forward pass).
+    fn pooled_by(
+        labels: &[&str],
+        multi_label: bool,
+        pooling: Pooling,
+    ) -> (TextClassifier, TextModel) {
+        let spec = TextModelSpec {
+            pooling,
+            ..tiny::spec(labels, multi_label)
+        };
         let tensors = tiny::weights(&spec, labels.len());
         let twin = tiny::model(&spec, &tensors);
         let classifier = TextClassifier::new(
@@ -302,12 +317,36 @@ mod tests {
         }
     }
 
+    /// A `[CLS]` model through the seam (`[CLS]`'s vector out of the encoder, the pooler in the
+    /// head) gives the logits of the plain forward pass, which runs the pooler inside.
+    #[test]
+    fn cls_pooling_through_the_seam_is_the_plain_forward_pass() {
+        let (c, twin) = pooled_by(&["a", "b", "c"], false, Pooling::ClsPooler);
+        let texts = ["a very good film", "not bad", "dull"];
+        let seqs: Vec<Vec<u32>> = texts
+            .iter()
+            .map(|t| c.tokenizer().encode(t).unwrap().ids)
+            .collect();
+        let rows = c.logits_from_pooled(c.pooled(&seqs).unwrap()).unwrap();
+        assert_eq!(rows.len(), texts.len());
+        for ((text, ids), row) in texts.iter().zip(&seqs).zip(&rows) {
+            let want = logits(&twin, ids);
+            assert_eq!(row.len(), want.len());
+            for (x, y) in row.iter().zip(&want) {
+                assert!((x - y).abs() < 1e-4, "{text}: {row:?} vs {want:?}");
+            }
+        }
+    }
+
     /// The explanation targets the predicted label and its contributions are the two-sample
     /// Shapley values of that label's log-odds, recomputed here one variant at a time.
     #[test]
     fn three_label_explanations_point_at_the_prediction() {
-        for multi_label in [false, true] {
-            let (c, twin) = classifier(&["a", "b", "c"], multi_label);
+        let cases = [false, true]
+            .into_iter()
+            .flat_map(|m| [(m, Pooling::Mean), (m, Pooling::ClsPooler)]);
+        for (multi_label, pooling) in cases {
+            let (c, twin) = pooled_by(&["a", "b", "c"], multi_label, pooling);
             let text = "not a good film";
             let e = c.explain(text).unwrap();
             assert_eq!(e.target, e.prediction.label);

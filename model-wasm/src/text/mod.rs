@@ -2,8 +2,9 @@
 //! all-MiniLM-L6-v2 fine-tuned on SST-2, 8-bit weights, labels negative / positive).
 //!
 //! One code path for native and wasm32: [`spec`] (the model's shape and labels, from its
-//! `model.toml`) → [`tokenizer`] → [`bert`] encoder → mean pooling → linear head ([`model`]) →
-//! softmax or sigmoid ([`scoring`]); [`explain`] scores words. Weights come from f32
+//! `model.toml`) → [`tokenizer`] → [`bert`] encoder → pooling (the mean of the tokens, or
+//! `[CLS]` through the pooler) → linear head ([`model`]) → softmax or sigmoid ([`scoring`]);
+//! [`explain`] scores words. Weights come from f32
 //! safetensors / a `VarMap` (training, golden tests) or the shipped GGUF file ([`weights`]).
 
 pub mod batching;

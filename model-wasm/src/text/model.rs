@@ -1,5 +1,10 @@
-//! Encoder + mean pooling + classification head: token ids in, one logit per label out, in
-//! the label order of the model's catalogue entry.
+//! Encoder + pooling + classification head: token ids in, one logit per label out, in the label
+//! order of the model's catalogue entry.
+//!
+//! The seam between the encoder and the head is one sentence vector per sequence: the mean of the
+//! token vectors, or `[CLS]`'s vector as the encoder leaves it. Everything from there on — the
+//! pooler of `[CLS]` models, then the linear head — is [`TextModel::head`], which the CPU and GPU
+//! encoders' vectors both go through.
 
 use candle_core::{Device, Result, Tensor};
 
@@ -38,7 +43,8 @@ impl Batch {
     }
 }
 
-/// A BERT encoder, mean pooling and a linear head with one row per label.
+/// A BERT encoder, pooling (mean, or `[CLS]` through the pooler) and a linear head with one row
+/// per label.
 pub struct TextModel {
     pub encoder: BertEncoder,
     /// `pooler.dense`, for models that read `[CLS]` through it ([`Pooling::ClsPooler`]).
@@ -92,32 +98,45 @@ impl TextModel {
         self.labels
     }
 
-    /// `(batch, labels)` logits, with dropout supplied by the trainer.
+    /// `(batch, labels)` logits, with dropout supplied by the trainer (after the pooler, where
+    /// `BertForSequenceClassification` has it).
     pub fn forward_t(&self, batch: &Batch, dropout: &dyn Dropout) -> Result<Tensor> {
         let hidden = self.encoder.forward(&batch.ids, &batch.mask, dropout)?;
-        let pooled = dropout.apply(&self.pool(&hidden, &batch.mask)?)?;
-        self.classifier.forward(&pooled)
+        let pooled = self.pooler_out(&self.pool(&hidden, &batch.mask)?)?;
+        self.classifier.forward(&dropout.apply(&pooled)?)
     }
 
-    /// Mean-pooled sentence vectors `(batch, hidden)`: the CPU's side of the encoder seam (the
-    /// GPU encoder produces the same vectors; [`Self::head`] takes either).
+    /// Sentence vectors `(batch, hidden)`: the CPU's side of the encoder seam (the GPU encoder
+    /// produces the same vectors; [`Self::head`] takes either).
     pub fn pooled(&self, batch: &Batch) -> Result<Tensor> {
         let hidden = self.encoder.forward(&batch.ids, &batch.mask, &NoDropout)?;
         self.pool(&hidden, &batch.mask)
     }
 
     /// One sentence vector per row of `hidden` `(batch, len, hidden)`: the mean over real
-    /// tokens, or `tanh(pooler([CLS]))`.
+    /// tokens, or `[CLS]`'s (the first token's) vector for a model with a pooler.
     fn pool(&self, hidden: &Tensor, mask: &Tensor) -> Result<Tensor> {
         match &self.pooler {
             None => mean_pool(hidden, mask),
-            Some(pooler) => pooler.forward(&hidden.narrow(1, 0, 1)?.squeeze(1)?)?.tanh(),
+            Some(_) => hidden.narrow(1, 0, 1)?.squeeze(1),
         }
     }
 
-    /// `(batch, labels)` logits from mean-pooled sentence vectors `(batch, hidden)`.
+    /// `tanh(pooler(x))` for a model with a pooler; the vectors as they are otherwise.
+    fn pooler_out(&self, pooled: &Tensor) -> Result<Tensor> {
+        match &self.pooler {
+            None => Ok(pooled.clone()),
+            Some(pooler) => pooler.forward(pooled)?.tanh(),
+        }
+    }
+
+    /// `(batch, labels)` logits from sentence vectors `(batch, hidden)`, as [`Self::pooled`] or
+    /// the GPU encoder gives them: through the pooler first for a `[CLS]` model, then the linear
+    /// head. The pooler runs here rather than in the encoders because its weights stay f32 in the
+    /// model file (8-bit cost labels; see the importer), which the GPU's 8-bit products do not
+    /// take, and one `hidden × hidden` product per sentence is little next to the encoder.
     pub fn head(&self, pooled: &Tensor) -> Result<Tensor> {
-        self.classifier.forward(pooled)
+        self.classifier.forward(&self.pooler_out(pooled)?)
     }
 
     /// `(batch, labels)` logits for inference.

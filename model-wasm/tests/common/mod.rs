@@ -1,5 +1,8 @@
 //! What the integration tests share.
 
+#[cfg(feature = "gpu")]
+pub mod gpu;
+
 /// A test that cannot run on this machine (no GPU adapter, no shared data, no model file). Outside
 /// CI it skips, saying why; under CI (`CI` set) that would hide a broken install step, so it
 /// fails the test instead.
