@@ -182,7 +182,9 @@ pub const ENGINE_WASM_OPT_LEVEL: &str = "1";
 /// The project's pinned wasm-opt (npm binaryen), at [`ENGINE_WASM_OPT_LEVEL`].
 fn optimise(wasm: &Path) -> Result<()> {
     run_logged(
-        &format!("wasm-opt -O{ENGINE_WASM_OPT_LEVEL} for the multi-threaded engine (under a minute)"),
+        &format!(
+            "wasm-opt -O{ENGINE_WASM_OPT_LEVEL} for the multi-threaded engine (under a minute)"
+        ),
         Command::new("wasm-opt")
             .arg(format!("-O{ENGINE_WASM_OPT_LEVEL}"))
             .args(WASM_OPT_FEATURES)
