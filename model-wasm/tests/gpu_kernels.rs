@@ -11,25 +11,8 @@ use candle_core::{Device, Tensor};
 use model_wasm::gpu::kernels::{
     Activation, AttentionShape, Kernels, Linear, Norm, Q8Matrix, HEAD_DIM,
 };
-use model_wasm::gpu::Gpu;
 
-fn gpu() -> Option<Gpu> {
-    match pollster::block_on(Gpu::new()) {
-        Ok(gpu) => {
-            eprintln!(
-                "GPU tests on {} ({:?})",
-                gpu.adapter.name, gpu.adapter.backend
-            );
-            Some(gpu)
-        }
-        Err(e) => {
-            common::cannot_run(&format!(
-                "no GPU adapter ({e}); install mesa-vulkan-drivers for lavapipe"
-            ));
-            None
-        }
-    }
-}
+use common::gpu;
 
 /// Deterministic values in [-scale, scale] (no RNG crate needed for a test input).
 fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {

@@ -10,6 +10,28 @@ pub fn cannot_run(reason: &str) {
     eprintln!("SKIPPED: {reason}");
 }
 
+/// The machine's GPU adapter (lavapipe, Mesa's CPU Vulkan, where there is no GPU), or `None`
+/// (with [`cannot_run`]) where there is none.
+#[cfg(feature = "gpu")]
+#[allow(dead_code)]
+pub fn gpu() -> Option<model_wasm::gpu::Gpu> {
+    match pollster::block_on(model_wasm::gpu::Gpu::new()) {
+        Ok(gpu) => {
+            eprintln!(
+                "GPU tests on {} ({:?})",
+                gpu.adapter.name, gpu.adapter.backend
+            );
+            Some(gpu)
+        }
+        Err(e) => {
+            cannot_run(&format!(
+                "no GPU adapter ({e}); install mesa-vulkan-drivers for lavapipe"
+            ));
+            None
+        }
+    }
+}
+
 /// A shipped model's weights and manifest, found through its catalogue folder (`assets/models/<id>/`).
 #[allow(dead_code)] // each test file uses what it needs
 pub struct ShippedModel {
