@@ -39,8 +39,11 @@ async function patchWorker(page, replacements) {
   return () => served;
 }
 
-/** SwiftShader taken for a real GPU, so the automatic choice's trial runs on this machine. */
-const AS_IF_HARDWARE = ['async function softwareAdapter() {', 'async function softwareAdapter() { return null;'];
+/**
+ * SwiftShader described as a real GPU to the engine's backend choice, so the automatic choice's
+ * trial runs on this machine.
+ */
+const AS_IF_HARDWARE = ['async function adapterFacts() {', "async function adapterFacts() { return { found: true, description: 'as if hardware' };"];
 
 /**
  * A quiet page in a fresh profile whose worker takes SwiftShader for a real GPU;

@@ -3,6 +3,7 @@
 //! Everything here compiles for the host (native eval, benchmarks, tests) and for
 //! `wasm32-unknown-unknown` (the browser worker), so both run exactly the same model code.
 
+pub mod backend;
 pub mod checksum;
 pub mod error;
 #[cfg(feature = "gpu")]

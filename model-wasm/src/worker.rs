@@ -9,10 +9,15 @@ use std::rc::Rc;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use crate::backend::{choose_backend as choose, Facts};
 #[cfg(feature = "gpu")]
-use crate::gpu::{image_classifier::GpuImageClassifier, Gpu, GpuError};
+use crate::backend::{probe_image, Backend, TEXT_PROBE};
+#[cfg(feature = "gpu")]
+use crate::gpu::{
+    image_classifier::GpuImageClassifier, text_classifier::GpuTextClassifier, Gpu, GpuError,
+};
 use crate::image::{preprocess::check_dimensions, ImageClassifier, ImageModelSpec, PixelBuffer};
-use crate::text::{MatmulMode, TextClassifier, TextModelSpec};
+use crate::text::{TextClassifier, TextModelSpec};
 use crate::ModelError;
 use wire::catalog::CatalogueEntry;
 
@@ -91,6 +96,26 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// The backend choice for the facts the worker has gathered about one model
+/// ([`crate::backend::choose_backend`]): `{ next: 'adapter' | 'verify' | 'time' }`, a step for
+/// the worker to do and report in the facts, or `{ next: 'use', backend, reason, remember,
+/// trialWhenIdle }`. The whole policy is there; the worker only follows it.
+#[wasm_bindgen(js_name = chooseBackend)]
+pub fn choose_backend(facts: JsValue) -> Result<JsValue, JsError> {
+    let mut facts: Facts = serde_wasm_bindgen::from_value(facts)
+        .map_err(|e| JsError::new(&format!("the backend choice's facts are not valid: {e}")))?;
+    // A build without the GPU path has nothing to try, whatever the browser offers.
+    facts.webgpu &= cfg!(feature = "gpu");
+    to_js(&choose(&facts))
+}
+
+/// The backend a `runProbe` call names (`'wasm-simd'` or `'webgpu'`).
+#[cfg(feature = "gpu")]
+fn backend_of(backend: JsValue) -> Result<Backend, JsError> {
+    serde_wasm_bindgen::from_value(backend)
+        .map_err(|e| JsError::new(&format!("not a backend: {e}")))
+}
+
 /// The catalogue entry the worker passes with a model's bytes (one model of
 /// `/models/manifest.json`).
 fn catalogue_entry(entry: JsValue) -> Result<CatalogueEntry, JsError> {
@@ -107,7 +132,7 @@ pub struct TextEngine {
     inner: Rc<TextClassifier>,
     /// The same model on the GPU, once `enableGpu` succeeded.
     #[cfg(feature = "gpu")]
-    gpu: Rc<RefCell<Option<Rc<gpu_backend::TextGpu>>>>,
+    gpu: Rc<RefCell<Option<Rc<GpuTextClassifier>>>>,
 }
 
 #[wasm_bindgen]
@@ -151,12 +176,12 @@ impl TextEngine {
     /// one the GPU kernels do not cover, there is no usable adapter, or the upload fails.
     #[wasm_bindgen(js_name = enableGpu)]
     pub fn enable_gpu(&self, name: String, bytes: Vec<u8>) -> js_sys::Promise {
-        let slot = self.gpu.clone();
-        let spec = self.inner.spec().clone();
+        let (slot, spec) = (self.gpu.clone(), self.inner.spec().clone());
         wasm_bindgen_futures::future_to_promise(async move {
             // Before asking for an adapter: an unsupported model needs no GPU to be refused.
-            crate::gpu::text::supports(&spec.config).map_err(gpu_error)?;
-            let on_gpu = gpu_backend::TextGpu::load(&name, &bytes, &spec).await?;
+            GpuTextClassifier::supports(&spec).map_err(gpu_error)?;
+            let gpu = Gpu::new().await.map_err(gpu_error)?;
+            let on_gpu = GpuTextClassifier::load(gpu, &name, &bytes, &spec).map_err(gpu_error)?;
             *slot.borrow_mut() = Some(Rc::new(on_gpu));
             Ok(JsValue::UNDEFINED)
         })
@@ -169,7 +194,7 @@ impl TextEngine {
         let (cpu, on_gpu) = (self.inner.clone(), self.gpu.borrow().clone());
         wasm_bindgen_futures::future_to_promise(async move {
             let on_gpu = on_gpu.ok_or_else(gpu_not_enabled)?;
-            let explanation = on_gpu.explain(&cpu, &text).await?;
+            let explanation = on_gpu.explain(&cpu, &text).await.map_err(gpu_error)?;
             Ok(to_js(&explanation)?)
         })
     }
@@ -180,68 +205,40 @@ impl TextEngine {
         let (cpu, on_gpu) = (self.inner.clone(), self.gpu.borrow().clone());
         wasm_bindgen_futures::future_to_promise(async move {
             let on_gpu = on_gpu.ok_or_else(gpu_not_enabled)?;
-            let prediction = on_gpu.classify(&cpu, &text).await?;
+            let prediction = on_gpu.classify(&cpu, &text).await.map_err(gpu_error)?;
             Ok(to_js(&prediction)?)
         })
     }
-}
 
-/// The GPU half of the text engine (WebGPU through wgpu): the encoder only; the CPU
-/// classifier finishes from its sentence vectors (the pooler of `[CLS]` models, the head) with
-/// the code its own path uses.
-#[cfg(feature = "gpu")]
-mod gpu_backend {
-    use super::*;
-    use crate::gpu::text::GpuEncoder;
-    use crate::text::{file, TextExplanation, TextPrediction, Weights};
-
-    pub struct TextGpu {
-        gpu: Gpu,
-        encoder: GpuEncoder,
+    /// The GPU path's check against the CPU path on the text probe: a Promise of the verdict,
+    /// `{ verdict: 'agrees', difference, tolerance }` or `{ verdict: 'disagrees', disagreement }`
+    /// ([`crate::backend::Verdict`]), for the backend choice; rejects if the GPU fails.
+    #[wasm_bindgen(js_name = verifyGpu)]
+    pub fn verify_gpu(&self) -> js_sys::Promise {
+        let (cpu, on_gpu) = (self.inner.clone(), self.gpu.borrow().clone());
+        wasm_bindgen_futures::future_to_promise(async move {
+            let on_gpu = on_gpu.ok_or_else(gpu_not_enabled)?;
+            Ok(to_js(&on_gpu.verify(&cpu).await.map_err(gpu_error)?)?)
+        })
     }
 
-    impl TextGpu {
-        pub async fn load(name: &str, bytes: &[u8], spec: &TextModelSpec) -> Result<Self, JsError> {
-            let gpu = Gpu::new().await.map_err(gpu_error)?;
-            let parsed = file::parse(
-                name,
-                bytes,
-                &candle_core::Device::Cpu,
-                MatmulMode::default(),
-            )
-            .map_err(js_error)?;
-            let weights = Weights::Quantized(parsed.weights);
-            let encoder = GpuEncoder::load(&gpu, &weights, spec).map_err(gpu_error)?;
-            Ok(Self { gpu, encoder })
-        }
-
-        pub async fn classify(
-            &self,
-            cpu: &TextClassifier,
-            text: &str,
-        ) -> Result<TextPrediction, JsError> {
-            let tokens = cpu.tokenizer().encode(text).map_err(js_error)?;
-            let pooled = self
-                .encoder
-                .pooled(&self.gpu, &[tokens.ids.as_slice()])
-                .await
-                .map_err(gpu_error)?;
-            cpu.predict_from_pooled(&tokens, pooled).map_err(js_error)
-        }
-
-        pub async fn explain(
-            &self,
-            cpu: &TextClassifier,
-            text: &str,
-        ) -> Result<TextExplanation, JsError> {
-            let plan = cpu.plan_explanation(text).map_err(js_error)?;
-            let pooled = self
-                .encoder
-                .pooled(&self.gpu, &plan.variants)
-                .await
-                .map_err(gpu_error)?;
-            cpu.explain_from_pooled(plan, pooled).map_err(js_error)
-        }
+    /// Classifies the text probe once on `backend` (`'wasm-simd'` or `'webgpu'`): what the
+    /// backend choice times. A Promise that resolves once the answer is there.
+    #[wasm_bindgen(js_name = runProbe)]
+    pub fn run_probe(&self, backend: JsValue) -> js_sys::Promise {
+        let (cpu, on_gpu) = (self.inner.clone(), self.gpu.borrow().clone());
+        wasm_bindgen_futures::future_to_promise(async move {
+            match backend_of(backend)? {
+                Backend::Wasm => {
+                    cpu.classify(TEXT_PROBE).map_err(js_error)?;
+                }
+                Backend::WebGpu => {
+                    let on_gpu = on_gpu.ok_or_else(gpu_not_enabled)?;
+                    on_gpu.classify(&cpu, TEXT_PROBE).await.map_err(gpu_error)?;
+                }
+            }
+            Ok(JsValue::UNDEFINED)
+        })
     }
 }
 
@@ -291,12 +288,6 @@ impl ImageEngine {
         let pixels = PixelBuffer::rgba(width, height, rgba).map_err(js_error)?;
         to_js(&self.inner.classify(&pixels).map_err(js_error)?)
     }
-
-    /// One logit per class for RGBA pixels: what the worker compares the GPU's answer against.
-    pub fn logits(&self, width: u32, height: u32, rgba: &[u8]) -> Result<Vec<f32>, JsError> {
-        let pixels = PixelBuffer::rgba(width, height, rgba).map_err(js_error)?;
-        self.inner.logits(&pixels).map_err(js_error)
-    }
 }
 
 #[cfg(feature = "gpu")]
@@ -331,15 +322,34 @@ impl ImageEngine {
         })
     }
 
-    /// `logits` on the GPU: a Promise of a Float32Array of 1000.
-    #[wasm_bindgen(js_name = logitsGpu)]
-    pub fn logits_gpu(&self, width: u32, height: u32, rgba: Vec<u8>) -> js_sys::Promise {
-        let on_gpu = self.gpu.borrow().clone();
+    /// The GPU path's check against the CPU path on the probe picture: a Promise of the
+    /// verdict, as [`TextEngine::verify_gpu`] gives it; rejects if the GPU fails.
+    #[wasm_bindgen(js_name = verifyGpu)]
+    pub fn verify_gpu(&self) -> js_sys::Promise {
+        let (cpu, on_gpu) = (self.inner.clone(), self.gpu.borrow().clone());
         wasm_bindgen_futures::future_to_promise(async move {
             let on_gpu = on_gpu.ok_or_else(gpu_not_enabled)?;
-            let pixels = PixelBuffer::rgba(width, height, &rgba).map_err(js_error)?;
-            let logits = on_gpu.logits(&pixels).await.map_err(gpu_error)?;
-            Ok(js_sys::Float32Array::from(logits.as_slice()).into())
+            Ok(to_js(&on_gpu.verify(&cpu).await.map_err(gpu_error)?)?)
+        })
+    }
+
+    /// Classifies the probe picture once on `backend` (`'wasm-simd'` or `'webgpu'`): what the
+    /// backend choice times. A Promise that resolves once the answer is there.
+    #[wasm_bindgen(js_name = runProbe)]
+    pub fn run_probe(&self, backend: JsValue) -> js_sys::Promise {
+        let (cpu, on_gpu) = (self.inner.clone(), self.gpu.borrow().clone());
+        wasm_bindgen_futures::future_to_promise(async move {
+            let probe = probe_image();
+            match backend_of(backend)? {
+                Backend::Wasm => {
+                    cpu.classify(&probe).map_err(js_error)?;
+                }
+                Backend::WebGpu => {
+                    let on_gpu = on_gpu.ok_or_else(gpu_not_enabled)?;
+                    on_gpu.classify(&cpu, &probe).await.map_err(gpu_error)?;
+                }
+            }
+            Ok(JsValue::UNDEFINED)
         })
     }
 }

@@ -13,6 +13,14 @@
 // worker threads (and fused multiply-adds); everywhere else, or
 // if that build fails to load in any way, the single-thread build next to this file. Results and
 // the `ready` event say how many threads the engine has (`threads`).
+//
+// Backend choice: which backend answers (wasm SIMD or WebGPU) is the engine's decision
+// (`chooseBackend`, model-wasm/src/backend/): when to try the GPU, which adapters are worth
+// trying, the GPU path's check against the CPU on a probe (`verifyGpu`), timing both (`runProbe`)
+// and which is faster. This worker only does the steps it asks for (ask the browser for its
+// adapter, enable and check the GPU path, time the probe with `performance.now()`), waits for
+// the worker to be idle before the automatic trial, and keeps what it says to remember in the
+// Cache API.
 
 const MODELS = new URL('../models/', import.meta.url);
 const CACHE_NAME = 'vitrine-models-v1';
@@ -222,9 +230,16 @@ function load(id, progress = null, preference = 'auto') {
         await cache.put(key, new Response(bytes, { headers: { 'content-type': 'application/octet-stream' } }));
         await dropStaleCopies(cache, entry);
       }
-      state.backend = await firstBackend(id, model, entry, bytes, preference);
-      if (preference === 'auto' && state.backend === BACKEND && gpuPossible(entry, model)) {
-        state.gpuTrial = () => automaticBackend(id, model, entry, bytes);
+      const facts = { stage: 'load', preference, webgpu: Boolean(self.navigator?.gpu) };
+      const choice = await followBackendChoice(id, facts, { model, entry, bytes });
+      state.backend = choice.backend;
+      state.facts = choice.facts;
+      if (choice.trialWhenIdle) {
+        state.gpuTrial = async () => followBackendChoice(
+          id,
+          { ...facts, stage: 'idle', remembered: (await rememberedChoices())[id] ?? null },
+          { model, entry, bytes },
+        );
       }
       emit({ stage: 'ready', file: entry.file, backend: state.backend, threads: (await ready).threads });
       return model;
@@ -270,11 +285,12 @@ async function rememberedChoices() {
 // read-modify-write overwrites the other's entry.
 let remembering = Promise.resolve();
 
-function remember(id, backend, measured) {
+/** Stores `record` (what the engine's backend choice says to remember) as model `id`'s choice. */
+function remember(id, record) {
   remembering = remembering.then(async () => {
     try {
       const cache = await caches_?.open(CACHE_NAME);
-      const choices = { ...(await rememberedChoices()), [id]: { backend, ...measured } };
+      const choices = { ...(await rememberedChoices()), [id]: record };
       await cache?.put(BACKEND_CHOICE, new Response(JSON.stringify(choices), { headers: { 'content-type': 'application/json' } }));
     } catch {
       // Not remembering only means measuring again next visit.
@@ -283,92 +299,41 @@ function remember(id, backend, measured) {
   return remembering;
 }
 
-/** Relative L2 distance of `ours` from `reference`. */
-function relativeL2(ours, reference) {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < reference.length; i++) {
-    diff += (ours[i] - reference[i]) ** 2;
-    norm += reference[i] ** 2;
-  }
-  return Math.sqrt(diff / norm);
-}
-
-const argmax = (xs) => xs.reduce((best, x, i) => (x > xs[best] ? i : best), 0);
-
-/** A fixed 256×256 picture (smooth colour gradients and ripples) the image GPU path is checked on. */
-function probeImage() {
-  const side = 256;
-  const image = new ImageData(side, side);
-  for (let y = 0; y < side; y++) {
-    for (let x = 0; x < side; x++) {
-      const at = 4 * (y * side + x);
-      image.data[at] = x;
-      image.data[at + 1] = y;
-      image.data[at + 2] = 128 + 127 * Math.sin((x + 2 * y) / 9);
-      image.data[at + 3] = 255;
-    }
-  }
-  return image;
-}
-
 const rgba = (pixels) => new Uint8Array(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength);
 
 /**
- * What each task kind of the catalogue needs: how to build its engine from a catalogue entry,
- * how to run it on each backend, and for backend choice a probe input and `verify`, which
- * throws unless the GPU gives the CPU's answer on the probe. Nothing here names a model: every
- * catalogue model of a kind goes through its row.
+ * What each task kind of the catalogue needs: how to build its engine from a catalogue entry and
+ * how to run it on each backend. (Each engine checks and times its own GPU path for the backend
+ * choice: `verifyGpu`, `runProbe`.) Nothing here names a model: every catalogue model of a kind
+ * goes through its row.
  */
 const KINDS = {
   'text-classification': {
     construct: (entry, bytes) => new engine.TextEngine(entry, bytes),
     input: (args) => String(args.text ?? ''),
-    probe: () => 'A warm, funny and beautifully made film, if a little long.',
     cpu: (model, text) => model.classify(text),
     gpu: (model, text) => model.classifyGpu(text),
     answer: (result) => result,
-    async verify(model, text) {
-      const cpu = model.classify(text);
-      const gpu = await model.classifyGpu(text);
-      // The GPU multiplies in f32, the CPU with 8-bit activations (Int8Matrix): 3e-5 apart on
-      // this probe (0.08 in log-odds at most on the e2e sentences). A broken GPU path is off by
-      // far more, or names another label.
-      const apart = Math.max(...cpu.scores.map((s, i) => Math.abs(s.score - gpu.scores[i].score)));
-      if (cpu.label !== gpu.label || !(apart <= 1e-2)) {
-        throw new Error(`the GPU answered ${gpu.label} (${gpu.score}), the CPU ${cpu.label} (${cpu.score})`);
-      }
-    },
   },
   'image-classification': {
     construct: (entry, bytes) => new engine.ImageEngine(entry, bytes),
     input: (args) => toPixels(args.image),
-    probe: probeImage,
     cpu: (model, pixels) => model.classifyRgba(pixels.width, pixels.height, rgba(pixels)),
     gpu: (model, pixels) => model.classifyGpu(pixels.width, pixels.height, rgba(pixels)),
     answer: (top) => ({ top }),
-    async verify(model, pixels) {
-      const cpu = model.logits(pixels.width, pixels.height, rgba(pixels));
-      const gpu = await model.logitsGpu(pixels.width, pixels.height, rgba(pixels));
-      const error = relativeL2(gpu, cpu);
-      // The GPU multiplies in f32, the CPU with 8-bit activations (Int8Matrix): 1.8–3.0%
-      // apart (relative L2) on the nine reference photos, same top-1. A broken GPU path is
-      // off by far more, or names another class.
-      if (argmax(gpu) !== argmax(cpu) || !(error <= 5e-2)) {
-        throw new Error(`the GPU's logits differ from the CPU's (class ${argmax(gpu)} vs ${argmax(cpu)}, relative error ${error})`);
-      }
-    },
   },
 };
 
 const kindOf = (entry) => KINDS[entry.task];
 
-// One GPU trial at a time: two models timed at once would each see the other's load.
+const message = (error) => String(error?.message ?? error);
+
+// One GPU step at a time: two models timed at once would each see the other's load.
 let measuring = Promise.resolve();
 
-/** Runs `trial` after every trial already queued; resolves with its result. */
-function oneTrialAtATime(trial) {
-  const result = measuring.then(trial);
+/** Runs `step` after every step already queued; resolves with its result. */
+function oneStepAtATime(step) {
+  const result = measuring.then(step);
   measuring = result.catch(() => {});
   return result;
 }
@@ -379,84 +344,72 @@ let busy = 0;
 // How long the worker must have been idle before the automatic GPU trial starts.
 const IDLE_BEFORE_GPU_TRIAL_MS = 250;
 
-/** Whether this model could run on the GPU here at all. */
-function gpuPossible(entry, model) {
-  return Boolean(kindOf(entry) && self.navigator?.gpu && model.enableGpu);
-}
-
 /**
- * Why this device's WebGPU adapter is not worth trying on its own, or null when it is a real GPU:
- * a software or fallback adapter (SwiftShader, llvmpipe, lavapipe) is slower than wasm SIMD by
- * one or two orders of magnitude, and even measuring that costs seconds. `backend: 'webgpu'` can
- * still ask for one.
+ * What the browser says about its WebGPU adapter, for the engine's backend choice (which adapters
+ * are worth trying is its call, not this worker's).
  */
-async function softwareAdapter() {
+async function adapterFacts() {
   const adapter = await navigator.gpu.requestAdapter().catch(() => null);
-  if (!adapter) return 'no WebGPU adapter';
+  if (!adapter) return { found: false };
   const info = adapter.info ?? {};
-  if (adapter.isFallbackAdapter || info.isFallbackAdapter) return 'a fallback adapter';
-  const named = [info.vendor, info.architecture, info.device, info.description].join(' ');
-  const software = /swiftshader|llvmpipe|lavapipe|software/i.exec(named);
-  return software ? `a software adapter (${software[0]})` : null;
-}
-
-/**
- * The backend a model answers its first request on. `preference` ('auto' | 'wasm' | 'webgpu', from
- * the SDK): 'webgpu' verifies the GPU path now (on any adapter, software included) and answers
- * from it; 'auto' and 'wasm' answer from wasm SIMD at once. On 'auto' the GPU is tried later,
- * once the worker is idle after the first answer (`gpuTrialWhenIdle`), so the first answer never
- * waits for a GPU check the visitor did not ask for.
- */
-async function firstBackend(id, model, entry, bytes, preference) {
-  if (preference !== 'webgpu' || !gpuPossible(entry, model)) return BACKEND;
-  return oneTrialAtATime(() => enableVerifiedGpu(id, model, entry, bytes));
-}
-
-/** Enables and verifies the GPU path: GPU_BACKEND if it gives the CPU's answer, else BACKEND. */
-async function enableVerifiedGpu(id, model, entry, bytes) {
-  const path = kindOf(entry);
-  try {
-    await model.enableGpu(entry.file, bytes);
-    // The GPU must give the CPU's answer before it may give any.
-    await path.verify(model, path.probe());
-    return GPU_BACKEND;
-  } catch (error) {
-    await remember(id, BACKEND, { gpuError: String(error?.message ?? error) });
-    return BACKEND;
-  }
-}
-
-/**
- * The automatic choice: the GPU path only on a real GPU that gives the CPU's answer and is faster
- * on this device. Measured once per device and model, and remembered.
- */
-async function automaticBackend(id, model, entry, bytes) {
-  const remembered = (await rememberedChoices())[id]?.backend;
-  if (remembered === BACKEND) return BACKEND;
-  const software = await softwareAdapter();
-  if (software) {
-    await remember(id, BACKEND, { skipped: software });
-    return BACKEND;
-  }
-  if ((await enableVerifiedGpu(id, model, entry, bytes)) !== GPU_BACKEND) return BACKEND;
-  if (remembered === GPU_BACKEND) return GPU_BACKEND;
-  const path = kindOf(entry);
-  const probe = path.probe();
-  const average = async (run) => {
-    await run();
-    const start = performance.now();
-    for (let i = 0; i < 3; i++) await run();
-    return (performance.now() - start) / 3;
+  const text = (value) => String(value ?? '');
+  return {
+    found: true,
+    isFallbackAdapter: Boolean(adapter.isFallbackAdapter || info.isFallbackAdapter),
+    vendor: text(info.vendor),
+    architecture: text(info.architecture),
+    device: text(info.device),
+    description: text(info.description),
   };
-  try {
-    const cpuMs = await average(async () => path.cpu(model, probe));
-    const gpuMs = await average(() => path.gpu(model, probe));
-    const choice = gpuMs < cpuMs ? GPU_BACKEND : BACKEND;
-    await remember(id, choice, { cpuMs, gpuMs });
-    return choice;
-  } catch (error) {
-    await remember(id, BACKEND, { gpuError: String(error?.message ?? error) });
-    return BACKEND;
+}
+
+/**
+ * The steps the engine's backend choice may ask for: each finds something out about `model`
+ * and returns it as facts to add. A GPU that fails is a fact too (`failure`).
+ */
+const STEPS = {
+  adapter: async () => ({ adapter: await adapterFacts() }),
+  // Enables the GPU path and runs its check against the CPU path.
+  async verify(_choice, { model, entry, bytes }) {
+    try {
+      await model.enableGpu(entry.file, bytes);
+      return { verdict: await model.verifyGpu() };
+    } catch (error) {
+      return { failure: message(error) };
+    }
+  },
+  // Runs the engine's probe on one backend `warmups` times, then times `runs` runs one by one.
+  async time({ backend, warmups, runs }, { model }, facts) {
+    try {
+      for (let i = 0; i < warmups; i++) await model.runProbe(backend);
+      const ms = [];
+      for (let i = 0; i < runs; i++) ms.push((await timed(() => model.runProbe(backend))).ms);
+      return { timings: [...(facts.timings ?? []), { backend, ms }] };
+    } catch (error) {
+      return { failure: message(error) };
+    }
+  },
+};
+
+/**
+ * Follows the engine's backend choice for model `id` (`subject`: its engine, catalogue entry
+ * and bytes) from `facts`: does each step it asks for, adds what that found and asks again, until
+ * it names a backend; stores what it says to remember. Resolves with that decision and the facts
+ * it was made on. The policy is the engine's (`chooseBackend`); this only does as it says.
+ */
+async function followBackendChoice(id, facts, subject) {
+  for (;;) {
+    const choice = engine.chooseBackend(facts);
+    if (choice.next === 'use') {
+      if (choice.remember) await remember(id, choice.remember);
+      return { ...choice, facts };
+    }
+    const step = STEPS[choice.next];
+    if (!step) throw new Error(`the backend choice asked for an unknown step "${choice.next}"`);
+    const before = JSON.stringify(facts);
+    facts = { ...facts, ...(await oneStepAtATime(() => step(choice, subject, facts))) };
+    // Each step adds a fact, so the choice always moves on; never ask the same thing forever.
+    if (JSON.stringify(facts) === before) throw new Error(`the backend choice's step "${choice.next}" found nothing`);
   }
 }
 
@@ -476,7 +429,10 @@ function gpuTrialWhenIdle(id) {
       return;
     }
     // Until the trial decides, the model stays on wasm, so no GPU failure can come first.
-    oneTrialAtATime(trial).then((backend) => { state.backend = backend; }, () => {});
+    trial().then((choice) => {
+      state.backend = choice.backend;
+      state.facts = choice.facts;
+    }, () => {});
   };
   setTimeout(attempt, IDLE_BEFORE_GPU_TRIAL_MS);
 }
@@ -492,8 +448,9 @@ async function onChosenBackend(id, onCpu, onGpu) {
       const { result, ms } = await timed(onGpu);
       return { result, ms, backend: GPU_BACKEND };
     } catch (error) {
-      state.backend = BACKEND;
-      await remember(id, BACKEND, { gpuError: String(error?.message ?? error) });
+      const choice = await followBackendChoice(id, { ...state.facts, failure: message(error) }, {});
+      state.backend = choice.backend;
+      state.facts = choice.facts;
     }
   }
   const { result, ms } = await timed(onCpu);

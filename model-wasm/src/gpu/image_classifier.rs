@@ -5,6 +5,7 @@
 
 use super::image::GpuImageNet;
 use super::{Gpu, GpuError};
+use crate::backend::{compare_logits, probe_image, Verdict};
 use crate::image::preprocess::preprocess;
 use crate::image::{
     FloatLayer, ImageClass, ImageClassifier, ImageModelSpec, PixelBuffer, Preprocessing, TOP_K,
@@ -54,5 +55,15 @@ impl GpuImageClassifier {
         image: &PixelBuffer<'_>,
     ) -> Result<Vec<ImageClass>, GpuError> {
         Ok(labels.top_k(&self.logits(image).await?, TOP_K))
+    }
+
+    /// The check before this path may answer: both paths' logits for the probe picture
+    /// ([`probe_image`]) must have the same top class and be close ([`compare_logits`]); `cpu`
+    /// is the same model on the CPU. An error is a GPU failure, not a verdict.
+    pub async fn verify(&self, cpu: &ImageClassifier) -> Result<Verdict, GpuError> {
+        let probe = probe_image();
+        let on_cpu = cpu.logits(&probe)?;
+        let on_gpu = self.logits(&probe).await?;
+        Ok(compare_logits(&on_cpu, &on_gpu))
     }
 }

@@ -10,6 +10,7 @@ pub mod image;
 pub mod image_classifier;
 pub mod kernels;
 pub mod text;
+pub mod text_classifier;
 
 use std::sync::{Arc, Mutex};
 
@@ -38,6 +39,9 @@ pub enum GpuError {
     HeadWidth { width: usize, max: usize },
     #[error("the GPU reported an error ({0})")]
     Device(String),
+    /// The CPU half of a GPU answer failed (reading the model file, tokenizing, the head).
+    #[error(transparent)]
+    Model(#[from] crate::ModelError),
 }
 
 /// A device and its queue, plus what the adapter is (for the backend badge and the benchmark).
