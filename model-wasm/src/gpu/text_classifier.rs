@@ -7,8 +7,7 @@ use super::text::GpuEncoder;
 use super::{Gpu, GpuError};
 use crate::backend::{compare_text, Verdict, TEXT_PROBE};
 use crate::text::{
-    file, MatmulMode, TextClassifier, TextExplanation, TextModelSpec, TextPrediction,
-    Weights,
+    file, MatmulMode, TextClassifier, TextExplanation, TextModelSpec, TextPrediction, Weights,
 };
 
 /// A text model's encoder resident on a device, with the device it lives on.
