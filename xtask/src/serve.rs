@@ -14,23 +14,31 @@ use anyhow::{Context, Result};
 use crate::project::{cargo_at_low_priority, minutes_seconds, parallel, root, run_logged, step};
 use crate::site_build;
 
-/// Builds the server binary (release) and returns its path.
+/// Builds the server binary (release: what deployments run) and returns its path.
 pub fn build_server() -> Result<std::path::PathBuf> {
-    run_logged(
+    build_server_in(
+        "release",
         "building the server (cargo build --release; about 2 minutes from scratch)",
-        cargo_at_low_priority().args(["build", "--release", "--locked", "-p", "server"]),
-    )?;
-    Ok(root().join("target/release/server"))
+    )
 }
 
-/// Builds the server that `serve` runs (profile `serve`, see Cargo.toml: unoptimised, a quarter
-/// less CPU time than an optimised build) and returns its path.
+/// Builds the server that `serve` runs (profile `serve`, see Cargo.toml: unoptimised, about a
+/// quarter less CPU time than opt-level 1) and returns its path.
 fn build_local_server() -> Result<std::path::PathBuf> {
-    run_logged(
+    build_server_in(
+        "serve",
         "building the local server (cargo build --profile serve; 1–2 minutes from scratch)",
-        cargo_at_low_priority().args(["build", "--profile", "serve", "--locked", "-p", "server"]),
+    )
+}
+
+/// Builds the server with cargo profile `profile` (at low priority: it is needed last) and
+/// returns the binary's path, `target/<profile>/server`.
+fn build_server_in(profile: &str, what: &str) -> Result<std::path::PathBuf> {
+    run_logged(
+        what,
+        cargo_at_low_priority().args(["build", "--profile", profile, "--locked", "-p", "server"]),
     )?;
-    Ok(root().join("target/serve/server"))
+    Ok(root().join("target").join(profile).join("server"))
 }
 
 /// Starts the server for `dist/` with `PORT=port` plus any extra environment.
