@@ -11,6 +11,13 @@ pub enum ModelError {
     },
     #[error("there is no text to analyse: type a sentence with at least one word")]
     EmptyText,
+    /// A text the model cannot read: no label is given (see `text::reading`).
+    #[error("{}", unreadable_message(languages, *script, *unknown_share))]
+    Unreadable {
+        script: Option<crate::text::reading::Script>,
+        languages: Vec<String>,
+        unknown_share: f32,
+    },
     #[error("the tokenizer could not process this text: {0}")]
     Tokenizer(String),
     #[error("the model file {name} is not a valid model: {reason}")]
@@ -49,4 +56,22 @@ pub enum ModelError {
     InvalidPixels(String),
     #[error(transparent)]
     ImageManifest(#[from] crate::image::spec::ManifestError),
+}
+
+fn unreadable_message(
+    languages: &[String],
+    script: Option<crate::text::reading::Script>,
+    unknown_share: f32,
+) -> String {
+    let reads = crate::text::reading::language_names(languages);
+    match script {
+        Some(s) if !crate::text::reading::reads(languages, s) => format!(
+            "this model reads {reads}, and this text is written in another script ({}); it gives no answer rather than a guess",
+            s.name()
+        ),
+        _ => format!(
+            "this model reads {reads}, and it does not know {:.0}% of this text's word pieces; it gives no answer rather than a guess",
+            unknown_share * 100.0
+        ),
+    }
 }

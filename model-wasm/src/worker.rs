@@ -17,7 +17,7 @@ use crate::gpu::{
     image_classifier::GpuImageClassifier, text_classifier::GpuTextClassifier, Gpu, GpuError,
 };
 use crate::image::{preprocess::check_dimensions, ImageClassifier, ImageModelSpec, PixelBuffer};
-use crate::text::{TextClassifier, TextModelSpec};
+use crate::text::{reading, TextClassifier, TextModelSpec};
 use crate::ModelError;
 use wire::catalog::CatalogueEntry;
 
@@ -30,6 +30,53 @@ pub use wasm_bindgen_rayon::init_thread_pool;
 pub fn start() {
     // Panics become readable console errors instead of "unreachable executed".
     console_error_panic_hook::set_once();
+}
+
+/// A text model's answer, or in its place the `{ unreadable: true, … }` answer for a text the
+/// model cannot read ([`crate::text::reading`]): not an error, an answer the page shows.
+fn answer_or_refusal<T: Serialize>(
+    model: &str,
+    result: Result<T, ModelError>,
+) -> Result<JsValue, JsError> {
+    match result {
+        Ok(answer) => to_js(&answer),
+        Err(e) => match reading::unreadable_answer(model, &e) {
+            Some(refusal) => to_js(&refusal),
+            None => Err(js_error(e)),
+        },
+    }
+}
+
+/// [`answer_or_refusal`] for the GPU path, whose errors wrap the model's.
+#[cfg(feature = "gpu")]
+fn gpu_answer_or_refusal<T: Serialize>(
+    model: &str,
+    result: Result<T, GpuError>,
+) -> Result<JsValue, JsError> {
+    match result {
+        Err(GpuError::Model(e)) => answer_or_refusal::<T>(model, Err(e)),
+        Err(other) => Err(gpu_error(other)),
+        Ok(answer) => to_js(&answer),
+    }
+}
+
+/// `routeText(text, models, asked)`: which catalogue model answers `text` when a visitor asked
+/// `asked` — `{ model, readers }` ([`reading::routing`]). `models` is `/models/manifest.json`'s
+/// `models`. The worker asks this before a text model classifies, so routing by script is the
+/// engine's rule, the same one `cargo xtask eval-sentiment` follows.
+#[wasm_bindgen(js_name = routeText)]
+pub fn route_text(text: &str, models: JsValue, asked: &str) -> Result<JsValue, JsError> {
+    let models: Vec<CatalogueEntry> = serde_wasm_bindgen::from_value(models).map_err(|e| {
+        JsError::new(&format!(
+            "the catalogue (/models/manifest.json) is not valid: {e}"
+        ))
+    })?;
+    let manifests: Vec<_> = models.into_iter().map(|m| m.manifest).collect();
+    let asked = manifests
+        .iter()
+        .find(|m| m.id == asked)
+        .ok_or_else(|| JsError::new(&format!("no model \"{asked}\" in the catalogue")))?;
+    to_js(&reading::routing(text, &manifests, asked))
 }
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
@@ -129,6 +176,8 @@ fn catalogue_entry(entry: JsValue) -> Result<CatalogueEntry, JsError> {
 /// A text classifier of the catalogue, loaded once per worker.
 #[wasm_bindgen]
 pub struct TextEngine {
+    /// The catalogue id, named in answers for texts the model cannot read.
+    id: String,
     inner: Rc<TextClassifier>,
     /// The same model on the GPU, once `enableGpu` succeeded.
     #[cfg(feature = "gpu")]
@@ -149,22 +198,24 @@ impl TextEngine {
             TextClassifier::from_verified_model_file(&entry.file, bytes, &spec, spec.matmul_mode())
                 .map_err(js_error)?;
         Ok(Self {
+            id: entry.manifest.id.clone(),
             inner: Rc::new(inner),
             #[cfg(feature = "gpu")]
             gpu: Rc::default(),
         })
     }
 
-    /// `{ label, score, scores: [{ label, score }], truncated }` (every label, in label order).
+    /// `{ label, score, scores: [{ label, score }], truncated }` (every label, in label order),
+    /// or `{ unreadable: true, script, languages, … }` for a text the model cannot read.
     pub fn classify(&self, text: &str) -> Result<JsValue, JsError> {
-        to_js(&self.inner.classify(text).map_err(js_error)?)
+        answer_or_refusal(&self.id, self.inner.classify(text))
     }
 
     /// `{ prediction, target, words: [{ word, start, end, contribution }] }` (byte offsets,
     /// UTF-8; contribution in log-odds of `target`, the predicted label; see
     /// [`TextClassifier::explain`]).
     pub fn explain(&self, text: &str) -> Result<JsValue, JsError> {
-        to_js(&self.inner.explain(text).map_err(js_error)?)
+        answer_or_refusal(&self.id, self.inner.explain(text))
     }
 }
 
@@ -192,10 +243,13 @@ impl TextEngine {
     #[wasm_bindgen(js_name = explainGpu)]
     pub fn explain_gpu(&self, text: String) -> js_sys::Promise {
         let (cpu, on_gpu) = (self.inner.clone(), self.gpu.borrow().clone());
+        let id = self.id.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let on_gpu = on_gpu.ok_or_else(gpu_not_enabled)?;
-            let explanation = on_gpu.explain(&cpu, &text).await.map_err(gpu_error)?;
-            Ok(to_js(&explanation)?)
+            Ok(gpu_answer_or_refusal(
+                &id,
+                on_gpu.explain(&cpu, &text).await,
+            )?)
         })
     }
 
@@ -203,10 +257,13 @@ impl TextEngine {
     #[wasm_bindgen(js_name = classifyGpu)]
     pub fn classify_gpu(&self, text: String) -> js_sys::Promise {
         let (cpu, on_gpu) = (self.inner.clone(), self.gpu.borrow().clone());
+        let id = self.id.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let on_gpu = on_gpu.ok_or_else(gpu_not_enabled)?;
-            let prediction = on_gpu.classify(&cpu, &text).await.map_err(gpu_error)?;
-            Ok(to_js(&prediction)?)
+            Ok(gpu_answer_or_refusal(
+                &id,
+                on_gpu.classify(&cpu, &text).await,
+            )?)
         })
     }
 

@@ -51,6 +51,7 @@ fn spec(hidden: usize, heads: usize, pooling: Pooling) -> TextModelSpec {
         max_tokens: 32,
         pooling,
         int8_activations: false,
+        languages: vec!["en".into()],
     }
 }
 

@@ -4,7 +4,12 @@
 //   const { pipeline, models } = await import('/sdk/vitrine.js');
 //   const sentiment = await pipeline('sentiment', { onProgress });  // loads once, cached
 //   await sentiment('I love it');
-//     // { label: 'positive', score, scores: [{ label, score }, …], truncated, ms, backend, threads }
+//     // { label: 'positive', score, scores: [{ label, score }, …], truncated, model, ms, backend, threads }
+//     // `model`: the id that answered. Text in a script the model does not read goes to a catalogue
+//     // model with the same labels that reads it (`pipeline(id, { route: false })` turns that off).
+//   await sentiment('この映画は最高');   // no model here reads Japanese: no label, but
+//     // { unreadable: true, model, script: 'kana', languages: ['en', 'zh'], unknownShare, readers: [], message }
+//     // (resolves, never rejects: a refusal is an answer; `readers` lists models that would read it)
 //   await sentiment.explain('I love it');
 //     // { prediction, target: 'positive', words: [{ word, start, end, contribution }] }
 //     // contribution > 0 pushed the answer towards `target` (the predicted label), < 0 away
@@ -110,8 +115,11 @@ export function models() {
  * at once; once idle the worker tries WebGPU and switches to it where it is a real GPU, verified
  * and faster on this device, measured once and remembered), 'wasm' or 'webgpu' (any adapter,
  * software included; falls back to wasm if WebGPU fails). Results say which backend answered.
+ * `route` (default true): text in a script the model does not read is answered by a catalogue model
+ * with the same labels that reads it; the answer's `model` says which. With no such model, or
+ * `route: false`, such text resolves `{ unreadable: true, … }` instead of a label.
  */
-export async function pipeline(id, { onProgress, backend = 'auto' } = {}) {
+export async function pipeline(id, { onProgress, backend = 'auto', route = true } = {}) {
   if (!['auto', 'wasm', 'webgpu'].includes(backend)) throw new Error(`unknown backend "${backend}"; use 'auto', 'wasm' or 'webgpu'`);
   const entry = (await models()).find((model) => model.id === id);
   if (!entry) {
@@ -121,8 +129,8 @@ export async function pipeline(id, { onProgress, backend = 'auto' } = {}) {
   await call('load', { model: id, backend }, { onProgress });
   let run;
   if (entry.task === 'text-classification') {
-    run = (text) => call('classify', { model: id, text });
-    run.explain = (text) => call('explain', { model: id, text });
+    run = (text) => call('classify', { model: id, text, route });
+    run.explain = (text) => call('explain', { model: id, text, route });
   } else {
     run = (image) => call('classify', { model: id, image });
   }

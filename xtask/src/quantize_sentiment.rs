@@ -56,10 +56,18 @@ pub fn run(args: Args) -> Result<()> {
         .weights
         .unwrap_or_else(|| default_out_dir().join("best.safetensors"));
     let out_dir = args.out_dir.unwrap_or_else(default_out_dir_for_model);
-    let spec = crate::eval_sentiment::sentiment_spec()?;
-    let ckpt = trained_checkpoint(&weights, &base_model_dir()?, &spec)?;
+    let mut spec = crate::eval_sentiment::sentiment_spec()?;
+    // A run that grew the vocabulary (train-sentiment --zh) writes its tokenizer next to the
+    // weights; the word table's rows say how large it is.
+    let tokenizer_dir = match weights.parent() {
+        Some(dir) if dir.join("tokenizer.json").exists() => dir.to_path_buf(),
+        _ => base_model_dir()?,
+    };
+    spec.config.vocab_size = vocab_rows(&weights)?;
+    let ckpt = trained_checkpoint(&weights, &tokenizer_dir, &spec)?;
     let bytes = model_file_bytes(&ckpt)?;
     crate::catalogue::write_model_file(&out_dir, MODEL_FILE, &bytes)?;
+    crate::catalogue::set_architecture_count(&out_dir, "vocab", spec.config.vocab_size)?;
     let q8: usize = ckpt
         .tensors
         .iter()
@@ -117,6 +125,21 @@ pub fn trained_checkpoint(
     let mut ckpt = import_text::checked(&checkpoint, shape, base, spec.max_tokens)?;
     ckpt.license = Some(LICENSE.into());
     Ok(ckpt)
+}
+
+/// The rows of the checkpoint's word-embedding table: its vocabulary size.
+fn vocab_rows(weights: &Path) -> Result<usize> {
+    let checkpoint =
+        Checkpoint::read_file(weights).with_context(|| format!("reading {}", weights.display()))?;
+    let table = "embeddings.word_embeddings.weight";
+    let dims = &checkpoint
+        .tensors
+        .get(table)
+        .with_context(|| format!("{} has no {table}", weights.display()))?
+        .shape;
+    dims.first()
+        .copied()
+        .with_context(|| format!("{table} in {} has no rows", weights.display()))
 }
 
 /// The shipped model file's bytes for a checkpoint (8-bit).

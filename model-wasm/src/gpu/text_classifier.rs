@@ -50,7 +50,7 @@ impl GpuTextClassifier {
         cpu: &TextClassifier,
         text: &str,
     ) -> Result<TextPrediction, GpuError> {
-        let tokens = cpu.tokenizer().encode(text)?;
+        let tokens = cpu.encode(text)?;
         let pooled = self
             .encoder
             .pooled(&self.gpu, &[tokens.ids.as_slice()])

@@ -15,6 +15,7 @@ use super::batching::{length_sorted_chunks, unsort};
 use super::explain::ExplanationPlan;
 use super::file;
 use super::model::{Batch, TextModel};
+use super::reading;
 use super::scoring::prediction;
 use super::spec::TextModelSpec;
 use super::tokenizer::{TextTokenizer, Tokens};
@@ -124,21 +125,36 @@ impl TextClassifier {
         &self.spec.labels
     }
 
-    pub fn classify(&self, text: &str) -> Result<TextPrediction, ModelError> {
+    /// The text's tokens, once it is one the model can read ([`super::reading`]): a text in a
+    /// script none of its languages use, or mostly unknown pieces, is
+    /// [`ModelError::Unreadable`]. Every answer, CPU or GPU, starts here.
+    pub fn encode(&self, text: &str) -> Result<Tokens, ModelError> {
         let tokens = self.tokenizer.encode(text)?;
+        match reading::refusal(text, &self.spec.languages, tokens.pieces(), tokens.unknown) {
+            None => Ok(tokens),
+            Some(r) => Err(ModelError::Unreadable {
+                script: r.script,
+                languages: self.spec.languages.clone(),
+                unknown_share: r.unknown_share,
+            }),
+        }
+    }
+
+    pub fn classify(&self, text: &str) -> Result<TextPrediction, ModelError> {
+        let tokens = self.encode(text)?;
         let pooled = self.pooled(&[tokens.ids.as_slice()])?;
         self.predict_from_pooled(&tokens, pooled)
     }
 
     /// Classifies many texts, batching similar lengths together. Fails on the first text with no
-    /// words.
+    /// words or that the model cannot read.
     pub fn classify_batch<S: AsRef<str>>(
         &self,
         texts: &[S],
     ) -> Result<Vec<TextPrediction>, ModelError> {
         let tokens = texts
             .iter()
-            .map(|t| self.tokenizer.encode(t.as_ref()))
+            .map(|t| self.encode(t.as_ref()))
             .collect::<Result<Vec<Tokens>, _>>()?;
         let seqs: Vec<&[u32]> = tokens.iter().map(|t| t.ids.as_slice()).collect();
         let logits = self.logits_from_pooled(self.pooled(&seqs)?)?;
@@ -160,7 +176,7 @@ impl TextClassifier {
 
     /// The first half of [`Self::explain`]: the text's tokens and the variants to encode.
     pub fn plan_explanation(&self, text: &str) -> Result<ExplanationPlan, ModelError> {
-        Ok(ExplanationPlan::new(text, self.tokenizer.encode(text)?))
+        Ok(ExplanationPlan::new(text, self.encode(text)?))
     }
 
     /// The CPU encoder: sentence vectors (`seqs.len() × hidden`, row-major, in the order given;

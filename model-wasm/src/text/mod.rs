@@ -15,6 +15,7 @@ pub mod file;
 pub mod layers;
 pub mod model;
 pub(crate) mod q8_0;
+pub mod reading;
 pub mod scoring;
 pub mod spec;
 #[cfg(test)]

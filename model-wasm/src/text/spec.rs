@@ -31,6 +31,9 @@ pub struct TextModelSpec {
     /// faster in the browser) or f32 ones. Some models lose labels to 8-bit activations: import-
     /// model measures that and only turns it on where the answers stay the float model's.
     pub int8_activations: bool,
+    /// The languages the model reads (ISO 639-1, from the manifest); text in another script gets
+    /// no label ([`super::reading`]). Empty: any script.
+    pub languages: Vec<String>,
 }
 
 /// The sentence vector the head reads.
@@ -159,6 +162,7 @@ impl TextModelSpec {
             max_tokens,
             pooling,
             int8_activations,
+            languages: manifest.languages.clone(),
         })
     }
 

@@ -30,6 +30,7 @@ pub fn spec(labels: &[&str], multi_label: bool) -> TextModelSpec {
         max_tokens: 16,
         pooling: super::spec::Pooling::Mean,
         int8_activations: true,
+        languages: vec!["en".into()],
     }
 }
 

@@ -27,10 +27,20 @@ pub struct Tokens {
     /// True when some of the text did not fit in the model's `max_tokens`.
     pub truncated: bool,
     pub words: Vec<Word>,
+    /// How many of the words' pieces are the vocabulary's unknown token.
+    pub unknown: usize,
+}
+
+impl Tokens {
+    /// Word pieces, special tokens left out.
+    pub fn pieces(&self) -> usize {
+        self.words.iter().map(|w| w.tokens.len()).sum()
+    }
 }
 
 pub struct TextTokenizer {
     inner: Tokenizer,
+    unknown_id: Option<u32>,
 }
 
 impl TextTokenizer {
@@ -48,7 +58,8 @@ impl TextTokenizer {
                 ..Default::default()
             }))
             .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-        Ok(Self { inner })
+        let unknown_id = inner.token_to_id("[UNK]");
+        Ok(Self { inner, unknown_id })
     }
 
     /// Tokenizes `text`. Text with no word at all (empty, whitespace or control characters only)
@@ -64,10 +75,16 @@ impl TextTokenizer {
         if words.is_empty() {
             return Err(ModelError::EmptyText);
         }
+        let unknown = words
+            .iter()
+            .flat_map(|w| ids[w.tokens.clone()].iter())
+            .filter(|&&id| Some(id) == self.unknown_id)
+            .count();
         Ok(Tokens {
             ids,
             truncated: cut || !encoding.get_overflowing().is_empty(),
             words,
+            unknown,
         })
     }
 }

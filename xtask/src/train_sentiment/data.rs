@@ -103,7 +103,7 @@ pub fn sentence_split(rows: Vec<Example>, fraction: f64) -> Result<SentenceSplit
         contained_in(text, &mut inside_another);
     }
     let held_out: Vec<bool> = (0..rows.len())
-        .map(|i| !inside_another[i] && hash_fraction(&texts[i]) < fraction)
+        .map(|i| !inside_another[i] && hash_fraction(texts[i]) < fraction)
         .collect();
     let mut inside_held_out = vec![false; rows.len()];
     for (i, text) in texts.iter().enumerate() {
