@@ -15,7 +15,9 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-pub use wire::engine::{EngineInfo, ImageClass, TextExplanation, TextPrediction, WordContribution};
+pub use wire::engine::{
+    EngineInfo, ImageClass, TextExplanation, TextPrediction, Unreadable, WordContribution,
+};
 
 // A dynamic import, so the SDK (and the worker it starts) load after first paint and are
 // served from their stable URL rather than bundled into the UI's wasm.
@@ -297,10 +299,31 @@ pub fn backend_label(backend: Option<&str>, threads: u32, threads_word: &str) ->
 pub struct TextResult {
     #[serde(flatten)]
     pub prediction: TextPrediction,
+    /// The model that answered: the SDK sends a text to the catalogue model that reads its
+    /// script, which may not be the one asked.
+    pub model: String,
     pub ms: f64,
     pub backend: String,
     #[serde(default)]
     pub threads: Option<u32>,
+}
+
+/// What a text model says: a label, or that it cannot read the text (and who can).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum TextAnswer {
+    // First: an unreadable answer has `unreadable: true` and no label, so it never parses as
+    // a prediction, but trying it first keeps the rule obvious.
+    Unreadable(Unreadable),
+    Label(TextResult),
+}
+
+/// What explaining a text gives: the words behind the answer, or that it cannot be read.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum ExplainAnswer {
+    Unreadable(Unreadable),
+    Explained(TextExplanation),
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -312,15 +335,17 @@ pub struct ImageResult {
     pub threads: Option<u32>,
 }
 
-pub async fn classify_text(model: Model, text: &str) -> Result<TextResult, String> {
+pub async fn classify_text(model: Model, text: &str) -> Result<TextAnswer, String> {
     let run = model.pipeline().await?;
     let value = call(&run, &JsValue::NULL, &[JsValue::from_str(text)]).await?;
-    let result: TextResult = decode(value)?;
-    model.record(result.ms, &result.backend, result.threads);
-    Ok(result)
+    let answer: TextAnswer = decode(value)?;
+    if let TextAnswer::Label(result) = &answer {
+        model.record(result.ms, &result.backend, result.threads);
+    }
+    Ok(answer)
 }
 
-pub async fn explain_text(model: Model, text: &str) -> Result<TextExplanation, String> {
+pub async fn explain_text(model: Model, text: &str) -> Result<ExplainAnswer, String> {
     let run = model.pipeline().await?;
     let explain: Function = Reflect::get(&run, &"explain".into())
         .map_err(js_error)?

@@ -119,6 +119,14 @@ impl I18n {
         names.join(lookup(locale, "languages.or"))
     }
 
+    /// A script as the engine names it (`han`, `latin`, …), in the page's language
+    /// (`[scripts]` in the content files; `other` for one they do not name).
+    pub fn script_name(self, script: &str) -> &'static str {
+        let locale = self.locale.get();
+        try_lookup(locale, &format!("scripts.{script}"))
+            .unwrap_or_else(|| lookup(locale, "scripts.other"))
+    }
+
     /// Switches the language for this page only: embeds (a host page's choice, and no storage
     /// written from inside someone else's page) and kiosks (the next visitor gets the default).
     pub fn set_for_page(self, locale: Locale) {

@@ -15,7 +15,7 @@ use wire::catalog::{CatalogueEntry, TaskKind};
 use crate::catalogue::use_catalogue;
 use crate::components::image_demo::SAMPLES;
 use crate::dom::fetch_blob;
-use crate::engine::{classify_image, classify_text, model};
+use crate::engine::{classify_image, classify_text, model, TextAnswer};
 use crate::i18n::use_i18n;
 
 /// Examples taken from each model for the loop: enough to vary, few enough to keep memory flat.
@@ -69,13 +69,14 @@ async fn answer(slide: Slide) -> Option<Answer> {
     let engine = model(&slide.model.manifest.id);
     match slide.model.manifest.task {
         TaskKind::TextClassification => {
-            classify_text(engine, &slide.input)
-                .await
-                .ok()
-                .map(|r| Answer {
+            // A slide the model cannot read is skipped: the loop shows answers, not notices.
+            match classify_text(engine, &slide.input).await.ok()? {
+                TextAnswer::Label(r) => Some(Answer {
                     label: r.prediction.label,
                     score: r.prediction.score,
-                })
+                }),
+                TextAnswer::Unreadable(_) => None,
+            }
         }
         TaskKind::ImageClassification => {
             let blob = fetch_blob(&format!("/samples/{}", slide.input))

@@ -18,7 +18,8 @@ pub use result_feedback::ResultFeedback;
 pub use visit_rating::VisitRating;
 
 /// "Was this right?" for a text model's answer to `text`: the model's other labels are the
-/// corrections on offer.
+/// corrections on offer. The feedback names the model that answered (the SDK may have sent the
+/// text to another model that reads its script; such models share their labels).
 pub fn on_text(entry: &CatalogueEntry, answer: &TextResult, text: String) -> impl IntoView {
     let predicted = answer.prediction.label.clone();
     let alternatives = entry
@@ -29,7 +30,7 @@ pub fn on_text(entry: &CatalogueEntry, answer: &TextResult, text: String) -> imp
         .filter(|l| *l != predicted)
         .collect();
     view! {
-        <ResultFeedback model=model(&entry.manifest.id).id predicted=predicted
+        <ResultFeedback model=model(&answer.model).id predicted=predicted
             alternatives=alternatives input_text=text
             ms=answer.ms backend=answer.backend.clone()/>
     }
