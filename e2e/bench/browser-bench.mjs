@@ -109,6 +109,39 @@ async function measure(browser, variant, task) {
  * it on the main site, in `runs` fresh profiles, with and without a WebGPU adapter in the
  * browser: 'auto' must not make the first answer wait for a GPU (SwiftShader here, in software).
  */
+/**
+ * Chinese against English on the sentiment model: `runs` inferences of a 20-character Chinese
+ * sentence and a 20-word English one, interleaved (so load on the machine falls on both alike),
+ * timed inside the worker. The target: Chinese within 1.2× of English.
+ */
+const LANGUAGE_SENTENCES = { en: process.env.VITRINE_BENCH_EN_20, zh: process.env.VITRINE_BENCH_ZH_20 };
+
+async function languageLatency(browser, variant, runs) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(BASE + QUIET_PAGE + variant.query);
+  const ms = await page.evaluate(async ([sentences, runs]) => {
+    const sdk = await import('/sdk/vitrine.js');
+    const run = await sdk.pipeline('sentiment', { backend: 'wasm' });
+    const out = { en: [], zh: [], labels: {} };
+    for (const lang of ['en', 'zh']) {
+      const answer = await run(sentences[lang]);
+      out.labels[lang] = answer.label ?? (answer.unreadable ? 'unreadable' : 'none');
+      for (let i = 0; i < 2; i++) await run(sentences[lang]);
+    }
+    for (let i = 0; i < runs; i++) {
+      for (const lang of ['en', 'zh']) out[lang].push((await run(sentences[lang])).ms);
+    }
+    return out;
+  }, [LANGUAGE_SENTENCES, runs]);
+  await context.close();
+  return {
+    en_median_ms: quantile(ms.en, 0.5), zh_median_ms: quantile(ms.zh, 0.5),
+    en_p90_ms: quantile(ms.en, 0.9), zh_p90_ms: quantile(ms.zh, 0.9),
+    runs, labels: ms.labels,
+  };
+}
+
 const FIRST_ANSWER_RUNS = Number(process.env.VITRINE_BENCH_FIRST_RUNS ?? 5);
 const ADAPTERS = { none: [], software: ['--enable-unsafe-webgpu'] };
 
@@ -137,13 +170,28 @@ async function firstAnswers(flags, runs) {
 }
 
 const out = {};
-out.first_answer = {};
-for (const [name, flags] of Object.entries(ADAPTERS)) {
-  process.stderr.write(`bench: cold first answer, auto backend, adapter: ${name}\n`);
-  out.first_answer[name] = await firstAnswers(flags, FIRST_ANSWER_RUNS);
+const only = process.env.VITRINE_BENCH_ONLY ?? '';
+if (only === '' || only === 'languages') {
+  out.languages = {};
+  for (const name of ['wasm', 'threads']) {
+    process.stderr.write(`bench: Chinese vs English sentiment, ${name}\n`);
+    const browser = await launch(VARIANTS[name].flags);
+    try {
+      out.languages[name] = await languageLatency(browser, VARIANTS[name], RUNS);
+    } finally {
+      await browser.close();
+    }
+  }
 }
-// VITRINE_BENCH_ONLY=first_answer (`cargo xtask bench --first-answer-only`) stops here.
-const variants = process.env.VITRINE_BENCH_ONLY === 'first_answer' ? {} : VARIANTS;
+if (only === '' || only === 'first_answer') {
+  out.first_answer = {};
+  for (const [name, flags] of Object.entries(ADAPTERS)) {
+    process.stderr.write(`bench: cold first answer, auto backend, adapter: ${name}\n`);
+    out.first_answer[name] = await firstAnswers(flags, FIRST_ANSWER_RUNS);
+  }
+}
+// VITRINE_BENCH_ONLY (`cargo xtask bench --first-answer-only` / `--languages-only`) stops here.
+const variants = only === '' ? VARIANTS : {};
 for (const [name, variant] of Object.entries(variants)) {
   // Precise, collectable memory figures (the page's JS heap is otherwise bucketed).
   const browser = await launch(['--enable-precise-memory-info', '--js-flags=--expose-gc', ...variant.flags]);

@@ -91,3 +91,20 @@ test('unreadable: the SDK resolves with {unreadable: true} for classify and expl
   assert.equal(answers.chinese.label, 'negative');
   assert.equal(answers.chinese.model, 'sentiment');
 });
+
+test('unreadable: the kiosk and the embed say so too, in their language', { timeout: 240_000 }, async () => {
+  const page = await newPage(browser, { viewport: { width: 1920, height: 1080 } });
+  await page.goto(BASE + '/kiosk');
+  await page.getByTestId('kiosk-attract').click({ position: { x: 200, y: 300 } });
+  await typeAndWait(page, RUSSIAN, 'unreadable');
+  assert.match(await page.getByTestId('sentiment-unreadable').innerText(), /Cyrillic letters/);
+  // The kiosk's touch targets stay at least 48 px tall.
+  const button = await page.getByTestId('sentiment-try-example').boundingBox();
+  assert.ok(button.height >= 48, `try-example button ${button.height}px`);
+
+  const embed = await newPage(browser, { viewport: { width: 800, height: 900 } });
+  await embed.goto(BASE + '/embed/sentiment?lang=zh');
+  await typeAndWait(embed, RUSSIAN, 'unreadable');
+  assert.match(await embed.getByTestId('sentiment-unreadable').innerText(), /西里尔字母/);
+  assert.deepEqual([...page.problems, ...embed.problems], []);
+});

@@ -12,7 +12,7 @@ use model_wasm::text::{
 use model_wasm::ModelError;
 
 /// The name engines give the shipped file in their errors.
-const MODEL_FILE: &str = "sentiment-minilm-l6-sst2-q8.gguf";
+const MODEL_FILE: &str = "sentiment-minilm-l6-en-zh-q8.gguf";
 
 fn read_model() -> Option<(Vec<u8>, String, TextModelSpec)> {
     common::shipped_model("sentiment").map(|m| {
@@ -130,8 +130,7 @@ fn unusual_scripts_and_characters_are_handled() {
     let texts = [
         "I love it 😍🎉👍",
         "这个产品很好，我很喜欢",
-        "هذا الفيلم رائع جدا",
-        "הסרט הזה נהדר",
+        "质量不错, but the delivery was slow",
         "mixed \u{202e}RTL override\u{202c} and bidi",
         "tab\tnew\nline\u{0}null\u{7}bell",
         "lone surrogate from JS becomes \u{fffd} in a Rust string",
@@ -154,6 +153,61 @@ fn unusual_scripts_and_characters_are_handled() {
             assert!(w.contribution.is_finite());
             assert_eq!(&text[w.start..w.end], w.word, "{text:?}");
         }
+    }
+}
+
+#[test]
+fn text_in_a_script_it_does_not_read_gets_no_label() {
+    let Some(model) = classifier() else { return };
+    for (text, script) in [
+        ("هذا الفيلم رائع جدا", "arabic"),
+        ("הסרט הזה נהדר", "hebrew"),
+        ("Это был отличный фильм", "cyrillic"),
+        ("この映画はとても面白かったです", "kana"),
+    ] {
+        for err in [
+            model.classify(text).err(),
+            model.explain(text).err(),
+            model.classify_batch(&["fine", text]).err(),
+        ] {
+            match err {
+                Some(ModelError::Unreadable {
+                    script: Some(found),
+                    languages,
+                    ..
+                }) => {
+                    assert_eq!(found.name(), script, "{text:?}");
+                    assert_eq!(languages, ["en", "zh"]);
+                }
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn obvious_chinese_cases_are_right() {
+    let Some(model) = classifier() else { return };
+    let cases = [
+        ("这个产品很好，我非常喜欢", POSITIVE),
+        ("质量很好，物流也快，推荐购买", POSITIVE),
+        ("房间干净，服务热情，下次还住这里", POSITIVE),
+        ("这个产品太差了，我很失望", NEGATIVE),
+        ("用了两天就坏了，客服也不理人", NEGATIVE),
+        ("酒店又脏又吵，再也不会来了", NEGATIVE),
+    ];
+    for (text, want) in cases {
+        let p = model.classify(text).expect("classifies");
+        assert_eq!(p.label, want, "{text:?}: {p:?}");
+        let e = model.explain(text).expect("explains");
+        // Chinese is explained character by character (as the tokenizer reads it): every
+        // character and punctuation mark is a word of its own.
+        assert_eq!(
+            e.words.len(),
+            text.chars().count(),
+            "{text:?}: {:?}",
+            e.words
+        );
     }
 }
 

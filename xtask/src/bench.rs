@@ -20,6 +20,12 @@ use serde::{Deserialize, Serialize};
 use crate::project::{root, shipped_model, step};
 use crate::{serve, site_build, test_suite, toolchain};
 
+/// The Chinese-against-English latency pair: 20 words of English and 20 characters of Chinese.
+pub const EN_20_WORDS: &str = "The film's sharp writing and warm performances make it one of the most moving and enjoyable dramas of the year.";
+pub const ZH_20_CHARACTERS: &str = "酒店位置很好，房间干净，服务非常热情周到";
+/// Chinese may take at most this many times as long as English (the pair above).
+const LANGUAGE_TARGET: f64 = 1.2;
+
 /// About 32 tokens, the length the issue measures at.
 pub const SENTENCE: &str = "The film's sharp writing, warm performances and gorgeous photography make it one of the most moving and enjoyable dramas of the year.";
 
@@ -34,6 +40,9 @@ pub struct Args {
     /// Only the cold first answer on 'auto', with a software WebGPU adapter and with none.
     #[arg(long)]
     pub first_answer_only: bool,
+    /// Only the sentiment model's latency on 20 Chinese characters against 20 English words.
+    #[arg(long)]
+    pub languages_only: bool,
     /// Fresh profiles per adapter case for the cold first answer.
     #[arg(long, default_value_t = 5)]
     pub first_answer_runs: usize,
@@ -107,10 +116,28 @@ struct FirstAnswers {
 /// it may take at most this many times as long as with none.
 const FIRST_ANSWER_TARGET: f64 = 1.15;
 
+/// Chinese against English on the sentiment model, in one engine build.
+#[derive(Deserialize, Debug)]
+struct LanguagePair {
+    en_median_ms: f64,
+    zh_median_ms: f64,
+    en_p90_ms: f64,
+    zh_p90_ms: f64,
+    runs: usize,
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Debug)]
+struct Languages {
+    wasm: LanguagePair,
+    threads: LanguagePair,
+}
+
 /// Every variant the browser bench measures.
 #[derive(Deserialize, Debug)]
 struct BrowserRun {
     first_answer: FirstAnswers,
+    languages: Languages,
     /// The single-thread build (`?threads=0`): what embeds run.
     wasm: Models,
     /// The multi-threaded build, on the cross-origin isolated main site.
@@ -195,27 +222,36 @@ pub fn run(args: Args) -> Result<()> {
         return Ok(());
     }
     if args.first_answer_only {
-        #[derive(Deserialize)]
-        struct Only {
-            first_answer: FirstAnswers,
-        }
-        let only: Only = serde_json::from_slice(&browser_bench(&args, true)?)
-            .context("reading the browser bench's JSON")?;
-        print_first_answers(&only.first_answer);
+        print_first_answers(&browser_part(&args, "first_answer")?);
+        return Ok(());
+    }
+    if args.languages_only {
+        print_languages(&browser_part(&args, "languages")?);
         return Ok(());
     }
     step("native benchmark (all cores, then one thread)");
     let all = native_in_child(args.runs, None)?;
     let one = native_in_child(args.runs, Some(1))?;
-    let browser: BrowserRun = serde_json::from_slice(&browser_bench(&args, false)?)
+    let browser: BrowserRun = serde_json::from_slice(&browser_bench(&args, "")?)
         .context("reading the browser bench's JSON")?;
     print_report(&all, &one, &browser);
     Ok(())
 }
 
-/// Runs `e2e/bench/browser-bench.mjs` against the built site; its JSON (`first_answer_only`:
-/// only the cold first answers).
-fn browser_bench(args: &Args, first_answer_only: bool) -> Result<Vec<u8>> {
+/// One part of the browser bench, measured alone (`--first-answer-only`, `--languages-only`).
+fn browser_part<T: serde::de::DeserializeOwned>(args: &Args, part: &str) -> Result<T> {
+    let mut all: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&browser_bench(args, part)?)
+            .context("reading the browser bench's JSON")?;
+    let value = all
+        .remove(part)
+        .with_context(|| format!("the browser bench gave no `{part}`"))?;
+    Ok(serde_json::from_value(value)?)
+}
+
+/// Runs `e2e/bench/browser-bench.mjs` against the built site; its JSON. `only` names one part
+/// (`first_answer`, `languages`), or is empty for all of it.
+fn browser_bench(args: &Args, only: &str) -> Result<Vec<u8>> {
     let BenchSite {
         chromium,
         port,
@@ -234,14 +270,9 @@ fn browser_bench(args: &Args, first_answer_only: bool) -> Result<Vec<u8>> {
             "VITRINE_BENCH_FIRST_RUNS",
             args.first_answer_runs.to_string(),
         )
-        .env(
-            "VITRINE_BENCH_ONLY",
-            if first_answer_only {
-                "first_answer"
-            } else {
-                ""
-            },
-        )
+        .env("VITRINE_BENCH_EN_20", EN_20_WORDS)
+        .env("VITRINE_BENCH_ZH_20", ZH_20_CHARACTERS)
+        .env("VITRINE_BENCH_ONLY", only)
         .output()?;
     server.terminate()?;
     anyhow::ensure!(
@@ -382,6 +413,7 @@ fn print_report(all: &Native, one: &Native, browser: &BrowserRun) {
         }
     }
     print_first_answers(&browser.first_answer);
+    print_languages(&browser.languages);
     println!();
     println!("- native: the f32 GEMM path (AVX2/FMA by run-time dispatch); in the browser both models run 8-bit integer products (the shipped default).");
     println!("- cold: empty cache, models downloaded; warm: a reload, models from the Cache API. Downloaded: compressed bytes on the wire for the cold load (page, engine, model).");
@@ -426,6 +458,51 @@ fn print_first_answers(first: &FirstAnswers) {
     println!(
         "- target: with a software adapter ≤ {FIRST_ANSWER_TARGET}× the figure with none: {} ({ratio:.2}×)",
         if ratio <= FIRST_ANSWER_TARGET { "met" } else { "NOT met" }
+    );
+}
+
+fn print_languages(languages: &Languages) {
+    println!();
+    println!(
+        "Sentiment, 20 Chinese characters against 20 English words (interleaved, {} runs each, time inside the worker):",
+        languages.wasm.runs
+    );
+    println!();
+    println!(
+        "| engine | English: median (p90) | Chinese: median (p90) | Chinese vs English | labels |"
+    );
+    println!("|---|---|---|---|---|");
+    let mut worst: f64 = 0.0;
+    for (name, pair) in [
+        ("wasm SIMD, 1 thread", &languages.wasm),
+        ("wasm threads", &languages.threads),
+    ] {
+        let ratio = pair.zh_median_ms / pair.en_median_ms;
+        worst = worst.max(ratio);
+        let labels: Vec<String> = pair
+            .labels
+            .iter()
+            .map(|(l, v)| format!("{l}: {v}"))
+            .collect();
+        println!(
+            "| {name} | {:.1} ms ({:.1}) | {:.1} ms ({:.1}) | {ratio:.2}× | {} |",
+            pair.en_median_ms,
+            pair.en_p90_ms,
+            pair.zh_median_ms,
+            pair.zh_p90_ms,
+            labels.join(", ")
+        );
+    }
+    println!();
+    println!("- English: {EN_20_WORDS:?}");
+    println!("- Chinese: {ZH_20_CHARACTERS:?}");
+    println!(
+        "- target: Chinese ≤ {LANGUAGE_TARGET}× English: {} ({worst:.2}× at worst)",
+        if worst <= LANGUAGE_TARGET {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use model_wasm::image::{decode::decode, ImageClassifier};
-use model_wasm::text::TextClassifier;
+use model_wasm::text::{reading, TextClassifier};
 use serde_json::json;
 
 use crate::eval_sentiment::shipped_sentiment;
@@ -28,15 +28,26 @@ pub fn run(args: Args) -> Result<()> {
     )?)?;
     let mut sentiment_out = Vec::new();
     for text in &sentences {
-        let p = sentiment.classify(text)?;
-        // The browser's `classify` answer, field for field, plus the text it was given.
-        sentiment_out.push(json!({
-            "text": text,
-            "label": p.label,
-            "score": p.score,
-            "scores": p.scores,
-            "truncated": p.truncated,
-        }));
+        // The browser's `classify` answer, field for field, plus the text it was given: a
+        // prediction, or the answer for a text the model cannot read.
+        let answer = match sentiment.classify(text) {
+            Ok(p) => json!({
+                "text": text,
+                "label": p.label,
+                "score": p.score,
+                "scores": p.scores,
+                "truncated": p.truncated,
+            }),
+            Err(e) => match reading::unreadable_answer(crate::eval_sentiment::MODEL_ID, &e) {
+                Some(unreadable) => {
+                    let mut answer = serde_json::to_value(unreadable)?;
+                    answer["text"] = json!(text);
+                    answer
+                }
+                None => return Err(e.into()),
+            },
+        };
+        sentiment_out.push(answer);
     }
 
     let (name, bytes, sha) = shipped_model("image")?;

@@ -73,6 +73,14 @@ pub struct Args {
     /// A character joins the vocabulary when the Chinese training sentences use it this often.
     #[arg(long, default_value_t = 2)]
     pub zh_min_count: usize,
+    /// Chinese training sentences are seen this many times per epoch (there are about a quarter
+    /// as many as English ones).
+    #[arg(long, default_value_t = 1)]
+    pub zh_repeat: usize,
+    /// The learning rate of the word-table rows `--zh` adds, as a multiple of `--lr`: they start
+    /// from the table's mean and must learn from nothing, unlike the pretrained rows.
+    #[arg(long, default_value_t = 1.0)]
+    pub new_rows_lr_scale: f64,
     /// Cut training inputs to this many tokens (validation reads the model's full length).
     /// Long Chinese reviews cost quadratically more; their opening carries most of the verdict.
     #[arg(long)]
@@ -121,6 +129,18 @@ struct State {
     zh_min_count: usize,
     #[serde(default)]
     train_max_tokens: Option<usize>,
+    #[serde(default = "one")]
+    zh_repeat: usize,
+    #[serde(default = "one_f64")]
+    new_rows_lr_scale: f64,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn one_f64() -> f64 {
+    1.0
 }
 
 #[derive(clap::ValueEnum, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,6 +233,12 @@ pub fn run(args: Args) -> Result<()> {
     );
     let model = TextModel::load(&Weights::Float(vb), &spec)?;
     init_params(&varmap, &base_tensors, seed)?;
+    // Where the rows --zh adds begin in the flattened word table (its first element past the
+    // base rows), for their own learning rate.
+    let new_rows_from = match base_tensors.get(WORD_EMBEDDINGS).map(Tensor::dims2) {
+        Some(Ok((rows, width))) if rows < spec.config.vocab_size => Some(rows * width),
+        _ => None,
+    };
     drop(base_tensors);
 
     let params: Vec<(String, Var)> = varmap
@@ -225,6 +251,9 @@ pub fn run(args: Args) -> Result<()> {
     let n_params: usize = params.iter().map(|(_, v)| v.elem_count()).sum();
     eprintln!("trainable parameters: {n_params}");
     let mut opt = AdamW::new(params, state.weight_decay as f32);
+    if let Some(from) = new_rows_from {
+        opt.scale_lr_from(WORD_EMBEDDINGS, from, state.new_rows_lr_scale as f32);
+    }
     if state.step > 0 {
         varmap.load(ckpt.join("model.safetensors"))?;
         opt.load(&ckpt.join("optim.safetensors"), state.step)?;
@@ -403,6 +432,8 @@ impl State {
             zh_val_fraction: args.zh_val_fraction,
             zh_min_count: args.zh_min_count,
             train_max_tokens: args.train_max_tokens,
+            zh_repeat: args.zh_repeat.max(1),
+            new_rows_lr_scale: args.new_rows_lr_scale,
         })
     }
 }
@@ -468,7 +499,9 @@ fn prepare_data(state: &State, data_path: &Path, base: &Path, out: &Path) -> Res
         );
         tokenizer_json = extended.json;
         data::write_tsv(&out.join("val-zh.tsv"), &zh.val)?;
-        train_rows.extend(zh.train);
+        for _ in 0..state.zh_repeat {
+            train_rows.extend(zh.train.iter().cloned());
+        }
         val_sets.push(("zh", zh.val));
     }
     std::fs::write(out.join("tokenizer.json"), &tokenizer_json)?;

@@ -21,6 +21,9 @@ pub struct AdamW {
     beta2: f32,
     eps: f32,
     weight_decay: f32,
+    /// A parameter whose elements from an index on learn at a multiple of the rate: (name,
+    /// first element, multiple). The rows a grown vocabulary adds start from nothing.
+    scaled: Option<(String, usize, f32)>,
 }
 
 impl AdamW {
@@ -43,7 +46,13 @@ impl AdamW {
             beta2: 0.999,
             eps: 1e-8,
             weight_decay,
+            scaled: None,
         }
+    }
+
+    /// Elements `from..` of parameter `name` learn at `scale` × the learning rate.
+    pub fn scale_lr_from(&mut self, name: &str, from: usize, scale: f32) {
+        self.scaled = Some((name.to_owned(), from, scale));
     }
 
     /// One update. Gradients are clipped to a global L2 norm of `max_norm` first (stabilises the
@@ -80,12 +89,17 @@ impl AdamW {
                 self.weight_decay
             };
             let mut p = var.flatten_all()?.to_vec1::<f32>()?;
+            let (from, scale) = match &self.scaled {
+                Some((scaled, from, scale)) if scaled == name => (*from, *scale),
+                _ => (usize::MAX, 1.0),
+            };
             let (m, v) = (&mut self.m[i], &mut self.v[i]);
             for j in 0..p.len() {
                 let gj = g[j] * clip;
                 m[j] = self.beta1 * m[j] + (1.0 - self.beta1) * gj;
                 v[j] = self.beta2 * v[j] + (1.0 - self.beta2) * gj * gj;
                 let update = (m[j] / bc1) / ((v[j] / bc2).sqrt() + self.eps);
+                let lr = if j >= from { lr * scale } else { lr };
                 p[j] -= lr * (update + decay * p[j]);
             }
             var.set(&Tensor::from_vec(p, var.shape(), var.device())?)?;
@@ -129,4 +143,31 @@ impl AdamW {
 
 fn no_decay(name: &str) -> bool {
     name.ends_with(".bias") || name.contains("LayerNorm")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaled_elements_move_by_the_multiple() -> Result<()> {
+        let table = Var::from_vec(vec![1.0f32; 4], (2, 2), &Device::Cpu)?;
+        let loss = table.as_tensor().sum_all()?;
+        let grads = loss.backward()?;
+        let mut opt = AdamW::new(vec![("table".into(), table.clone())], 0.0);
+        // The second row (elements 2 and 3) learns ten times as fast.
+        opt.scale_lr_from("table", 2, 10.0);
+        opt.step(&grads, 1e-3, f32::INFINITY)?;
+        let after = table.flatten_all()?.to_vec1::<f32>()?;
+        let moved: Vec<f32> = after.iter().map(|p| 1.0 - p).collect();
+        assert!(
+            (moved[0] - 1e-3).abs() < 1e-6 && (moved[1] - moved[0]).abs() < 1e-9,
+            "{moved:?}"
+        );
+        assert!(
+            (moved[2] - 1e-2).abs() < 1e-5 && (moved[3] - moved[2]).abs() < 1e-9,
+            "{moved:?}"
+        );
+        Ok(())
+    }
 }

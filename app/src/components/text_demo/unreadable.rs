@@ -29,6 +29,8 @@ pub fn UnreadableNotice(
         }
         None => i18n.text("text.unreadable_unknown")().to_owned(),
     };
+    // The content files carry the space between the two sentences (English has one, Chinese
+    // none).
     let reads = move || {
         i18n.text("text.unreadable_reads")().replace(
             "{languages}",
@@ -67,7 +69,7 @@ pub fn UnreadableNotice(
     view! {
         <div class="notice unreadable" role="status" data-testid=format!("{id}-unreadable")
             data-script=answer.script.clone().unwrap_or_default()>
-            <p class="unreadable-text">{reads}" "{what}</p>
+            <p class="unreadable-text">{reads}{what}</p>
             <div class="unreadable-actions">{readers}{try_example}</div>
         </div>
     }
