@@ -790,6 +790,8 @@ mod tests {
             zh_val_fraction: 0.0,
             zh_min_count: 0,
             train_max_tokens: None,
+            zh_repeat: 1,
+            new_rows_lr_scale: 1.0,
         }
     }
 
