@@ -130,7 +130,12 @@ impl TextClassifier {
     /// [`ModelError::Unreadable`]. Every answer, CPU or GPU, starts here.
     pub fn encode(&self, text: &str) -> Result<Tokens, ModelError> {
         let tokens = self.tokenizer.encode(text)?;
-        match reading::refusal(text, &self.spec.languages, tokens.pieces(), tokens.unknown) {
+        match reading::refusal(
+            text,
+            &self.spec.languages,
+            tokens.pieces_read,
+            tokens.unknown,
+        ) {
             None => Ok(tokens),
             Some(r) => Err(ModelError::Unreadable {
                 script: r.script,

@@ -118,6 +118,7 @@ mod tests {
                     tokens: 2..3,
                 },
             ],
+            pieces_read: 2,
             unknown: 0,
         };
         ExplanationPlan::new("good bad", tokens)

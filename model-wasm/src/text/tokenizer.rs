@@ -27,15 +27,12 @@ pub struct Tokens {
     /// True when some of the text did not fit in the model's `max_tokens`.
     pub truncated: bool,
     pub words: Vec<Word>,
-    /// How many of the words' pieces are the vocabulary's unknown token.
+    /// The word pieces the share of unknown ones is measured on: those of words with a letter
+    /// in them, or every piece when no word has one. An emoji is unknown to the vocabulary but
+    /// says little about whether the model can read the text ("👍 great" is English).
+    pub pieces_read: usize,
+    /// How many of those are the vocabulary's unknown token.
     pub unknown: usize,
-}
-
-impl Tokens {
-    /// Word pieces, special tokens left out.
-    pub fn pieces(&self) -> usize {
-        self.words.iter().map(|w| w.tokens.len()).sum()
-    }
 }
 
 pub struct TextTokenizer {
@@ -75,7 +72,17 @@ impl TextTokenizer {
         if words.is_empty() {
             return Err(ModelError::EmptyText);
         }
-        let unknown = words
+        let has_letter = |w: &&Word| {
+            text.get(w.start..w.end)
+                .is_some_and(|s| s.chars().any(char::is_alphabetic))
+        };
+        let counted: Vec<&Word> = if words.iter().any(|w| has_letter(&w)) {
+            words.iter().filter(has_letter).collect()
+        } else {
+            words.iter().collect()
+        };
+        let pieces_read = counted.iter().map(|w| w.tokens.len()).sum();
+        let unknown = counted
             .iter()
             .flat_map(|w| ids[w.tokens.clone()].iter())
             .filter(|&&id| Some(id) == self.unknown_id)
@@ -84,6 +91,7 @@ impl TextTokenizer {
             ids,
             truncated: cut || !encoding.get_overflowing().is_empty(),
             words,
+            pieces_read,
             unknown,
         })
     }
@@ -133,6 +141,20 @@ mod tests {
         let text = "ab\u{1F600}";
         assert_eq!(clip(text, 3), ("ab", true));
         assert_eq!(clip(text, 6), (text, false));
+    }
+
+    #[test]
+    fn unknown_pieces_are_counted_on_words_with_letters() {
+        let tokenizer = crate::text::tiny::tokenizer(32);
+        // The emoji is unknown, but only "good film" has letters: nothing unknown there.
+        let t = tokenizer.encode("👍 good film").expect("tokens");
+        assert_eq!((t.pieces_read, t.unknown), (2, 0));
+        // "zzz" has letters and is unknown.
+        let t = tokenizer.encode("good zzz").expect("tokens");
+        assert_eq!((t.pieces_read, t.unknown), (2, 1));
+        // No word has a letter: every piece counts.
+        let t = tokenizer.encode("👍 👍").expect("tokens");
+        assert_eq!((t.pieces_read, t.unknown), (2, 2));
     }
 
     #[test]
