@@ -16,7 +16,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 pub use wire::engine::{
-    EngineInfo, ImageClass, TextExplanation, TextPrediction, Unreadable, WordContribution,
+    EngineInfo, ImageClass, TextExplanation, TextPrediction, Unreadable, UnreadableReason,
+    WordContribution,
 };
 
 // A dynamic import, so the SDK (and the worker it starts) load after first paint and are

@@ -31,8 +31,9 @@ test('unreadable: a script the model does not read gets a notice, not a label', 
   assert.match(await notice.innerText(), /^This model reads English\. This text is written in Cyrillic letters, so any label would be a guess\./);
   assert.equal(await page.getByTestId('sentiment-label').count(), 0);
   assert.equal(await page.getByTestId('sentiment-words').count(), 0, 'no words behind an answer not given');
-  await typeAndWait(page, CHINESE, 'unreadable');
-  assert.equal(await notice.getAttribute('data-script'), 'han');
+  // Still unreadable, so wait for the notice of the new text.
+  await page.getByTestId('sentiment-input').fill(CHINESE);
+  await page.locator('[data-testid="sentiment-unreadable"][data-script="han"]').waitFor({ timeout: LOAD });
   assert.match(await notice.innerText(), /Chinese characters/);
   await page.screenshot({ path: artifact('unreadable-en-1280.png') });
   // No model in the catalogue reads Han, so the way on is an example; it is answered.
@@ -77,6 +78,7 @@ test('unreadable: the SDK resolves with {unreadable: true} for classify and expl
   for (const [answer, script] of [[answers.classify, 'cyrillic'], [answers.explain, 'han']]) {
     assert.equal(answer.unreadable, true);
     assert.equal(answer.script, script);
+    assert.equal(answer.reason, 'script');
     assert.deepEqual(answer.languages, ['en']);
     assert.deepEqual(answer.readers, []);
     assert.equal(answer.model, 'sentiment');
@@ -86,6 +88,7 @@ test('unreadable: the SDK resolves with {unreadable: true} for classify and expl
   }
   assert.equal(answers.unknown.unreadable, true);
   assert.equal(answers.unknown.script, 'latin');
+  assert.equal(answers.unknown.reason, 'unknown-words');
   assert.ok(answers.unknown.unknownShare >= 0.5, JSON.stringify(answers.unknown));
   assert.match(answers.unknown.message, /does not know \d+% of this text's word pieces/);
   assert.equal(answers.english.label, 'positive');

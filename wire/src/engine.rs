@@ -40,6 +40,9 @@ pub struct Unreadable {
     /// The text's main script (`latin`, `han`, `kana`, `hangul`, `cyrillic`, `greek`, `arabic`,
     /// `hebrew`, `devanagari`, `thai`, `other`), or none when it has no letters.
     pub script: Option<String>,
+    /// Why: the text is written in a script none of `languages` use, or it is in one they use
+    /// but most of its word pieces are unknown to the vocabulary.
+    pub reason: UnreadableReason,
     /// The languages the model reads (its manifest's `languages`, e.g. `["en"]`).
     pub languages: Vec<String>,
     /// The share of the text's word pieces the vocabulary does not know (0–1).
@@ -50,6 +53,16 @@ pub struct Unreadable {
     pub readers: Vec<String>,
     /// The same in a sentence, in English, for logs and SDK users.
     pub message: String,
+}
+
+/// Why a text gets no label: `"script"` or `"unknown-words"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnreadableReason {
+    /// Its main script is one none of the model's languages is written in.
+    Script,
+    /// At least half of its word pieces (of words with letters) are unknown to the vocabulary.
+    UnknownWords,
 }
 
 /// How much one word of the text moved the answer.

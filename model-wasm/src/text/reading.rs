@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 use wire::catalog::{ModelManifest, TaskKind};
-pub use wire::engine::Unreadable;
+pub use wire::engine::{Unreadable, UnreadableReason};
 
 /// The writing systems told apart. Japanese is `Kana` when a fifth of its letters are kana:
 /// it mixes Han characters with kana, and a Chinese model does not read it.
@@ -220,9 +220,15 @@ pub fn unreadable_answer(model: &str, error: &crate::ModelError) -> Option<Unrea
     else {
         return None;
     };
+    let foreign = script.is_some_and(|s| !reads(languages, s));
     Some(Unreadable {
         unreadable: true,
         model: model.to_owned(),
+        reason: if foreign {
+            UnreadableReason::Script
+        } else {
+            UnreadableReason::UnknownWords
+        },
         script: script.map(|s| s.name().to_owned()),
         languages: languages.clone(),
         unknown_share: *unknown_share,
@@ -293,6 +299,28 @@ mod tests {
         // No letters at all: only the vocabulary decides.
         assert!(refusal("😀😀", &en, 2, 2).is_some());
         assert!(refusal("10/10", &en, 3, 0).is_none());
+    }
+
+    #[test]
+    fn the_answer_says_why() {
+        let answer = |script, unknown_share| {
+            let error = crate::ModelError::Unreadable {
+                script,
+                languages: langs(&["en"]),
+                unknown_share,
+            };
+            unreadable_answer("m", &error).expect("an unreadable answer")
+        };
+        assert_eq!(
+            answer(Some(Script::Han), 1.0).reason,
+            UnreadableReason::Script
+        );
+        assert_eq!(
+            answer(Some(Script::Latin), 0.6).reason,
+            UnreadableReason::UnknownWords
+        );
+        assert_eq!(answer(None, 1.0).reason, UnreadableReason::UnknownWords);
+        assert!(unreadable_answer("m", &crate::ModelError::EmptyText).is_none());
     }
 
     #[test]

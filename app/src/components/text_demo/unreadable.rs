@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::catalogue::use_catalogue;
-use crate::engine::Unreadable;
+use crate::engine::{Unreadable, UnreadableReason};
 use crate::i18n::use_i18n;
 
 #[component]
@@ -23,11 +23,12 @@ pub fn UnreadableNotice(
     let catalogue = use_catalogue();
     let languages = StoredValue::new(answer.languages.clone());
     let script = answer.script.clone();
-    let what = move || match &script {
-        Some(script) => {
+    let reason = answer.reason;
+    let what = move || match (reason, &script) {
+        (UnreadableReason::Script, Some(script)) => {
             i18n.text("text.unreadable_script")().replace("{script}", i18n.script_name(script))
         }
-        None => i18n.text("text.unreadable_unknown")().to_owned(),
+        _ => i18n.text("text.unreadable_unknown")().to_owned(),
     };
     // The content files carry the space between the two sentences (English has one, Chinese
     // none).
