@@ -85,16 +85,22 @@ fn label_index(label: &str, labels: &[String]) -> Option<usize> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scores {
     pub n: usize,
+    /// Rows with no answer (a text the model cannot read): counted as wrong.
+    pub refused: usize,
     pub accuracy: f64,
     pub macro_f1: f64,
     pub recall: Vec<f64>,
     pub confusion: Vec<Vec<u64>>,
 }
 
-pub fn score(rows: &[Row], predicted: &[usize], label_count: usize) -> Scores {
+pub fn score(rows: &[Row], predicted: &[Option<usize>], label_count: usize) -> Scores {
     let mut confusion = vec![vec![0u64; label_count]; label_count];
-    for (row, &p) in rows.iter().zip(predicted) {
-        confusion[row.label][p] += 1;
+    let mut refused = 0;
+    for (row, p) in rows.iter().zip(predicted) {
+        match p {
+            Some(p) => confusion[row.label][*p] += 1,
+            None => refused += 1,
+        }
     }
     let correct: u64 = (0..label_count).map(|i| confusion[i][i]).sum();
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
@@ -117,6 +123,7 @@ pub fn score(rows: &[Row], predicted: &[usize], label_count: usize) -> Scores {
         .collect();
     Scores {
         n: rows.len(),
+        refused,
         accuracy: ratio(correct, rows.len() as u64),
         macro_f1: f1.iter().sum::<f64>() / label_count as f64,
         recall,
@@ -132,6 +139,9 @@ impl Scores {
         table.insert("accuracy".into(), round(self.accuracy).into());
         table.insert("macro_f1".into(), round(self.macro_f1).into());
         table.insert("n".into(), (self.n as i64).into());
+        if self.refused > 0 {
+            table.insert("refused".into(), (self.refused as i64).into());
+        }
         table.insert(
             "recall".into(),
             toml::Value::Array(self.recall.iter().map(|&r| round(r).into()).collect()),
@@ -208,7 +218,7 @@ mod tests {
                 label,
             })
             .collect();
-        let s = score(&rows, &[0, 1, 1, 2], 3);
+        let s = score(&rows, &[Some(0), Some(1), Some(1), Some(2)], 3);
         assert_eq!(s.accuracy, 0.75);
         assert_eq!(s.recall, [0.5, 1.0, 1.0]);
         assert_eq!(s.confusion, [[1, 1, 0], [0, 1, 0], [0, 0, 1]]);

@@ -163,7 +163,7 @@ fn import_image_model(args: &Args, folder: &Path) -> Result<()> {
                     .iter()
                     .enumerate()
                     .max_by(|a, b| a.1.total_cmp(b.1))
-                    .map_or(0, |(i, _)| i),
+                    .map(|(i, _)| i),
             );
         }
         let scores = eval_tsv::score(&rows, &predicted, label_count);
@@ -193,7 +193,7 @@ fn choose_activations(
     file_name: &str,
     bytes: &[u8],
     texts: &[&str],
-    f32_activations: &[usize],
+    f32_activations: &[Option<usize>],
 ) -> Result<()> {
     let float_bytes = import_text::gguf_bytes(ckpt, "float", true)?;
     let float = import_text::classifier(manifest, "float weights", &float_bytes)?;
@@ -203,7 +203,8 @@ fn choose_activations(
         .insert("int8_activations".into(), wire::catalog::Value::Bool(true));
     let fast = import_text::classifier(&int8, file_name, bytes)?;
     let with_int8 = import_text::predicted_indices(&fast, texts)?;
-    let agree = |ours: &[usize]| ours.iter().zip(&reference).filter(|(a, b)| a == b).count();
+    let agree =
+        |ours: &[Option<usize>]| ours.iter().zip(&reference).filter(|(a, b)| a == b).count();
     let (slow, quick) = (agree(f32_activations), agree(&with_int8));
     let on = quick >= slow;
     println!(

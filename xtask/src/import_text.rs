@@ -532,13 +532,18 @@ pub fn classifier(
 pub fn predicted_indices(
     classifier: &model_wasm::text::TextClassifier,
     texts: &[&str],
-) -> Result<Vec<usize>> {
+) -> Result<Vec<Option<usize>>> {
     let labels = classifier.labels();
-    Ok(classifier
-        .classify_batch(texts)?
-        .into_iter()
-        .map(|p| labels.iter().position(|l| *l == p.label).unwrap_or(0))
-        .collect())
+    // One text at a time: a text the model cannot read (another script than its languages) is
+    // refused, `None`, and must not sink the others' answers.
+    texts
+        .iter()
+        .map(|text| match classifier.classify(text) {
+            Ok(p) => Ok(labels.iter().position(|l| *l == p.label)),
+            Err(model_wasm::ModelError::Unreadable { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        })
+        .collect()
 }
 
 /// The catalogue manifest of an imported checkpoint (no metrics yet).
