@@ -116,7 +116,7 @@ pub fn TextDemo(
                 prop:value=move || analysis.text.get() on:input=on_input></textarea>
 
             <ExampleChips examples=examples on_pick=on_example/>
-            <ResultPanel entry=entry analysis=analysis on_reader=on_reader on_example=on_example/>
+            <ResultPanel id=id entry=entry analysis=analysis on_reader=on_reader on_example=on_example/>
             <WordsView entry=entry.get_value() words=analysis.words shown=answered/>
 
             {share_enabled.then(|| view! { <ShareRow text=analysis.text share=share on_copy=Callback::new(copy_link)/> })}

@@ -12,6 +12,8 @@ use crate::i18n::use_i18n;
 
 #[component]
 pub fn ResultPanel(
+    /// The demo's model id (the prefix of its element and test ids).
+    id: &'static str,
     entry: StoredValue<CatalogueEntry>,
     analysis: Analysis,
     /// Analyses a text at once with the model of this id (a reader the notice offers).
@@ -20,7 +22,6 @@ pub fn ResultPanel(
 ) -> impl IntoView {
     let i18n = use_i18n();
     let t = move |key| i18n.text(key);
-    let id: &'static str = crate::engine::model(&entry.with_value(|e| e.manifest.id.clone())).id;
     let first_example =
         move || entry.with_value(|e| i18n.examples(&e.manifest.examples).into_iter().next());
     view! {
