@@ -102,17 +102,23 @@ pub fn first_of(task: TaskKind) -> Result<CatalogueModel> {
 
 /// Reads and checks one folder.
 pub fn read_folder(folder: &Path) -> Result<CatalogueModel> {
+    let model = read_folder_unchecked(folder)?;
+    check(&model)?;
+    Ok(model)
+}
+
+/// A folder's manifest before its files are checked: for the commands that write those files
+/// (a new folder has no weights yet, so the checked catalogue cannot load).
+pub fn read_folder_unchecked(folder: &Path) -> Result<CatalogueModel> {
     let path = folder.join("model.toml");
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let manifest: ModelManifest = toml::from_str(&text)
         .with_context(|| format!("{} is not a valid model manifest", path.display()))?;
-    let model = CatalogueModel {
+    Ok(CatalogueModel {
         manifest,
         folder: folder.to_owned(),
-    };
-    check(&model)?;
-    Ok(model)
+    })
 }
 
 fn check(model: &CatalogueModel) -> Result<()> {
@@ -378,10 +384,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_chinese_reader_answers_inside_the_sentiment_demo_not_in_its_own() {
+        let models = load().expect("the shipped catalogue");
+        let get = |id: &str| {
+            models
+                .iter()
+                .find(|m| m.manifest.id == id)
+                .map(|m| m.manifest.clone())
+                .expect(id)
+        };
+        let (en, zh, image) = (get("sentiment"), get("sentiment-zh"), get("image"));
+        assert!(zh.same_job(&en) && zh.reads_for(&en));
+        assert!(!en.reads_for(&en), "a model does not read for itself");
+        assert!(!image.reads_for(&en) && !image.same_job(&en));
+        let mut english_too = zh.clone();
+        english_too.languages.push("en".into());
+        assert!(
+            !english_too.reads_for(&en),
+            "a second English reader is a model of its own, with its own demo"
+        );
+    }
+
+    #[test]
     fn the_shipped_catalogue_reads_and_checks() {
         let models = load().expect("the shipped catalogue");
         let ids: Vec<&str> = models.iter().map(|m| m.manifest.id.as_str()).collect();
-        assert_eq!(ids, ["sentiment", "image"]);
+        assert_eq!(ids, ["sentiment", "image", "sentiment-zh"]);
         let catalogue = browser_catalogue(&models).expect("browser catalogue");
         let sentiment = catalogue.get("sentiment").expect("sentiment entry");
         assert_eq!(sentiment.file, "sentiment/sentiment-minilm-l6-sst2-q8.gguf");

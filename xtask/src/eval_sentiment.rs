@@ -122,16 +122,22 @@ pub fn run(args: Args) -> Result<()> {
     let mut answering: Vec<&str> = routes.clone();
     answering.sort_unstable();
     answering.dedup();
+    // The model the figures belong to: the one that answered every row (a Chinese split goes
+    // to the Chinese reader), else the sentiment entry.
+    let answered_by = match answering.as_slice() {
+        [only] => (*only).to_owned(),
+        _ => MODEL_ID.to_owned(),
+    };
     let mut labels = Vec::new();
     let started = std::time::Instant::now();
-    for id in answering {
+    for &id in &answering {
         let (classifier, what) = routed_classifier(id, args.model.as_deref(), mode)?;
         let rows: Vec<usize> = (0..texts.len()).filter(|&i| routes[i] == id).collect();
         eprintln!("{id} ({what}, {mode:?} matmuls): {} rows", rows.len());
         for (i, answer) in rows.iter().zip(answer_all(&classifier, &texts, &rows)?) {
             answers[*i] = answer;
         }
-        if id == MODEL_ID {
+        if id == answered_by {
             labels = classifier.labels().to_vec();
             report_latency(&classifier)?;
         }
@@ -152,7 +158,8 @@ pub fn run(args: Args) -> Result<()> {
     let refused = answers.iter().filter(|a| a.is_none()).count();
 
     if let Some(weights) = &args.float {
-        let spec = sentiment_spec()?;
+        let model = crate::catalogue::model(&answered_by)?;
+        let spec = TextModelSpec::from_manifest(&model.manifest)?;
         let float = float_classifier(weights, &spec)?;
         let all: Vec<usize> = (0..texts.len()).collect();
         let float_pred = answer_all(&float, &texts, &all)?;
@@ -193,7 +200,14 @@ pub fn run(args: Args) -> Result<()> {
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         };
-        let name = asked.weights().map(|f| f.name.clone()).unwrap_or_default();
+        if answering.len() > 1 {
+            bail!(
+                "--record: the rows went to several models ({}); record one language's split at a time",
+                answering.join(", ")
+            );
+        }
+        let recorded = crate::catalogue::model(&answered_by)?.manifest;
+        let name = recorded.weights().map(|f| f.name.clone()).unwrap_or_default();
         let prefix = &args.record_prefix;
         let mut values = toml::Table::new();
         values.insert(format!("{prefix}model"), name.into());
@@ -202,7 +216,7 @@ pub fn run(args: Args) -> Result<()> {
         values.insert(format!("{prefix}accuracy"), round4(acc).into());
         values.insert(format!("{prefix}f1"), round4(f1).into());
         values.insert(format!("{prefix}refused"), i64::try_from(refused)?.into());
-        crate::catalogue::record_prefixed_metrics(MODEL_ID, prefix, &values)?;
+        crate::catalogue::record_prefixed_metrics(&answered_by, prefix, &values)?;
     }
     println!("accuracy={acc:.4} f1={f1:.4} n={}", texts.len());
     Ok(())

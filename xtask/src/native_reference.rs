@@ -1,16 +1,18 @@
 //! `cargo xtask native-reference --out FILE`: runs the shipped models natively on the e2e
-//! fixtures (sentences in `e2e/fixtures/sentences.json`, photos in `assets/samples/`) and writes
+//! fixtures, each sentence through the model the browser routes it to, (sentences in `e2e/fixtures/sentences.json`, photos in `assets/samples/`) and writes
 //! the answers as JSON. The browser suite runs the same inputs through the wasm worker and
 //! compares: one model code path must give one answer on both targets.
 
 use std::path::PathBuf;
 
-use anyhow::Result;
-use model_wasm::image::{decode::decode, ImageClassifier};
-use model_wasm::text::{reading, TextClassifier};
-use serde_json::json;
+use std::collections::HashMap;
 
-use crate::eval_sentiment::shipped_sentiment;
+use anyhow::{Context, Result};
+use model_wasm::image::{decode::decode, ImageClassifier};
+use model_wasm::text::{reading, TextClassifier, TextModelSpec};
+use serde_json::json;
+use wire::catalog::ModelManifest;
+
 use crate::project::{root, shipped_model};
 
 #[derive(clap::Args)]
@@ -21,24 +23,42 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let (name, bytes, sha, spec) = shipped_sentiment()?;
-    let sentiment = TextClassifier::from_model_file(&name, &bytes, &sha, &spec)?;
+    let catalogue = crate::catalogue::load()?;
+    let manifests: Vec<ModelManifest> = catalogue.iter().map(|m| m.manifest.clone()).collect();
+    let asked = manifests
+        .iter()
+        .find(|m| m.id == crate::eval_sentiment::MODEL_ID)
+        .context("no sentiment model in the catalogue")?;
+    let mut readers: HashMap<String, TextClassifier> = HashMap::new();
     let sentences: Vec<String> = serde_json::from_str(&std::fs::read_to_string(
         root().join("e2e/fixtures/sentences.json"),
     )?)?;
     let mut sentiment_out = Vec::new();
     for text in &sentences {
-        // The browser's `classify` answer, field for field, plus the text it was given: a
-        // prediction, or the answer for a text the model cannot read.
-        let answer = match sentiment.classify(text) {
+        // Each text goes to the model the browser's worker routes it to.
+        let id = reading::route(text, &manifests, asked).id.clone();
+        if !readers.contains_key(&id) {
+            let model = crate::catalogue::model(&id)?;
+            let spec = TextModelSpec::from_manifest(&model.manifest)?;
+            let (name, bytes, sha) = shipped_model(&id)?;
+            readers.insert(
+                id.clone(),
+                TextClassifier::from_model_file(&name, &bytes, &sha, &spec)?,
+            );
+        }
+        let classifier = &readers[&id];
+        // The browser's `classify` answer, field for field, plus the text it was given and the
+        // model that answered: a prediction, or the answer for a text it cannot read.
+        let answer = match classifier.classify(text) {
             Ok(p) => json!({
                 "text": text,
+                "model": id,
                 "label": p.label,
                 "score": p.score,
                 "scores": p.scores,
                 "truncated": p.truncated,
             }),
-            Err(e) => match reading::unreadable_answer(crate::eval_sentiment::MODEL_ID, &e) {
+            Err(e) => match reading::unreadable_answer(&id, &e) {
                 Some(unreadable) => {
                     let mut answer = serde_json::to_value(unreadable)?;
                     answer["text"] = json!(text);

@@ -1,6 +1,7 @@
-//! `cargo xtask quantize-sentiment`: the trained float weights → the one shipped file,
-//! `assets/models/sentiment/sentiment-minilm-l6-sst2-q8.gguf` (its sha256 and size go into the
-//! folder's model.toml).
+//! `cargo xtask quantize-sentiment`: the trained float weights → a sentiment model's shipped
+//! file, named by its catalogue folder's `[[files]]` (`--model sentiment`, the English reader, by
+//! default; `--model sentiment-zh` for the Chinese one). The file's sha256 and size, and the
+//! vocabulary the weights have, go into the folder's model.toml.
 //!
 //! A thin front-end to `import-model`'s text path: the fine-tuned checkpoint is read by the same
 //! reader ([`Checkpoint`]), checked against the shape its catalogue entry gives, and written by
@@ -25,6 +26,10 @@ pub struct Args {
     /// Trained weights (safetensors); default: best.safetensors from train-sentiment's output.
     #[arg(long)]
     pub weights: Option<PathBuf>,
+    /// The catalogue folder whose model this is: its model.toml gives the shape the weights
+    /// must have and the file's name.
+    #[arg(long, default_value = crate::eval_sentiment::MODEL_ID)]
+    pub model: String,
     /// Directory the model file is written to (default: its catalogue folder, whose model.toml
     /// records the new sha256 and size).
     #[arg(long)]
@@ -35,28 +40,29 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The shipped file's name, inside the `sentiment` catalogue folder.
-pub const MODEL_FILE: &str = "sentiment-minilm-l6-sst2-q8.gguf";
-/// The file's `general.name`.
-const GENERAL_NAME: &str = "all-MiniLM-L6-v2 fine-tuned on SST-2, Q8_0";
 /// all-MiniLM-L6-v2's licence, which the fine-tuned weights keep.
 const LICENSE: &str = "Apache-2.0";
 
-/// The catalogue folder the shipped sentiment model lives in.
-pub fn default_out_dir_for_model() -> PathBuf {
-    repo_root().join("assets/models/sentiment")
-}
-
-pub fn default_model_path() -> PathBuf {
-    default_out_dir_for_model().join(MODEL_FILE)
+/// The file's `general.name`: the model's English display name.
+fn general_name(manifest: &wire::catalog::ModelManifest) -> String {
+    format!("{}, Q8_0", manifest.name.en)
 }
 
 pub fn run(args: Args) -> Result<()> {
     let weights = args
         .weights
         .unwrap_or_else(|| default_out_dir().join("best.safetensors"));
-    let out_dir = args.out_dir.unwrap_or_else(default_out_dir_for_model);
-    let mut spec = crate::eval_sentiment::sentiment_spec()?;
+    // Unchecked: this command writes the file the check would look for.
+    let model = crate::catalogue::read_folder_unchecked(&crate::catalogue::dir().join(&args.model))?;
+    let file_name = model
+        .manifest
+        .weights()
+        .with_context(|| format!("{} lists no [[files]]", model.manifest_path().display()))?
+        .name
+        .clone();
+    let out_dir = args.out_dir.unwrap_or_else(|| model.folder.clone());
+    let mut spec = TextModelSpec::from_manifest(&model.manifest)
+        .with_context(|| model.manifest_path().display().to_string())?;
     // A run that grew the vocabulary (train-sentiment --zh) writes its tokenizer next to the
     // weights; the word table's rows say how large it is.
     let tokenizer_dir = match weights.parent() {
@@ -65,8 +71,8 @@ pub fn run(args: Args) -> Result<()> {
     };
     spec.config.vocab_size = vocab_rows(&weights)?;
     let ckpt = trained_checkpoint(&weights, &tokenizer_dir, &spec)?;
-    let bytes = model_file_bytes(&ckpt)?;
-    crate::catalogue::write_model_file(&out_dir, MODEL_FILE, &bytes)?;
+    let bytes = model_file_bytes(&ckpt, &general_name(&model.manifest))?;
+    crate::catalogue::write_model_file(&out_dir, &file_name, &bytes)?;
     crate::catalogue::set_architecture_count(&out_dir, "vocab", spec.config.vocab_size)?;
     let q8: usize = ckpt
         .tensors
@@ -82,7 +88,7 @@ pub fn run(args: Args) -> Result<()> {
     );
     println!(
         "wrote {} sha256 {}",
-        out_dir.join(MODEL_FILE).display(),
+        out_dir.join(&file_name).display(),
         model_wasm::checksum::sha256_hex(&bytes)
     );
     println!(
@@ -143,8 +149,8 @@ fn vocab_rows(weights: &Path) -> Result<usize> {
 }
 
 /// The shipped model file's bytes for a checkpoint (8-bit).
-pub fn model_file_bytes(ckpt: &TextCheckpoint) -> Result<Vec<u8>> {
-    import_text::gguf_bytes(ckpt, GENERAL_NAME, false)
+pub fn model_file_bytes(ckpt: &TextCheckpoint, general_name: &str) -> Result<Vec<u8>> {
+    import_text::gguf_bytes(ckpt, general_name, false)
 }
 
 /// Size after `gzip -9`, what a server sending `Content-Encoding: gzip` puts on the wire.
@@ -213,7 +219,8 @@ mod tests {
         candle_core::safetensors::save(&floats, &weights)?;
 
         let ckpt = trained_checkpoint(&weights, &base, &spec)?;
-        let ours = model_file_bytes(&ckpt)?;
+        let manifest = crate::catalogue::model(crate::eval_sentiment::MODEL_ID)?.manifest;
+        let ours = model_file_bytes(&ckpt, &general_name(&manifest))?;
         let new = header(&ours)?;
 
         // Every tensor: name, shape, type, place and bytes.
