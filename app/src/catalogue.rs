@@ -40,6 +40,47 @@ impl SiteCatalogue {
         })
     }
 
+    /// The models that get a demo of their own (landing, kiosk tabs, attract loop), in list
+    /// order: all but those that only read other languages for an earlier model
+    /// ([`wire::catalog::ModelManifest::reads_for`]), which answer inside its demo.
+    pub fn demos(self) -> Vec<CatalogueEntry> {
+        let all = self.entries();
+        all.iter()
+            .enumerate()
+            .filter(|(i, e)| !all[..*i].iter().any(|before| e.manifest.reads_for(&before.manifest)))
+            .map(|(_, e)| e.clone())
+            .collect()
+    }
+
+    /// The languages `entry`'s demo reads: its own, then those of the models that read for it
+    /// (the router sends them text in their scripts).
+    pub fn demo_languages(self, entry: &CatalogueEntry) -> Vec<String> {
+        let mut languages = entry.manifest.languages.clone();
+        for reader in self.entries() {
+            if reader.manifest.reads_for(&entry.manifest) {
+                for l in reader.manifest.languages {
+                    if !languages.contains(&l) {
+                        languages.push(l);
+                    }
+                }
+            }
+        }
+        languages
+    }
+
+    /// The models that read for `entry` in `language` (a Chinese page's sentiment demo: the
+    /// Chinese reader), which that page's examples will be routed to.
+    pub fn readers_in(self, entry: &CatalogueEntry, language: &str) -> Vec<String> {
+        self.entries()
+            .into_iter()
+            .filter(|r| {
+                r.manifest.reads_for(&entry.manifest)
+                    && r.manifest.languages.iter().any(|l| l == language)
+            })
+            .map(|r| r.manifest.id)
+            .collect()
+    }
+
     /// The first model of `kind` in list order.
     pub fn first_of(self, kind: TaskKind) -> Option<CatalogueEntry> {
         self.entries().into_iter().find(|e| e.manifest.task == kind)

@@ -160,6 +160,25 @@ fn default_order() -> u32 {
 }
 
 impl ModelManifest {
+    /// The same task and the same label ids in the same order: either model can answer for the
+    /// other (the router's choice between readers of different languages).
+    pub fn same_job(&self, other: &ModelManifest) -> bool {
+        self.task == other.task
+            && self.labels.len() == other.labels.len()
+            && self.labels.iter().zip(&other.labels).all(|(a, b)| a.id == b.id)
+    }
+
+    /// This model only adds languages to `other`: the same job, and none of the languages
+    /// `other` reads. It answers inside `other`'s demo, where the router sends text in its
+    /// script, rather than in a demo of its own.
+    pub fn reads_for(&self, other: &ModelManifest) -> bool {
+        self.id != other.id
+            && self.same_job(other)
+            && !self.languages.is_empty()
+            && !other.languages.is_empty()
+            && !self.languages.iter().any(|l| other.languages.contains(l))
+    }
+
     /// The weights file the worker loads.
     pub fn weights(&self) -> Option<&ModelFile> {
         self.files.first()

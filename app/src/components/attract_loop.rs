@@ -109,7 +109,7 @@ pub fn AttractLoop(
     let catalogue = use_catalogue();
     // Fixed at the first catalogue seen (examples of the kiosk's start language).
     let slides = Memo::new(move |_| {
-        slides(&catalogue.entries(), |e| {
+        slides(&catalogue.demos(), |e| {
             i18n.examples(&e.manifest.examples)
         })
     });

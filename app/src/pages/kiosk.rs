@@ -98,7 +98,7 @@ pub fn Kiosk() -> impl IntoView {
 
     // The shown model: the picked tab, else the first in the catalogue.
     let shown = Memo::new(move |_| {
-        let entries = catalogue.entries();
+        let entries = catalogue.demos();
         let picked = tab.get();
         entries
             .iter()
@@ -107,7 +107,7 @@ pub fn Kiosk() -> impl IntoView {
             .cloned()
     });
     let tabs = move || {
-        catalogue.entries().into_iter().map(|entry| {
+        catalogue.demos().into_iter().map(|entry| {
             let id = entry.manifest.id.clone();
             let pressed = {
                 let id = id.clone();

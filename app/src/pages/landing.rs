@@ -17,12 +17,12 @@ pub fn Landing() -> impl IntoView {
     let i18n = use_i18n();
     let t = move |key| i18n.text(key);
     let catalogue = use_catalogue();
-    // The hero shows the first text model; the demos section every other one.
+    // The hero shows the first text model; the demos section every other one with a demo.
     let hero = Memo::new(move |_| catalogue.first_of(TaskKind::TextClassification));
     let others = Memo::new(move |_| {
         let hero_id = hero.get().map(|e| e.manifest.id);
         catalogue
-            .entries()
+            .demos()
             .into_iter()
             .filter(|e| Some(&e.manifest.id) != hero_id.as_ref())
             .collect::<Vec<_>>()

@@ -173,17 +173,10 @@ pub fn readers<'a>(
     asked: &ModelManifest,
     script: Script,
 ) -> Vec<&'a ModelManifest> {
-    let same_job = |m: &ModelManifest| {
-        m.task == TaskKind::TextClassification
-            && m.labels.len() == asked.labels.len()
-            && m.labels
-                .iter()
-                .zip(&asked.labels)
-                .all(|(a, b)| a.id == b.id)
-    };
     let mut found: Vec<&ModelManifest> = catalogue
         .iter()
-        .filter(|m| same_job(m) && reads(&m.languages, script))
+        .filter(|m| m.task == TaskKind::TextClassification && m.same_job(asked))
+        .filter(|m| reads(&m.languages, script))
         .collect();
     found.sort_by_key(|m| (m.id != asked.id, m.order));
     found

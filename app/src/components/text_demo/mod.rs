@@ -81,7 +81,10 @@ pub fn TextDemo(
         });
     };
 
-    let languages = move || entry.with_value(|e| i18n.language_names(&e.manifest.languages));
+    let catalogue = crate::catalogue::use_catalogue();
+    preload_readers_of_page_language(entry);
+    let languages =
+        move || entry.with_value(|e| i18n.language_names(&catalogue.demo_languages(e)));
     let placeholder = move || {
         let first = entry.with_value(|e| i18n.examples(&e.manifest.examples).into_iter().next());
         first.map(|example| t("text.placeholder")().replace("{example}", &example))
@@ -126,6 +129,19 @@ pub fn TextDemo(
 
 /// A share link (`#text=…`) restores its text and runs it straight away, also when the address
 /// changes while the page is open.
+/// The page's examples in its language go to the reader of that language (the Chinese page's
+/// sentiment examples: the Chinese reader): load it with the demo's own model rather than when
+/// the first example is already waiting for it.
+fn preload_readers_of_page_language(entry: StoredValue<CatalogueEntry>) {
+    let (i18n, catalogue) = (use_i18n(), crate::catalogue::use_catalogue());
+    Effect::new(move |_| {
+        let language = i18n.locale.get().code();
+        for reader in entry.with_value(|e| catalogue.readers_in(e, language)) {
+            model(&reader).preload();
+        }
+    });
+}
+
 fn restore_shared_text(text: RwSignal<String>, set_now: impl Fn(String) + Copy + 'static) {
     if let Some(shared) = shared_text() {
         set_now(shared);
