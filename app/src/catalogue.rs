@@ -47,7 +47,11 @@ impl SiteCatalogue {
         let all = self.entries();
         all.iter()
             .enumerate()
-            .filter(|(i, e)| !all[..*i].iter().any(|before| e.manifest.reads_for(&before.manifest)))
+            .filter(|(i, e)| {
+                !all[..*i]
+                    .iter()
+                    .any(|before| e.manifest.reads_for(&before.manifest))
+            })
             .map(|(_, e)| e.clone())
             .collect()
     }

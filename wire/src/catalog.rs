@@ -165,7 +165,11 @@ impl ModelManifest {
     pub fn same_job(&self, other: &ModelManifest) -> bool {
         self.task == other.task
             && self.labels.len() == other.labels.len()
-            && self.labels.iter().zip(&other.labels).all(|(a, b)| a.id == b.id)
+            && self
+                .labels
+                .iter()
+                .zip(&other.labels)
+                .all(|(a, b)| a.id == b.id)
     }
 
     /// This model only adds languages to `other`: the same job, and none of the languages

@@ -207,7 +207,10 @@ pub fn run(args: Args) -> Result<()> {
             );
         }
         let recorded = crate::catalogue::model(&answered_by)?.manifest;
-        let name = recorded.weights().map(|f| f.name.clone()).unwrap_or_default();
+        let name = recorded
+            .weights()
+            .map(|f| f.name.clone())
+            .unwrap_or_default();
         let prefix = &args.record_prefix;
         let mut values = toml::Table::new();
         values.insert(format!("{prefix}model"), name.into());

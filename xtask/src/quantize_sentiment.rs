@@ -53,7 +53,8 @@ pub fn run(args: Args) -> Result<()> {
         .weights
         .unwrap_or_else(|| default_out_dir().join("best.safetensors"));
     // Unchecked: this command writes the file the check would look for.
-    let model = crate::catalogue::read_folder_unchecked(&crate::catalogue::dir().join(&args.model))?;
+    let model =
+        crate::catalogue::read_folder_unchecked(&crate::catalogue::dir().join(&args.model))?;
     let file_name = model
         .manifest
         .weights()

@@ -526,19 +526,17 @@ struct ValSet {
 /// into `out`: `tokenizer.json` (the initial one, or with the added Chinese characters, or
 /// compacted), `val.tsv` (English), `val-zh.tsv` and `split.json` (the counts). `init_json` is
 /// the tokenizer of the weights training starts from.
-fn prepare_data(
-    state: &State,
-    data_path: &Path,
-    init_json: &[u8],
-    out: &Path,
-) -> Result<Prepared> {
+fn prepare_data(state: &State, data_path: &Path, init_json: &[u8], out: &Path) -> Result<Prepared> {
     let mut spec = crate::eval_sentiment::sentiment_spec()?;
     if let Some(layers) = state.layers {
         spec.config.layers = layers;
     }
     if let Some(rows) = state.max_positions {
         if rows < spec.max_tokens {
-            bail!("--max-positions {rows} is shorter than the {} tokens the model reads", spec.max_tokens);
+            bail!(
+                "--max-positions {rows} is shorter than the {} tokens the model reads",
+                spec.max_tokens
+            );
         }
         spec.config.max_positions = rows;
     }

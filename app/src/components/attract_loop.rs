@@ -108,11 +108,8 @@ pub fn AttractLoop(
     let t = move |key| i18n.text(key);
     let catalogue = use_catalogue();
     // Fixed at the first catalogue seen (examples of the kiosk's start language).
-    let slides = Memo::new(move |_| {
-        slides(&catalogue.demos(), |e| {
-            i18n.examples(&e.manifest.examples)
-        })
-    });
+    let slides =
+        Memo::new(move |_| slides(&catalogue.demos(), |e| i18n.examples(&e.manifest.examples)));
     let current = RwSignal::new(0usize);
     // One answer per slide, filled in as slides first appear.
     let answers = RwSignal::new(Vec::<Option<Answer>>::new());

@@ -183,7 +183,10 @@ mod tests {
         let json: Value = serde_json::from_slice(&c.json)?;
         assert_eq!(json["model"]["vocab"]["很"], 7);
         assert_eq!(json["added_tokens"][2]["id"], 2);
-        assert_eq!(json["post_processor"]["special_tokens"]["[SEP]"]["ids"][0], 3);
+        assert_eq!(
+            json["post_processor"]["special_tokens"]["[SEP]"]["ids"][0],
+            3
+        );
         Ok(())
     }
 

@@ -83,8 +83,7 @@ pub fn TextDemo(
 
     let catalogue = crate::catalogue::use_catalogue();
     preload_readers_of_page_language(entry);
-    let languages =
-        move || entry.with_value(|e| i18n.language_names(&catalogue.demo_languages(e)));
+    let languages = move || entry.with_value(|e| i18n.language_names(&catalogue.demo_languages(e)));
     let placeholder = move || {
         let first = entry.with_value(|e| i18n.examples(&e.manifest.examples).into_iter().next());
         first.map(|example| t("text.placeholder")().replace("{example}", &example))
