@@ -29,7 +29,7 @@ const POSITIVE: &str = "positive";
 
 /// The sentiment model as its catalogue entry describes it (shape, labels, max tokens).
 pub fn sentiment_spec() -> Result<TextModelSpec> {
-    let model = crate::catalogue::model(MODEL_ID)?;
+    let model = crate::catalogue::model_to_measure(MODEL_ID)?;
     TextModelSpec::from_manifest(&model.manifest)
         .with_context(|| model.manifest_path().display().to_string())
 }
@@ -108,7 +108,7 @@ pub fn run(args: Args) -> Result<()> {
     };
 
     // Every row goes where the browser's worker would send it.
-    let catalogue = crate::catalogue::load()?;
+    let catalogue = crate::catalogue::load_to_measure()?;
     let manifests: Vec<ModelManifest> = catalogue.iter().map(|m| m.manifest.clone()).collect();
     let asked = manifests
         .iter()
@@ -122,12 +122,17 @@ pub fn run(args: Args) -> Result<()> {
     let mut answering: Vec<&str> = routes.clone();
     answering.sort_unstable();
     answering.dedup();
-    // The model the figures belong to: the one that answered every row (a Chinese split goes
-    // to the Chinese reader), else the sentiment entry.
-    let answered_by = match answering.as_slice() {
-        [only] => (*only).to_owned(),
-        _ => MODEL_ID.to_owned(),
-    };
+    // The model the figures belong to: the one that answered most rows (a Chinese split goes to
+    // the Chinese reader, though a review written mostly in Latin letters goes to the English
+    // one, as in the browser); on a tie, the sentiment entry.
+    let rows_of = |id: &str| routes.iter().filter(|&&r| r == id).count();
+    let answered_by = answering
+        .iter()
+        .copied()
+        .max_by_key(|&id| (rows_of(id), id == MODEL_ID))
+        .unwrap_or(MODEL_ID)
+        .to_owned();
+    let routed_elsewhere = texts.len() - rows_of(&answered_by);
     let mut labels = Vec::new();
     let started = std::time::Instant::now();
     for &id in &answering {
@@ -139,7 +144,10 @@ pub fn run(args: Args) -> Result<()> {
         }
         if id == answered_by {
             labels = classifier.labels().to_vec();
-            report_latency(&classifier)?;
+            let manifest = manifests.iter().find(|m| m.id == id);
+            if let Some(manifest) = manifest {
+                report_latency(&classifier, manifest)?;
+            }
         }
     }
     if labels.is_empty() {
@@ -158,22 +166,29 @@ pub fn run(args: Args) -> Result<()> {
     let refused = answers.iter().filter(|a| a.is_none()).count();
 
     if let Some(weights) = &args.float {
-        let model = crate::catalogue::model(&answered_by)?;
+        let model = crate::catalogue::model_to_measure(&answered_by)?;
         let spec = TextModelSpec::from_manifest(&model.manifest)?;
         let float = float_classifier(weights, &spec)?;
-        let all: Vec<usize> = (0..texts.len()).collect();
-        let float_pred = answer_all(&float, &texts, &all)?;
-        let agree = answers
+        // The float weights stand in for `answered_by` only; rows routed to another model keep
+        // that model's answers, as the site would give them.
+        let mine: Vec<usize> = (0..texts.len())
+            .filter(|&i| routes[i] == answered_by)
+            .collect();
+        let mut float_pred = answers.clone();
+        for (i, answer) in mine.iter().zip(answer_all(&float, &texts, &mine)?) {
+            float_pred[*i] = answer;
+        }
+        let label_of = |p: &Option<TextPrediction>| p.as_ref().map(|p| p.label.clone());
+        let agree = mine
             .iter()
-            .zip(&float_pred)
-            .filter(|(a, b)| a.as_ref().map(|p| &p.label) == b.as_ref().map(|p| &p.label))
+            .filter(|&&i| label_of(&answers[i]) == label_of(&float_pred[i]))
             .count();
         let (acc, f1) = scores(&float_pred, &gold, &labels, positive);
         println!("float: accuracy={acc:.4} f1={f1:.4}");
         println!(
-            "agreement(8-bit, float)={:.4} ({agree}/{})",
-            agree as f64 / texts.len() as f64,
-            texts.len()
+            "agreement(8-bit, float)={:.4} ({agree}/{} rows {answered_by} answered)",
+            agree as f64 / mine.len().max(1) as f64,
+            mine.len()
         );
         if let Some(out) = &args.write_float_labels {
             let labelled: Vec<data::Example> = texts
@@ -193,6 +208,11 @@ pub fn run(args: Args) -> Result<()> {
     if refused > 0 {
         println!("refused as unreadable: {refused} (counted as wrong)");
     }
+    if routed_elsewhere > 0 {
+        println!(
+            "answered by other models than {answered_by} (by their script): {routed_elsewhere}"
+        );
+    }
     if args.record {
         let data = match args.split.as_deref().and_then(split_description) {
             Some(description) => description.to_owned(),
@@ -200,13 +220,7 @@ pub fn run(args: Args) -> Result<()> {
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         };
-        if answering.len() > 1 {
-            bail!(
-                "--record: the rows went to several models ({}); record one language's split at a time",
-                answering.join(", ")
-            );
-        }
-        let recorded = crate::catalogue::model(&answered_by)?.manifest;
+        let recorded = crate::catalogue::model_to_measure(&answered_by)?.manifest;
         let name = recorded
             .weights()
             .map(|f| f.name.clone())
@@ -219,6 +233,12 @@ pub fn run(args: Args) -> Result<()> {
         values.insert(format!("{prefix}accuracy"), round4(acc).into());
         values.insert(format!("{prefix}f1"), round4(f1).into());
         values.insert(format!("{prefix}refused"), i64::try_from(refused)?.into());
+        if routed_elsewhere > 0 {
+            values.insert(
+                format!("{prefix}routed_elsewhere"),
+                i64::try_from(routed_elsewhere)?.into(),
+            );
+        }
         crate::catalogue::record_prefixed_metrics(&answered_by, prefix, &values)?;
     }
     println!("accuracy={acc:.4} f1={f1:.4} n={}", texts.len());
@@ -232,7 +252,7 @@ fn routed_classifier(
     file: Option<&std::path::Path>,
     mode: MatmulMode,
 ) -> Result<(TextClassifier, String)> {
-    let model = crate::catalogue::model(id)?;
+    let model = crate::catalogue::model_to_measure(id)?;
     let spec = TextModelSpec::from_manifest(&model.manifest)
         .with_context(|| model.manifest_path().display().to_string())?;
     let (path, sha256) = match file.filter(|_| id == MODEL_ID) {
@@ -322,8 +342,13 @@ fn label_index(labels: &[String], p: &TextPrediction) -> u32 {
 }
 
 /// Median single-sentence latency, the case the demo page cares about (one visitor, one sentence).
-fn report_latency(classifier: &TextClassifier) -> Result<()> {
-    let text = "the performances are strong, but the script never quite finds its footing";
+/// Native latency of one sentence in the model's own language: its manifest's first English
+/// example (a Chinese reader's examples are Chinese on both pages).
+fn report_latency(classifier: &TextClassifier, manifest: &ModelManifest) -> Result<()> {
+    let text = manifest.examples.en.first().map_or(
+        "the performances are strong, but the script never quite finds its footing",
+        String::as_str,
+    );
     let tokens = classifier.tokenizer().encode(text)?.ids.len();
     let mut ms: Vec<f64> = (0..21)
         .map(|_| {

@@ -142,7 +142,7 @@ pub fn cargo_at_low_priority() -> Command {
 
 /// The weights of catalogue model `id`: file name, bytes and recorded sha256.
 pub fn shipped_model(id: &str) -> Result<(String, Vec<u8>, String)> {
-    let model = crate::catalogue::model(id)?;
+    let model = crate::catalogue::model_to_measure(id)?;
     let (bytes, sha256) = model.weight_bytes()?;
     let name = model
         .manifest
@@ -160,7 +160,8 @@ pub fn read_sha256(model: &Path) -> Result<String> {
         .and_then(|n| n.to_str())
         .unwrap_or_default();
     if let Some(folder) = model.parent().filter(|f| f.join("model.toml").is_file()) {
-        let entry = crate::catalogue::read_folder(folder)?;
+        // Only the recorded digest is read here: the engine checks the bytes against it.
+        let entry = crate::catalogue::read_folder_unchecked(folder)?;
         return entry
             .manifest
             .files
