@@ -29,8 +29,8 @@ export async function launch(extraArgs = []) {
  * `serviceWorkers: 'block'` for tests that route the site's own files (a service worker would
  * answer from its cache, past the route).
  */
-export async function newPage(browser, { viewport = { width: 1280, height: 800 }, allow = [], serviceWorkers = 'allow' } = {}) {
-  const context = await browser.newContext({ viewport, serviceWorkers });
+export async function newPage(browser, { viewport = { width: 1280, height: 800 }, allow = [], serviceWorkers = 'allow', locale } = {}) {
+  const context = await browser.newContext({ viewport, serviceWorkers, ...(locale ? { locale } : {}) });
   const page = await context.newPage();
   const problems = [];
   const allowed = (text) => allow.some((pattern) => pattern.test(text));

@@ -119,13 +119,13 @@ test('catalogue: the SDK lists the new model and answers with its labels', { tim
       unknown,
     };
   });
-  assert.deepEqual(out.ids, ['sentiment', 'image', 'reviews']);
+  assert.deepEqual(out.ids, ['sentiment', 'image', 'sentiment-zh', 'reviews']);
   assert.deepEqual(out.labels, ['bad', 'good']);
   assert.equal(out.good.label, 'good');
   assert.deepEqual(out.good.scores.map((s) => s.label), ['bad', 'good']);
   assert.ok(Math.abs(out.good.scores[0].score + out.good.scores[1].score - 1) < 1e-4);
   assert.equal(out.explained.target, 'bad');
-  assert.match(out.unknown ?? '', /no-such-model.*'sentiment', 'image', 'reviews'/);
+  assert.match(out.unknown ?? '', /no-such-model.*'sentiment', 'image', 'sentiment-zh', 'reviews'/);
   assert.deepEqual(problems, []);
   await context.close();
 });

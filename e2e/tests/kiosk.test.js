@@ -54,6 +54,25 @@ test('kiosk: attract loop shows real answers, a touch starts, typing gives a lab
   assert.deepEqual(page.problems, []);
 });
 
+test('kiosk: in Chinese the attract loop shows Chinese sentences, answered by the Chinese reader', { timeout: 240_000 }, async () => {
+  const page = await newPage(browser, { viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+  await page.goto(BASE + '/kiosk');
+  await page.waitForFunction(() => document.documentElement.lang === 'zh');
+  const attract = page.getByTestId('kiosk-attract');
+  await attract.locator('.attract-answer .verdict-label').waitFor({ timeout: LOAD });
+  assert.match(await attract.locator('.attract-quote').innerText(), /\p{Script=Han}/u);
+  assert.match(await attract.locator('.attract-answer').innerText(), /(正面|负面)\s+\d+%/);
+  await page.screenshot({ path: artifact('kiosk-attract-zh-1920.png') });
+  await attract.click({ position: { x: 200, y: 300 } });
+  await attract.waitFor({ state: 'detached' });
+  await page.getByTestId('sentiment-input').fill('质量太差了，用了两天就坏了');
+  await page.locator('[data-testid="sentiment-label"][data-label="negative"]').waitFor({ timeout: LOAD });
+  assert.equal(await page.getByTestId('sentiment-answered-by').getAttribute('data-model'), 'sentiment-zh');
+  // One sentiment tab: the Chinese reader answers inside it.
+  assert.equal(await page.getByTestId('kiosk-tab-sentiment-zh').count(), 0);
+  assert.deepEqual(page.problems, []);
+});
+
 test('kiosk: the idle reset clears the last visitor’s text, photo, results and language', { timeout: 240_000 }, async () => {
   const page = await kioskWithConfig({ ...shippedConfig, idle_seconds: 5 });
   await page.getByTestId('kiosk-start').click();
@@ -126,8 +145,9 @@ test('kiosk: works offline after the first visit (service worker + cached models
       return { shell: shell.length, models: models.map((r) => new URL(r.url).pathname + new URL(r.url).search) };
     });
     assert.ok(stored.shell > 10, `shell entries: ${stored.shell}`);
-    // Each model is stored once, under the inference worker's own key.
-    assert.equal(stored.models.filter((m) => m.includes('?sha256=')).length, 2, stored.models.join(', '));
+    // Each model is stored once, under the inference worker's own key (the Chinese reader too:
+    // the booth must answer Chinese offline).
+    assert.equal(stored.models.filter((m) => m.includes('?sha256=')).length, 3, stored.models.join(', '));
 
     await server.stop();
     assert.equal(await fetch(server.url + '/healthz').then(() => 'up', () => 'down'), 'down');

@@ -39,6 +39,8 @@ test('sentiment: loads with byte-level progress, then answers like the native bu
     assert.equal(result.backend, 'wasm-simd');
     assert.ok(result.ms > 0);
     const native = reference?.sentiment[i];
+    // Both builds send the text to the same model (Chinese to the Chinese reader).
+    if (native) assert.equal(result.model, native.model, native.text);
     if (native?.unreadable) {
       // Both builds refuse a text the model cannot read, for the same reason.
       assert.equal(result.unreadable, true, native.text);

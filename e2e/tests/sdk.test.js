@@ -35,7 +35,7 @@ test('SDK: pipeline() rejects an id the catalogue does not have, naming the ids 
     const { pipeline } = await import('/sdk/vitrine.js');
     return pipeline('translate').then(() => 'resolved', (e) => e.message);
   });
-  assert.match(message, /no model "translate" in this site's catalogue; it has 'sentiment', 'image'/);
+  assert.match(message, /no model "translate" in this site's catalogue; it has 'sentiment', 'image', 'sentiment-zh'/);
 });
 
 test('SDK: a worker that stops answering is replaced on one thread, and the question still gets its answer', { timeout: 180_000 }, async () => {

@@ -90,3 +90,12 @@ test('tour: the narration follows the language switch', { timeout: 120_000 }, as
   assert.equal(path(page), '/tour/2');
   assert.deepEqual(page.problems, []);
 });
+
+test('tour: in Chinese the demo steps type Chinese, answered by the Chinese reader', { timeout: 180_000 }, async () => {
+  const page = await newPage(browser, { locale: 'zh-CN' });
+  await page.goto(BASE + '/tour/2');
+  await page.waitForFunction(() => document.documentElement.lang === 'zh');
+  await page.locator('[data-testid="sentiment-answered-by"][data-model="sentiment-zh"]').waitFor({ timeout: 120_000 });
+  assert.match(await page.getByTestId('sentiment-input').inputValue(), /\p{Script=Han}/u);
+  assert.deepEqual(page.problems, []);
+});
