@@ -461,14 +461,15 @@ mod tests {
         // A small stand-in weights file, with its real digest and size written in.
         let weights = b"weights";
         std::fs::write(folder.join("sentiment-minilm-l6-sst2-q8.gguf"), weights).unwrap();
+        let shipped = read_folder_unchecked(&source).unwrap().manifest.files[0].clone();
         let text = std::fs::read_to_string(folder.join("model.toml")).unwrap();
         let text = text
             .replace("id = \"sentiment\"", &format!("id = \"{id}\""))
-            .replace("bytes = 24545536", &format!("bytes = {}", weights.len()))
             .replace(
-                "c48923a840c81379627112e20844a584695489dcaa53263902d5908f0f1f6963",
-                &sha256_hex(weights),
-            );
+                &format!("bytes = {}", shipped.bytes),
+                &format!("bytes = {}", weights.len()),
+            )
+            .replace(&shipped.sha256, &sha256_hex(weights));
         std::fs::write(folder.join("model.toml"), edit(text)).unwrap();
         folder
     }
