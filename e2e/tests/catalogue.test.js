@@ -46,9 +46,11 @@ test('catalogue: a model added as a folder has a card and a live demo on the lan
   assert.match(await card.innerText(), /Review triage/);
   assert.match(await page.getByTestId('model-size-reviews').innerText(), /\d+\.\d MB/);
   assert.match(await page.getByTestId('model-credits').innerText(), /all-MiniLM-L6-v2.*EfficientNet-Lite0.*Review triage/);
-  // The shipped models are still there, in catalogue order.
+  // The shipped models are still there, in catalogue order: a card for each, the Chinese reader
+  // too (it has no demo section of its own: it answers inside the sentiment demo).
   const cards = await page.locator('[data-testid^="model-card-"]').evaluateAll((els) => els.map((e) => e.dataset.testid));
-  assert.deepEqual(cards, ['model-card-sentiment', 'model-card-image', 'model-card-reviews']);
+  assert.deepEqual(cards, ['model-card-sentiment', 'model-card-image', 'model-card-sentiment-zh', 'model-card-reviews']);
+  assert.equal(await page.getByTestId('demo-section-sentiment-zh').count(), 0);
 
   const section = page.getByTestId('demo-section-reviews');
   await section.scrollIntoViewIfNeeded();
