@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::backend::{choose_backend as choose, Facts};
 #[cfg(feature = "gpu")]
-use crate::backend::{probe_image, Backend, TEXT_PROBE};
+use crate::backend::{probe_image, text_probe, Backend};
 #[cfg(feature = "gpu")]
 use crate::gpu::{
     image_classifier::GpuImageClassifier, text_classifier::GpuTextClassifier, Gpu, GpuError,
@@ -285,13 +285,14 @@ impl TextEngine {
     pub fn run_probe(&self, backend: JsValue) -> js_sys::Promise {
         let (cpu, on_gpu) = (self.inner.clone(), self.gpu.borrow().clone());
         wasm_bindgen_futures::future_to_promise(async move {
+            let probe = text_probe(&cpu.spec().languages);
             match backend_of(backend)? {
                 Backend::Wasm => {
-                    cpu.classify(TEXT_PROBE).map_err(js_error)?;
+                    cpu.classify(probe).map_err(js_error)?;
                 }
                 Backend::WebGpu => {
                     let on_gpu = on_gpu.ok_or_else(gpu_not_enabled)?;
-                    on_gpu.classify(&cpu, TEXT_PROBE).await.map_err(gpu_error)?;
+                    on_gpu.classify(&cpu, probe).await.map_err(gpu_error)?;
                 }
             }
             Ok(JsValue::UNDEFINED)

@@ -225,10 +225,34 @@ fn attention_error(gpu: &Gpu, attention: &Attention, heads: usize) -> f32 {
 /// sentence vectors (≤ 1e-3 relative) and, through the same head, the same labels.
 #[test]
 fn sentiment_encoder_matches_the_cpu_path() {
+    encoder_matches_the_cpu_path(
+        "sentiment",
+        &[
+            "a gorgeous, witty, seductive movie.",
+            "the plot is nowhere near as clever as it thinks it is, and the ending drags",
+            "not bad at all",
+        ],
+    );
+}
+
+/// The Chinese reader's encoder (3 layers, its own vocabulary and 128 positions) likewise.
+#[test]
+fn chinese_sentiment_encoder_matches_the_cpu_path() {
+    encoder_matches_the_cpu_path(
+        "sentiment-zh",
+        &[
+            "这家酒店的服务非常好，房间干净又安静，下次还会再来。",
+            "质量太差了，用了两天就坏了，非常失望。",
+            "一点也不差",
+        ],
+    );
+}
+
+fn encoder_matches_the_cpu_path(id: &str, texts: &[&str]) {
     use model_wasm::gpu::text::GpuEncoder;
     use model_wasm::text::bert::mean_pool;
     use model_wasm::text::{file, Batch, MatmulMode, NoDropout, TextModel, TextTokenizer, Weights};
-    let Some((bytes, spec)) = shipped_text_model("sentiment") else {
+    let Some((bytes, spec)) = shipped_text_model(id) else {
         return;
     };
     let Some(gpu) = gpu() else { return };
@@ -239,11 +263,6 @@ fn sentiment_encoder_matches_the_cpu_path() {
     let on_gpu = GpuEncoder::load(&gpu, &vb, &spec).unwrap();
     let tokenizer =
         TextTokenizer::from_bytes(parsed.tokenizer_json.as_bytes(), spec.max_tokens).unwrap();
-    let texts = [
-        "a gorgeous, witty, seductive movie.",
-        "the plot is nowhere near as clever as it thinks it is, and the ending drags",
-        "not bad at all",
-    ];
     let seqs: Vec<Vec<u32>> = texts
         .iter()
         .map(|t| tokenizer.encode(t).unwrap().ids)

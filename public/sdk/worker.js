@@ -204,7 +204,7 @@ async function construct(entry, bytes) {
 function load(id, progress = null, preference = 'auto') {
   let state = loads.get(id);
   if (!state) {
-    state = { listeners: new Set(), seen: new Map(), backend: BACKEND, entry: null };
+    state = { listeners: new Set(), seen: new Map(), backend: BACKEND, entry: null, preference };
     const emit = (event) => {
       state.seen.set(event.stage, event);
       for (const listener of state.listeners) listener(event);
@@ -337,6 +337,12 @@ async function routed(kind, input, args) {
   const { model, readers } = await kind.route(input, args.model);
   return { id: model, readers };
 }
+
+/**
+ * Loads the model routing chose for a request to `asked`, with the backend preference `asked` was
+ * loaded with: a pipeline created for WebGPU gets its other-language reader on WebGPU too.
+ */
+const loadRouted = (id, asked) => load(id, null, loads.get(asked)?.preference ?? 'auto');
 
 /** An unreadable answer says which other models could read the text. */
 const withReaders = (answer, readers) => (answer?.unreadable ? { ...answer, readers } : answer);
@@ -528,7 +534,7 @@ const handlers = {
     const kind = kindOf(await catalogueEntry(args.model));
     const input = await kind.input(args);
     const { id, readers } = await routed(kind, input, args);
-    const model = await load(id);
+    const model = await loadRouted(id, args.model);
     const { result, ms, backend } = await onChosenBackend(id, () => kind.cpu(model, input), () => kind.gpu(model, input));
     return { ...withReaders(kind.answer(result), readers), model: id, ms, backend, threads: (await ready).threads };
   },
@@ -539,7 +545,7 @@ const handlers = {
     if (!kind.route) throw new Error(`model "${args.model}" answers images; only text models explain words`);
     const input = String(args.text ?? '');
     const { id, readers } = await routed(kind, input, args);
-    const model = await load(id);
+    const model = await loadRouted(id, args.model);
     const { result, ms, backend } = await onChosenBackend(id, () => model.explain(input), () => model.explainGpu(input));
     return { ...withReaders(result, readers), model: id, ms, backend, threads: (await ready).threads };
   },

@@ -18,7 +18,7 @@ pub use choice::{
     Stage, Timing, TIMED_RUNS, WARMUP_RUNS,
 };
 pub use verification::{
-    compare_logits, compare_text, probe_image, Disagreement, Verdict, IMAGE_TOLERANCE,
+    compare_logits, compare_text, probe_image, text_probe, Disagreement, Verdict, IMAGE_TOLERANCE,
     PROBE_IMAGE_SIDE, TEXT_PROBE, TEXT_TOLERANCE,
 };
 

@@ -11,8 +11,23 @@ use serde::{Deserialize, Serialize};
 use crate::image::PixelBuffer;
 use crate::text::TextPrediction;
 
-/// The sentence a text model's GPU path is checked and timed on.
+/// The sentence an English-reading text model's GPU path is checked and timed on.
 pub const TEXT_PROBE: &str = "A warm, funny and beautifully made film, if a little long.";
+
+/// A probe sentence per language: the check must run on text the model reads, or the CPU path
+/// refuses it and the GPU is never verified (a Chinese reader refuses [`TEXT_PROBE`]).
+const TEXT_PROBES: [(&str, &str); 2] = [
+    ("en", TEXT_PROBE),
+    ("zh", "这家酒店的服务非常好，房间干净又安静，下次还会再来。"),
+];
+
+/// The probe for a model that reads `languages`: the first of them that has one, else English.
+pub fn text_probe(languages: &[String]) -> &'static str {
+    languages
+        .iter()
+        .find_map(|l| TEXT_PROBES.iter().find(|(code, _)| code == l))
+        .map_or(TEXT_PROBE, |(_, probe)| probe)
+}
 
 /// The largest difference in any label's probability the text check accepts. The two paths are
 /// 3e-5 apart on [`TEXT_PROBE`] with the shipped sentiment model (0.08 in log-odds at most on the
@@ -193,6 +208,15 @@ fn probe_rgba() -> &'static [u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_model_is_probed_in_a_language_it_reads() {
+        let langs = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(text_probe(&langs(&["en"])), TEXT_PROBE);
+        assert!(text_probe(&langs(&["zh"])).contains("酒店"));
+        assert!(text_probe(&langs(&["de", "zh"])).contains("酒店"));
+        assert_eq!(text_probe(&langs(&[])), TEXT_PROBE);
+    }
     use crate::text::LabelScore;
 
     fn prediction(scores: &[(&str, f32)]) -> TextPrediction {

@@ -5,7 +5,7 @@
 
 use super::text::GpuEncoder;
 use super::{Gpu, GpuError};
-use crate::backend::{compare_text, Verdict, TEXT_PROBE};
+use crate::backend::{compare_text, text_probe, Verdict};
 use crate::text::{
     file, MatmulMode, TextClassifier, TextExplanation, TextModelSpec, TextPrediction, Weights,
 };
@@ -69,12 +69,13 @@ impl GpuTextClassifier {
         Ok(cpu.explain_from_pooled(plan, pooled)?)
     }
 
-    /// The check before this path may answer: both paths classify [`TEXT_PROBE`], and must give
-    /// the same label with probabilities close ([`compare_text`]). An error is a GPU failure,
-    /// not a verdict.
+    /// The check before this path may answer: both paths classify the probe of a language the
+    /// model reads ([`text_probe`]), and must give the same label with probabilities close
+    /// ([`compare_text`]). An error is a GPU failure, not a verdict.
     pub async fn verify(&self, cpu: &TextClassifier) -> Result<Verdict, GpuError> {
-        let on_cpu = cpu.classify(TEXT_PROBE)?;
-        let on_gpu = self.classify(cpu, TEXT_PROBE).await?;
+        let probe = text_probe(&cpu.spec().languages);
+        let on_cpu = cpu.classify(probe)?;
+        let on_gpu = self.classify(cpu, probe).await?;
         Ok(compare_text(&on_cpu, &on_gpu))
     }
 }
