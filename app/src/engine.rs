@@ -341,7 +341,14 @@ pub async fn classify_text(model: Model, text: &str) -> Result<TextAnswer, Strin
     let value = call(&run, &JsValue::NULL, &[JsValue::from_str(text)]).await?;
     let answer: TextAnswer = decode(value)?;
     if let TextAnswer::Label(result) = &answer {
-        model.record(result.ms, &result.backend, result.threads);
+        // Timed for the model that answered (a Chinese text is answered by the Chinese reader),
+        // so each model card shows its own latency.
+        let answered_by = if result.model.is_empty() {
+            model
+        } else {
+            self::model(&result.model)
+        };
+        answered_by.record(result.ms, &result.backend, result.threads);
     }
     Ok(answer)
 }

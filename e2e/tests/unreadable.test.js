@@ -74,6 +74,8 @@ test('unreadable: the Chinese page offers Chinese sentences, answered by the Chi
   assert.match(await page.getByTestId('sentiment-input').inputValue(), /\p{Script=Han}/u, 'the first example is Chinese');
   assert.equal(await page.getByTestId('sentiment-answered-by').getAttribute('data-model'), 'sentiment-zh');
   assert.match(await page.getByTestId('sentiment-answered-by').innerText(), /MiniLM 中文情感模型/);
+  // The Chinese reader's card shows the time of its own answer.
+  assert.match(await page.getByTestId('model-latency-sentiment-zh').innerText(), /\d+(\.\d+)? ms/);
   // English on the Chinese page: the English reader.
   await page.getByTestId('sentiment-input').fill('What a wonderful film');
   await page.locator('[data-testid="sentiment-answered-by"][data-model="sentiment"]').waitFor({ timeout: LOAD });
