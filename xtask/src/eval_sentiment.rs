@@ -108,7 +108,14 @@ pub fn run(args: Args) -> Result<()> {
     };
 
     // Every row goes where the browser's worker would send it.
+    // Read (and each file checked) once: every model below is looked up here.
     let catalogue = crate::catalogue::load_to_measure()?;
+    let in_catalogue = |id: &str| {
+        catalogue
+            .iter()
+            .find(|m| m.manifest.id == id)
+            .with_context(|| format!("no model `{id}` in the catalogue"))
+    };
     let manifests: Vec<ModelManifest> = catalogue.iter().map(|m| m.manifest.clone()).collect();
     let asked = manifests
         .iter()
@@ -136,7 +143,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut labels = Vec::new();
     let started = std::time::Instant::now();
     for &id in &answering {
-        let (classifier, what) = routed_classifier(id, args.model.as_deref(), mode)?;
+        let (classifier, what) = routed_classifier(in_catalogue(id)?, args.model.as_deref(), mode)?;
         let rows: Vec<usize> = (0..texts.len()).filter(|&i| routes[i] == id).collect();
         eprintln!("{id} ({what}, {mode:?} matmuls): {} rows", rows.len());
         for (i, answer) in rows.iter().zip(answer_all(&classifier, &texts, &rows)?) {
@@ -166,7 +173,7 @@ pub fn run(args: Args) -> Result<()> {
     let refused = answers.iter().filter(|a| a.is_none()).count();
 
     if let Some(weights) = &args.float {
-        let model = crate::catalogue::model_to_measure(&answered_by)?;
+        let model = in_catalogue(&answered_by)?;
         let spec = TextModelSpec::from_manifest(&model.manifest)?;
         let float = float_classifier(weights, &spec)?;
         // The float weights stand in for `answered_by` only; rows routed to another model keep
@@ -220,8 +227,8 @@ pub fn run(args: Args) -> Result<()> {
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         };
-        let recorded = crate::catalogue::model_to_measure(&answered_by)?.manifest;
-        let name = recorded
+        let name = in_catalogue(&answered_by)?
+            .manifest
             .weights()
             .map(|f| f.name.clone())
             .unwrap_or_default();
@@ -245,17 +252,16 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The 8-bit classifier of catalogue model `id` (for the sentiment entry, `file` when given),
+/// The 8-bit classifier of catalogue model `model` (for the sentiment entry, `file` when given),
 /// and which file it is.
 fn routed_classifier(
-    id: &str,
+    model: &crate::catalogue::CatalogueModel,
     file: Option<&std::path::Path>,
     mode: MatmulMode,
 ) -> Result<(TextClassifier, String)> {
-    let model = crate::catalogue::model_to_measure(id)?;
     let spec = TextModelSpec::from_manifest(&model.manifest)
         .with_context(|| model.manifest_path().display().to_string())?;
-    let (path, sha256) = match file.filter(|_| id == MODEL_ID) {
+    let (path, sha256) = match file.filter(|_| model.manifest.id == MODEL_ID) {
         Some(path) => (path.to_path_buf(), read_sha256(path)?),
         None => model.weights()?,
     };
@@ -341,9 +347,9 @@ fn label_index(labels: &[String], p: &TextPrediction) -> u32 {
     u32::try_from(index).unwrap_or_default()
 }
 
-/// Median single-sentence latency, the case the demo page cares about (one visitor, one sentence).
-/// Native latency of one sentence in the model's own language: its manifest's first English
-/// example (a Chinese reader's examples are Chinese on both pages).
+/// Median single-sentence latency, the case the demo page cares about (one visitor, one
+/// sentence), on a sentence in the model's own language: its manifest's first English example
+/// (a Chinese reader's examples are Chinese on both pages).
 fn report_latency(classifier: &TextClassifier, manifest: &ModelManifest) -> Result<()> {
     let text = manifest.examples.en.first().map_or(
         "the performances are strong, but the script never quite finds its footing",

@@ -208,6 +208,7 @@ fn probe_rgba() -> &'static [u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::LabelScore;
 
     #[test]
     fn each_model_is_probed_in_a_language_it_reads() {
@@ -217,7 +218,6 @@ mod tests {
         assert!(text_probe(&langs(&["de", "zh"])).contains("酒店"));
         assert_eq!(text_probe(&langs(&[])), TEXT_PROBE);
     }
-    use crate::text::LabelScore;
 
     fn prediction(scores: &[(&str, f32)]) -> TextPrediction {
         let best = scores
