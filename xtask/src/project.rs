@@ -207,3 +207,22 @@ pub fn copy_dir(from: &Path, to: &Path, skip: &dyn Fn(&std::ffi::OsStr) -> bool)
     }
     Ok(())
 }
+
+/// Size after `gzip -9`, what a server sending `Content-Encoding: gzip` puts on the wire.
+pub fn gzip_len(bytes: &[u8]) -> Result<u64> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes)?;
+    Ok(enc.finish()?.len() as u64)
+}
+
+/// A test that needs something from outside the repository (a cached wheel, the shared data)
+/// and does not have it: prints why and passes, or, with `CI` set, fails, because there the
+/// input's absence is a broken step, not a reason to pass.
+pub fn cannot_run(reason: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{reason} (CI is set: a test that cannot run fails instead of skipping)"
+    );
+    eprintln!("SKIPPED: {reason}");
+}

