@@ -49,7 +49,8 @@ test('catalogue: a model added as a folder has a card and a live demo on the lan
   // The shipped models are still there, in catalogue order: a card for each, the Chinese reader
   // too (it has no demo section of its own: it answers inside the sentiment demo).
   const cards = await page.locator('[data-testid^="model-card-"]').evaluateAll((els) => els.map((e) => e.dataset.testid));
-  assert.deepEqual(cards, ['model-card-sentiment', 'model-card-image', 'model-card-sentiment-zh', 'model-card-reviews']);
+  // The suite's site also serves a model imported from a Transformers export (imported.test.js).
+  assert.deepEqual(cards, ['model-card-sentiment', 'model-card-image', 'model-card-sentiment-zh', 'model-card-reviews', 'model-card-tiny-five']);
   assert.equal(await page.getByTestId('demo-section-sentiment-zh').count(), 0);
 
   const section = page.getByTestId('demo-section-reviews');
@@ -121,13 +122,13 @@ test('catalogue: the SDK lists the new model and answers with its labels', { tim
       unknown,
     };
   });
-  assert.deepEqual(out.ids, ['sentiment', 'image', 'sentiment-zh', 'reviews']);
+  assert.deepEqual(out.ids, ['sentiment', 'image', 'sentiment-zh', 'reviews', 'tiny-five']);
   assert.deepEqual(out.labels, ['bad', 'good']);
   assert.equal(out.good.label, 'good');
   assert.deepEqual(out.good.scores.map((s) => s.label), ['bad', 'good']);
   assert.ok(Math.abs(out.good.scores[0].score + out.good.scores[1].score - 1) < 1e-4);
   assert.equal(out.explained.target, 'bad');
-  assert.match(out.unknown ?? '', /no-such-model.*'sentiment', 'image', 'sentiment-zh', 'reviews'/);
+  assert.match(out.unknown ?? '', /no-such-model.*'sentiment', 'image', 'sentiment-zh', 'reviews', 'tiny-five'/);
   assert.deepEqual(problems, []);
   await context.close();
 });

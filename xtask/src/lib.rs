@@ -11,6 +11,7 @@
 pub mod bench_feedback;
 pub mod bench_slow_clients;
 pub mod catalogue;
+pub mod e2e_imported;
 pub mod fresh_registry;
 pub mod http_load;
 pub mod import_fixtures;
@@ -38,6 +39,8 @@ pub mod eval_image;
 pub mod eval_sentiment;
 #[cfg(feature = "models")]
 pub mod eval_tsv;
+#[cfg(feature = "models")]
+pub mod image_layers;
 #[cfg(feature = "models")]
 pub mod import_image;
 #[cfg(feature = "models")]

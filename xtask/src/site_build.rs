@@ -220,10 +220,16 @@ fn precompile_wasm(build: &'static WasmBuild) -> Job<'static> {
 /// A copy of the built site in `out` with the catalogue folders under `extra` added to its
 /// models, exactly as a deployer adds one: a folder with a `model.toml`, whose weights (named by
 /// its first `[[files]]` entry) are taken from the catalogue folder `weights_from`, with their
-/// sha256 and size recorded. The catalogue, precache list and their compressed copies are then
+/// sha256 and size recorded, and the `complete` folders (weights and all, e.g. what
+/// `import-model` wrote) as they are. The catalogue, precache list and their compressed copies are then
 /// written as `build` writes them. The e2e suite serves it to show that a model joins every part
 /// of the site by its folder alone.
-pub fn stage_with_extra_models(out: &Path, extra: &Path, weights_from: &str) -> Result<()> {
+pub fn stage_with_extra_models(
+    out: &Path,
+    extra: &Path,
+    weights_from: &str,
+    complete: &[PathBuf],
+) -> Result<()> {
     if out.exists() {
         std::fs::remove_dir_all(out)?;
     }
@@ -244,6 +250,10 @@ pub fn stage_with_extra_models(out: &Path, extra: &Path, weights_from: &str) -> 
             .name;
         std::fs::write(folder.join(name), &weights)?;
         crate::catalogue::record_file(&folder, name, &weights)?;
+    }
+    for from in complete {
+        let id = from.file_name().context("a model folder has a name")?;
+        crate::project::copy_dir(from, &out.join("models").join(id), &|_| false)?;
     }
     write_model_manifest(&out.join("models"))?;
     compress_file(&out.join("models/manifest.json"))?;

@@ -151,11 +151,14 @@ fn e2e(files: &[String]) -> Result<()> {
     let base = format!("http://127.0.0.1:{port}");
     // The same site with one more catalogue folder: adding a model must be adding a folder.
     let extended = root().join("target/e2e-site");
-    step("staging the site with an extra catalogue folder (e2e/fixtures/catalogue/)");
+    // And a team's export, through import-model as the README tells a team to do it.
+    let imported = crate::e2e_imported::prepare(data.path())?;
+    step("staging the site with an extra catalogue folder (e2e/fixtures/catalogue/) and the imported model");
     site_build::stage_with_extra_models(
         &extended,
         &root().join("e2e/fixtures/catalogue"),
         "sentiment",
+        &[imported.folder],
     )?;
     let catalogue_port = free_port()?;
     let mut catalogue_server = ServerGuard::new(serve::spawn_server(
@@ -188,6 +191,7 @@ fn e2e(files: &[String]) -> Result<()> {
             .env("VITRINE_ADMIN_TOKEN", &token)
             .env("CHROMIUM", &chromium)
             .env("VITRINE_NATIVE_REFERENCE", &reference)
+            .env("VITRINE_IMPORTED_REFERENCE", &imported.reference)
             .env("VITRINE_ARTIFACTS", root().join("e2e/artifacts")),
     );
     // The server must also shut down cleanly on SIGTERM: that is part of what we ship.
