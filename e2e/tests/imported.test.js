@@ -46,8 +46,8 @@ async function answers(ref, backend, flags = []) {
 }
 
 /** Each answer has the native label, and every label's probability within `tolerance`. */
-function assertLikeNative(ref, run, tolerance) {
-  for (const [i, native] of ref.answers.entries()) {
+function assertLikeNative(ref, run, tolerance, natives = ref.answers) {
+  for (const [i, native] of natives.entries()) {
     const ours = run.results[i];
     assert.ok(!ours.unreadable, `${native.text}: refused as unreadable: ${JSON.stringify(ours)}`);
     assert.equal(ours.model, ref.id);
@@ -63,7 +63,8 @@ test('imported: a model from import-model answers in the browser as the native b
   const ref = reference(t);
   if (!ref) return;
   const run = await answers(ref, 'wasm');
-  assert.deepEqual(run.labels, Object.keys(ref.answers[0].scores));
+  // predict's JSON object lists the labels by name, in no particular order.
+  assert.deepEqual([...run.labels].sort(), Object.keys(ref.answers[0].scores).sort());
   assert.match(run.ready.backend, /^wasm/);
   // The same engine natively and in wasm: only the f32 sums' order may differ.
   assertLikeNative(ref, run, 1e-3);
@@ -78,9 +79,10 @@ test('imported: the same model on WebGPU ([CLS] pooling, 64-wide heads) answers 
   const run = await answers(ref, 'webgpu', ['--enable-unsafe-webgpu']);
   assert.equal(run.ready.backend, 'webgpu', 'WebGPU was not used');
   for (const result of run.results) assert.equal(result.backend, 'webgpu');
-  // f32 products on the GPU against the 8-bit activations of the native reference when the
-  // importer chose them: the backend check's own tolerance (model-wasm/src/backend/).
-  assertLikeNative(ref, run, 1e-2);
+  // The GPU multiplies in f32: against the native build's f32 products on the same 8-bit weights
+  // (`predict --f32-matmul`), only the sums' order differs. (The CPU path rounds this model's
+  // activations to 8 bits, which the importer chose; the GPU's answers are up to 0.05 from those.)
+  assertLikeNative(ref, run, 1e-3, ref.f32_answers);
   assert.equal(run.explained.backend, 'webgpu');
   assert.equal(run.explained.target, run.results[2].label);
 });

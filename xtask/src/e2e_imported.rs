@@ -27,8 +27,9 @@ const SENTENCES: [&str; 6] = [
     "It works as described.",
 ];
 
-/// The imported folder and the native answers (`{ id, fixture, answers: [{ text, label,
-/// scores, logits }] }`, `predict`'s lines with the text added).
+/// The imported folder and the native answers (`{ id, fixture, answers, f32_answers }`, each a
+/// list of `predict`'s lines with the text added): `answers` as the browser's CPU path computes
+/// them, `f32_answers` with f32 products, as its GPU path does.
 pub struct Imported {
     pub folder: PathBuf,
     pub reference: PathBuf,
@@ -57,19 +58,21 @@ pub fn prepare(dir: &Path) -> Result<Imported> {
         path_arg(&folder),
         "--force".into(),
     ])?;
-    let mut answers = Vec::new();
+    let (mut answers, mut f32_answers) = (Vec::new(), Vec::new());
     for text in SENTENCES {
-        answers.push(native_answer(&catalogue, text)?);
+        answers.push(native_answer(&catalogue, text, &[])?);
+        f32_answers.push(native_answer(&catalogue, text, &["--f32-matmul"])?);
     }
     let reference = catalogue.join("native-answers.json");
-    let body = json!({ "id": ID, "fixture": FIXTURE, "answers": answers });
+    let body =
+        json!({ "id": ID, "fixture": FIXTURE, "answers": answers, "f32_answers": f32_answers });
     std::fs::write(&reference, serde_json::to_vec_pretty(&body)?)?;
     Ok(Imported { folder, reference })
 }
 
-/// `cargo xtask predict` on `text`: the 8-bit file, as the browser runs it.
-fn native_answer(catalogue: &Path, text: &str) -> Result<Value> {
-    let args = [
+/// `cargo xtask predict` on `text` with `extra` arguments: the 8-bit file, as the browser runs it.
+fn native_answer(catalogue: &Path, text: &str, extra: &[&str]) -> Result<Value> {
+    let mut args: Vec<String> = vec![
         "predict".into(),
         "--catalogue".into(),
         path_arg(catalogue),
@@ -78,6 +81,7 @@ fn native_answer(catalogue: &Path, text: &str) -> Result<Value> {
         "--text".into(),
         text.into(),
     ];
+    args.extend(extra.iter().map(|a| a.to_string()));
     let out = crate::models::command(&args)
         .output()
         .context("could not start cargo for xtask-models")?;

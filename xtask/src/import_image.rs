@@ -27,6 +27,7 @@ use wire::catalog::{
 
 use crate::checkpoint::{Checkpoint, FloatTensor};
 use crate::image_layers::{fold, report_quantisation};
+use crate::predict::Run;
 
 /// Activation bits in the 8-bit products of an imported model: the rounding the importer cannot
 /// check on the model's own data costs least here, and 12 bits cost the browser nothing more
@@ -189,20 +190,30 @@ pub fn import(from: &Path, id: &str, folder: &Path, float: bool) -> Result<()> {
 }
 
 /// Logits for one image file, with the class names: `model` is an imported folder (its
-/// `model.toml` and weights, sha256 checked) or a timm folder (imported in memory). `float`: the
-/// unquantised weights with f32 products (for an imported folder, those of the export it records
-/// in `[source]`); otherwise as the browser runs it.
-pub fn predict(model: &Path, image: &Path, float: bool) -> Result<(Vec<String>, Vec<f32>)> {
+/// `model.toml` and weights, sha256 checked) or a timm folder (imported in memory). `run`: as the
+/// browser runs the 8-bit file, the same file with f32 products, or the unquantised weights (for
+/// an imported folder, those of the export it records in `[source]`).
+pub fn predict(model: &Path, image: &Path, run: Run) -> Result<(Vec<String>, Vec<f32>)> {
     let classifier = if looks_like_timm(model) {
         let timm = read_timm(model)?;
-        if float {
+        if run == Run::Float {
             timm.float_classifier()?
         } else {
             let bytes = timm.encode(Precision::Int8)?;
-            ImageClassifier::from_verified_model_bytes_with_spec(WEIGHTS_INT8, &bytes, &timm.spec)?
+            let mode = match run {
+                Run::F32Products => MatmulMode::F32,
+                _ => MatmulMode::Int8,
+            };
+            ImageClassifier::from_model_bytes_with_spec(
+                WEIGHTS_INT8,
+                &bytes,
+                &model_wasm::checksum::sha256_hex(&bytes),
+                &timm.spec,
+                mode,
+            )?
         }
     } else {
-        imported_classifier(model, float)?
+        imported_classifier(model, run)?
     };
     let bytes = std::fs::read(image).with_context(|| format!("reading {}", image.display()))?;
     let decoded =
@@ -215,7 +226,7 @@ pub fn predict(model: &Path, image: &Path, float: bool) -> Result<(Vec<String>, 
 /// with `float`, the float weights come from the export in `[source]` (its digest checked), as
 /// `predict --float` does for text: f32 products on 8-bit weights would still carry their
 /// rounding. A folder imported with f32 weights runs those.
-fn imported_classifier(folder: &Path, float: bool) -> Result<ImageClassifier> {
+fn imported_classifier(folder: &Path, run: Run) -> Result<ImageClassifier> {
     let path = folder.join("model.toml");
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -229,10 +240,12 @@ fn imported_classifier(folder: &Path, float: bool) -> Result<ImageClassifier> {
     let bytes = std::fs::read(&weights_path)
         .with_context(|| format!("reading {}", weights_path.display()))?;
     let decoded = weights::decode_with_spec(&file.name, &bytes, &spec)?;
-    let mode = match (float, decoded.precision) {
-        (true, Precision::Int8) => return float_from_source(&manifest, &spec, decoded.labels),
-        (false, Precision::Int8) => MatmulMode::Int8,
-        (_, Precision::F32) => MatmulMode::F32,
+    let mode = match (run, decoded.precision) {
+        (Run::Float, Precision::Int8) => {
+            return float_from_source(&manifest, &spec, decoded.labels)
+        }
+        (Run::F32Products, Precision::Int8) | (_, Precision::F32) => MatmulMode::F32,
+        (Run::AsBrowser, Precision::Int8) => MatmulMode::Int8,
     };
     Ok(ImageClassifier::from_model_bytes_with_spec(
         &file.name,
@@ -906,19 +919,19 @@ mod tests {
 
         let image_path = dir.path().join("x.bmp");
         std::fs::write(&image_path, bmp(400, 300))?;
-        let (labels, q) = predict(&folder, &image_path, false)?;
-        let (_, f) = predict(&from, &image_path, true)?;
+        let (labels, q) = predict(&folder, &image_path, Run::AsBrowser)?;
+        let (_, f) = predict(&from, &image_path, Run::Float)?;
         assert_eq!((labels.len(), q.len(), f.len()), (5, 5, 5));
         assert!(q.iter().chain(&f).all(|v| v.is_finite()));
 
         // `--float` on the imported folder runs the export's float weights (`[source]`): the
         // same logits as the timm folder read directly, not the 8-bit weights in f32.
-        let (_, folder_float) = predict(&folder, &image_path, true)?;
+        let (_, folder_float) = predict(&folder, &image_path, Run::Float)?;
         assert_eq!(folder_float, f);
         assert_ne!(folder_float, q);
         let float_only = dir.path().join("lite2-float");
         import(&from, "lite2-float", &float_only, true)?;
-        assert_eq!(predict(&float_only, &image_path, true)?.1, f);
+        assert_eq!(predict(&float_only, &image_path, Run::Float)?.1, f);
 
         // A changed or vanished export is refused, naming its weights file.
         let weights = from.join("model.safetensors");
@@ -927,19 +940,25 @@ mod tests {
         let last = changed.len() - 1;
         changed[last] ^= 1;
         std::fs::write(&weights, &changed)?;
-        let err = format!("{:#}", predict(&folder, &image_path, true).unwrap_err());
+        let err = format!(
+            "{:#}",
+            predict(&folder, &image_path, Run::Float).unwrap_err()
+        );
         assert!(
             err.contains("model.safetensors") && err.contains("changed"),
             "{err}"
         );
         std::fs::remove_file(&weights)?;
-        let err = format!("{:#}", predict(&folder, &image_path, true).unwrap_err());
+        let err = format!(
+            "{:#}",
+            predict(&folder, &image_path, Run::Float).unwrap_err()
+        );
         assert!(
             err.contains("model.safetensors") && err.contains("not there"),
             "{err}"
         );
         // The 8-bit answer does not need the export.
-        assert_eq!(predict(&folder, &image_path, false)?.1, q);
+        assert_eq!(predict(&folder, &image_path, Run::AsBrowser)?.1, q);
         Ok(())
     }
 

@@ -157,7 +157,11 @@ fn import_image_model(args: &Args, folder: &Path) -> Result<()> {
     if let Some((eval, dir, rows, label_count)) = eval {
         let mut predicted = Vec::with_capacity(rows.len());
         for row in &rows {
-            let (_, logits) = crate::import_image::predict(folder, &dir.join(&row.input), false)?;
+            let (_, logits) = crate::import_image::predict(
+                folder,
+                &dir.join(&row.input),
+                crate::predict::Run::AsBrowser,
+            )?;
             predicted.push(
                 logits
                     .iter()

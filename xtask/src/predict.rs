@@ -28,11 +28,34 @@ pub struct Args {
     #[arg(long)]
     pub image: Option<PathBuf>,
     /// Use the float weights of the export the model was imported from.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "f32_matmul")]
     pub float: bool,
+    /// The 8-bit file with f32 products (activations not rounded to 8 bits): what the WebGPU
+    /// path computes, so a browser test can compare its answers exactly.
+    #[arg(long)]
+    pub f32_matmul: bool,
     /// The catalogue folder to look in (default: assets/models).
     #[arg(long)]
     pub catalogue: Option<PathBuf>,
+}
+
+/// What `predict` runs: the 8-bit file as the browser's CPU path does, the same file with f32
+/// products (the GPU path's arithmetic), or the float weights of the export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Run {
+    AsBrowser,
+    F32Products,
+    Float,
+}
+
+impl Args {
+    fn run(&self) -> Run {
+        match (self.float, self.f32_matmul) {
+            (true, _) => Run::Float,
+            (false, true) => Run::F32Products,
+            (false, false) => Run::AsBrowser,
+        }
+    }
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -45,9 +68,9 @@ pub fn run(args: Args) -> Result<()> {
         )
     })?;
     let (labels, logits) = match (model.manifest.task, &args.text, &args.image) {
-        (TaskKind::TextClassification, Some(text), None) => text_logits(&model, text, args.float)?,
+        (TaskKind::TextClassification, Some(text), None) => text_logits(&model, text, args.run())?,
         (TaskKind::ImageClassification, None, Some(image)) => {
-            crate::import_image::predict(&model.folder, image, args.float)?
+            crate::import_image::predict(&model.folder, image, args.run())?
         }
         (TaskKind::TextClassification, _, _) => {
             bail!("\"{}\" is a text model: give --text", args.model)
@@ -98,13 +121,18 @@ pub fn answer_line(labels: &[String], logits: &[f32], multi_label: bool) -> Json
 }
 
 /// Labels and logits of a text model on `text`.
-fn text_logits(model: &CatalogueModel, text: &str, float: bool) -> Result<(Vec<String>, Vec<f32>)> {
-    let classifier = if float {
+fn text_logits(model: &CatalogueModel, text: &str, run: Run) -> Result<(Vec<String>, Vec<f32>)> {
+    let classifier = if run == Run::Float {
         float_text_classifier(&model.manifest)?
     } else {
         let (bytes, _) = model.weight_bytes()?;
         let file = model.manifest.weights().context("no weights")?;
-        crate::import_text::classifier(&model.manifest, &file.name, &bytes)?
+        let spec = model_wasm::text::TextModelSpec::from_manifest(&model.manifest)?;
+        let mode = match run {
+            Run::F32Products => model_wasm::text::MatmulMode::F32,
+            _ => spec.matmul_mode(),
+        };
+        model_wasm::text::TextClassifier::from_verified_model_file(&file.name, &bytes, &spec, mode)?
     };
     let tokens = classifier.tokenizer().encode(text)?;
     let pooled = classifier.pooled(&[tokens.ids.as_slice()])?;

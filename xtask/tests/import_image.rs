@@ -17,6 +17,7 @@ use model_wasm::image::{decode, weights, ImageClassifier, ImageModelSpec, PixelB
 use model_wasm::int8_matmul::MatmulMode;
 use wire::catalog::ModelManifest;
 use xtask::import_image;
+use xtask::predict::Run;
 
 /// The fine-tuned export: ImageNet-pretrained backbone, 10-class head (the fixture README).
 const MODEL: &str = "effnet-lite0-10class";
@@ -357,13 +358,13 @@ fn eight_bit_import_keeps_pytorch_top1_and_writes_a_catalogue_folder() -> Result
     // `predict` on the folder and on the timm directory (imported in memory) agree; with
     // `--float` the folder runs the export's float weights, as the float import does.
     let image = images.join("owl.jpg");
-    let (labels, a) = import_image::predict(&folder, &image, false)?;
-    let (_, b) = import_image::predict(&dir, &image, false)?;
+    let (labels, a) = import_image::predict(&folder, &image, Run::AsBrowser)?;
+    let (_, b) = import_image::predict(&dir, &image, Run::AsBrowser)?;
     assert_eq!(labels.len(), 10);
     assert_eq!(a, b);
     let float = import_image::float_classifier(&dir)?;
     let (w, h, rgb) = rgb_pixels(&image)?;
-    let (_, from_folder) = import_image::predict(&folder, &image, true)?;
+    let (_, from_folder) = import_image::predict(&folder, &image, Run::Float)?;
     assert_eq!(from_folder, float.logits(&PixelBuffer::rgb(w, h, &rgb)?)?);
     assert_ne!(from_folder, a);
 

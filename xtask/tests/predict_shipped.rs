@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use serde_json::Value as Json;
+use xtask::predict::Run;
 
 /// `(photos dir, golden cases)`, or None after saying why.
 fn golden() -> Option<(PathBuf, Vec<Json>)> {
@@ -50,10 +51,12 @@ fn predict_runs_the_shipped_image_model_in_8_bit_and_its_wheel_in_float() -> Res
     for case in &cases {
         let file = case["file"].as_str().context("file")?;
         let top1 = case["top5"][0]["class_index"].as_u64().context("top5")? as usize;
-        let (labels, float) = xtask::import_image::predict(&folder, &photos.join(file), true)?;
+        let (labels, float) =
+            xtask::import_image::predict(&folder, &photos.join(file), Run::Float)?;
         assert_eq!(labels.len(), 1000);
         assert_eq!(argmax(&float), top1, "{file}: float top-1");
-        let (_, eight_bit) = xtask::import_image::predict(&folder, &photos.join(file), false)?;
+        let (_, eight_bit) =
+            xtask::import_image::predict(&folder, &photos.join(file), Run::AsBrowser)?;
         assert_eq!(argmax(&eight_bit), top1, "{file}: 8-bit top-1");
         // The reference gives its logits for some photos (the others: the top-5 only).
         let distance = match case["logits"].as_array() {

@@ -29,10 +29,14 @@ pub fn text_probe(languages: &[String]) -> &'static str {
         .map_or(TEXT_PROBE, |(_, probe)| probe)
 }
 
-/// The largest difference in any label's probability the text check accepts. The two paths are
-/// 3e-5 apart on [`TEXT_PROBE`] with the shipped sentiment model (0.08 in log-odds at most on the
-/// browser suite's sentences).
-pub const TEXT_TOLERANCE: f32 = 1e-2;
+/// The largest difference in any label's probability the text check accepts. How far the two
+/// paths are apart depends on how wide a model's activations are, since the CPU rounds them to
+/// 8 bits: 3e-5 on [`TEXT_PROBE`] with the shipped sentiment model, 1.1e-2 with an imported
+/// 2-layer BERT whose activations span a far wider range (the browser suite's `tiny-five`,
+/// `e2e/tests/imported.test.js`), whose GPU answer is the closer of the two to its float
+/// weights'. A broken path names another label or is tenths apart; 3e-2 leaves room for the
+/// wider models without letting such a path through.
+pub const TEXT_TOLERANCE: f32 = 3e-2;
 
 /// The largest relative L2 distance between the logits the image check accepts: the two paths
 /// are 1.8–3.0 % apart on the nine reference photos, with the same top-1.
