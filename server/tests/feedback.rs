@@ -421,6 +421,68 @@ async fn csv_export_has_a_header_and_defuses_formulas(db: &Database) {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
+/// Thumbs-down corrections with the visitor's text export as the labelled TSV the eval and
+/// training commands read; nothing else does (thumbs up, no text, no correction, visits).
+async fn corrections_export_as_labelled_training_rows(db: &Database) {
+    let app = App::new(db).await;
+    let with_text = |model: &str, verdict: &str, corrected: Option<&str>, text: &str| {
+        let mut r = result(model, verdict, "positive", corrected);
+        r["result"]["input_text"] = json!(text);
+        r
+    };
+    for body in [
+        with_text("sentiment", "down", Some("negative"), "Not bad?\tNo:\nbad."),
+        with_text("sentiment", "up", None, "Lovely."),
+        with_text("reviews", "down", Some("neutral"), "It arrived."),
+        result("sentiment", "down", "positive", Some("negative")),
+        visit(2, 2, 2, Some("slow")),
+    ] {
+        assert_eq!(app.post(&body).await.0, StatusCode::CREATED, "{body}");
+    }
+    let tsv = |query: &str| {
+        Request::get(format!("/api/feedback/export?{query}"))
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, headers, body) = app.send(tsv("format=tsv&kind=corrections")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/tab-separated-values"));
+    assert!(headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains("corrections.tsv"));
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        "text\tlabel\nNot bad? No: bad.\tnegative\nIt arrived.\tneutral\n"
+    );
+    let (_, _, body) = app
+        .send(tsv("format=tsv&kind=corrections&model=reviews"))
+        .await;
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        "text\tlabel\nIt arrived.\tneutral\n"
+    );
+    let rows = app
+        .admin_json("/api/feedback/export?kind=corrections")
+        .await;
+    assert_eq!(rows.as_array().unwrap().len(), 2, "{rows}");
+    for query in [
+        "format=tsv",
+        "model=reviews",
+        "kind=every",
+        "format=tsv&kind=corrections&x=1",
+    ] {
+        let (status, _, body) = app.send(tsv(query)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"], "bad_query", "{query}: {body}");
+    }
+}
+
 async fn delete_removes_one_record(db: &Database) {
     let app = App::new(db).await;
     let keep = visit(3, 3, 3, None);
@@ -626,6 +688,7 @@ suite!(
     without_a_configured_token_admin_is_closed,
     insights_aggregate_what_was_sent,
     csv_export_has_a_header_and_defuses_formulas,
+    corrections_export_as_labelled_training_rows,
     delete_removes_one_record,
     retention_purges_only_old_records,
     a_deleted_record_is_not_stored_again_by_a_retry,

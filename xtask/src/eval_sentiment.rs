@@ -95,7 +95,14 @@ pub fn run(args: Args) -> Result<()> {
         (None, Some(other)) => bail!("unknown split {other:?} (`val` or `val-zh`)"),
         (None, None) => bail!("give --tsv FILE or --split val|val-zh"),
     };
-    let rows = data::read_tsv(&tsv)?;
+    // Read (and each file checked) once: every model below is looked up here.
+    let catalogue = crate::catalogue::load_to_measure()?;
+    let label_ids: Vec<String> = catalogue
+        .iter()
+        .find(|m| m.manifest.id == MODEL_ID)
+        .map(|m| m.manifest.labels.iter().map(|l| l.id.clone()).collect())
+        .unwrap_or_default();
+    let rows = data::read_tsv(&tsv, &label_ids)?;
     if rows.is_empty() {
         bail!("{} has no rows", tsv.display());
     }
@@ -108,8 +115,6 @@ pub fn run(args: Args) -> Result<()> {
     };
 
     // Every row goes where the browser's worker would send it.
-    // Read (and each file checked) once: every model below is looked up here.
-    let catalogue = crate::catalogue::load_to_measure()?;
     let in_catalogue = |id: &str| {
         catalogue
             .iter()

@@ -645,7 +645,8 @@ fn english_split(
     data_path: &Path,
     summary: &mut serde_json::Map<String, serde_json::Value>,
 ) -> Result<(Vec<data::Example>, Vec<data::Example>)> {
-    let rows = data::read_tsv(data_path)?;
+    // SST-2's labels are 0 and 1.
+    let rows = data::read_tsv(data_path, &[])?;
     Ok(match state.split {
         Split::Sentence => {
             let s = data::sentence_split(rows, state.val_fraction)?;

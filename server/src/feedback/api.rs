@@ -113,18 +113,38 @@ pub enum Format {
     #[default]
     Json,
     Csv,
+    /// The corrections as labelled training rows, `text<TAB>label` (with `kind=corrections`).
+    Tsv,
+}
+
+/// Which records an export holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportKind {
+    /// Every record.
+    #[default]
+    All,
+    /// Thumbs-down answers with the visitor's consented text and the label they gave.
+    Corrections,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
-    /// `json` (default) or `csv`.
+    /// `json` (default), `csv`, or `tsv` (the corrections' training file: needs
+    /// `kind=corrections`).
     #[serde(default)]
     #[param(inline)]
     pub format: Format,
+    /// `all` (default) or `corrections`.
+    #[serde(default)]
+    #[param(inline)]
+    pub kind: ExportKind,
+    /// With `kind=corrections`: only this model's (a catalogue id).
+    pub model: Option<String>,
 }
 
-/// Every stored record, as a download.
+/// Every stored record, or the corrections (`kind=corrections`), as a download.
 #[utoipa::path(
     get,
     path = "/api/feedback/export",
@@ -132,9 +152,10 @@ pub struct ExportQuery {
     params(ExportQuery),
     security(("admin_token" = [])),
     responses(
-        (status = 200, description = "JSON array, or CSV with a header row", content(
+        (status = 200, description = "JSON array, CSV with a header row, or (kind=corrections, format=tsv) `text<TAB>label` rows after a header line", content(
             (Vec<FeedbackRow> = "application/json"),
             (String = "text/csv"),
+            (String = "text/tab-separated-values"),
         )),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
@@ -147,7 +168,20 @@ pub async fn export(
     query: Result<Query<ExportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
-    let rows = api.store.all().await?;
+    let corrections = query.kind == ExportKind::Corrections;
+    if matches!(query.format, Format::Tsv) && !corrections {
+        return Err(ApiError::BadExport(
+            "format=tsv is the corrections' training file: add kind=corrections",
+        ));
+    }
+    if query.model.is_some() && !corrections {
+        return Err(ApiError::BadExport("model= goes with kind=corrections"));
+    }
+    let model = query.model.as_deref();
+    let mut rows = api.store.all().await?;
+    if corrections {
+        rows.retain(|r| super::corrections::is_correction(r, model));
+    }
     let (mut res, disposition) = match query.format {
         Format::Json => (
             Json(rows).into_response(),
@@ -160,6 +194,17 @@ pub async fn export(
             )
                 .into_response(),
             "attachment; filename=\"feedback.csv\"",
+        ),
+        Format::Tsv => (
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    "text/tab-separated-values; charset=utf-8",
+                )],
+                super::corrections::to_tsv(&rows, model),
+            )
+                .into_response(),
+            "attachment; filename=\"corrections.tsv\"",
         ),
     };
     res.headers_mut().insert(

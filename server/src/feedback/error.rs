@@ -35,6 +35,8 @@ pub enum ApiError {
     Malformed(serde_json::Error),
     #[error("{0}")]
     Invalid(#[from] Invalid),
+    #[error("{0}")]
+    BadExport(&'static str),
     #[error("`{0}` is not a feedback id (a UUID)")]
     BadId(String),
     #[error("this idempotency key was already used for a different submission")]
@@ -68,6 +70,7 @@ impl ApiError {
             Self::Malformed(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
             Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_submission"),
             Self::BadId(_) => (StatusCode::BAD_REQUEST, "bad_id"),
+            Self::BadExport(_) => (StatusCode::BAD_REQUEST, "bad_query"),
             Self::KeyReused => (StatusCode::CONFLICT, "key_reused"),
             Self::NotFound | Self::NoSuchRoute => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod corrections;
 mod csv_export;
 pub mod display_text;
 pub mod error;

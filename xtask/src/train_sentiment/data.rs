@@ -22,8 +22,10 @@ pub struct Encoded {
     pub label: u32,
 }
 
-/// Reads a TSV with a header line and `sentence<TAB>label(0|1)` rows.
-pub fn read_tsv(path: &Path) -> Result<Vec<Example>> {
+/// Reads a TSV with a header line and `sentence<TAB>label` rows: the label as its index (`0`,
+/// `1`), or as one of `names`, the model's label ids in index order (`negative`, `positive`:
+/// what the corrections export, `/api/feedback/export?format=tsv&kind=corrections`, writes).
+pub fn read_tsv(path: &Path, names: &[String]) -> Result<Vec<Example>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut rows = Vec::new();
@@ -41,11 +43,19 @@ pub fn read_tsv(path: &Path) -> Result<Vec<Example>> {
         let label = match label.trim() {
             "0" => 0,
             "1" => 1,
-            other => bail!(
-                "{}:{}: label must be 0 or 1, got {other:?}",
-                path.display(),
-                n + 1
-            ),
+            other => match names.iter().position(|name| name == other) {
+                Some(index) => u32::try_from(index)?,
+                None => bail!(
+                    "{}:{}: label must be 0 or 1{}, got {other:?}",
+                    path.display(),
+                    n + 1,
+                    if names.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" or one of {}", names.join(", "))
+                    }
+                ),
+            },
         };
         rows.push(Example {
             text: sentence.trim().to_owned(),
@@ -318,6 +328,28 @@ pub fn epoch_batches(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_are_read_as_indices_or_as_the_models_label_ids() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("corrections.tsv");
+        std::fs::write(
+            &path,
+            "text\tlabel\nNot bad.\t1\nDull.\tnegative\nFine.\tpositive\n",
+        )?;
+        let names = ["negative".to_owned(), "positive".to_owned()];
+        let labels: Vec<u32> = read_tsv(&path, &names)?.iter().map(|e| e.label).collect();
+        assert_eq!(labels, [1, 0, 1]);
+        let Err(error) = read_tsv(&path, &[]) else {
+            panic!("label names need the model's labels");
+        };
+        let message = error.to_string();
+        assert!(
+            message.contains("label must be 0 or 1, got \"negative\""),
+            "{message}"
+        );
+        Ok(())
+    }
 
     fn rows(n: usize) -> Vec<Example> {
         (0..n)
