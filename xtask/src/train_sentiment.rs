@@ -126,6 +126,15 @@ pub struct Args {
     /// Stop after this many steps in this invocation (for measuring step speed).
     #[arg(long)]
     pub max_steps: Option<usize>,
+    /// More labelled rows to train on, `text<TAB>label` (label by index or by the model's label
+    /// id): the corrections visitors sent (`/api/feedback/export?format=tsv&kind=corrections`).
+    /// A row whose text is, or is a phrase of, a held-out sentence is dropped, so the held-out
+    /// figures stay honest.
+    #[arg(long)]
+    pub extra: Option<PathBuf>,
+    /// Each `--extra` row this many times (a few hundred corrections against 56k SST-2 rows).
+    #[arg(long, default_value_t = 1)]
+    pub extra_repeat: usize,
 }
 
 /// Hyper-parameters and position, saved with every checkpoint.
@@ -169,6 +178,10 @@ struct State {
     compact_vocab: bool,
     #[serde(default)]
     init_from: Option<PathBuf>,
+    #[serde(default)]
+    extra: Option<PathBuf>,
+    #[serde(default = "one")]
+    extra_repeat: usize,
 }
 
 fn one() -> usize {
@@ -512,6 +525,8 @@ impl State {
             max_positions: args.max_positions,
             compact_vocab: args.compact_vocab,
             init_from: args.init_from.clone(),
+            extra: args.extra.clone(),
+            extra_repeat: args.extra_repeat.max(1),
         })
     }
 }
@@ -586,6 +601,25 @@ fn prepare_data(state: &State, data_path: &Path, init_json: &[u8], out: &Path) -
             train_rows.extend(zh_train.iter().cloned());
         }
         val_sets.push(("zh", zh.val));
+    }
+    if let Some(path) = &state.extra {
+        let labels = crate::catalogue::model(crate::eval_sentiment::MODEL_ID)?
+            .manifest
+            .labels;
+        let names: Vec<String> = labels.into_iter().map(|l| l.id).collect();
+        let held_out: Vec<&str> = val_sets
+            .iter()
+            .flat_map(|(_, rows)| rows.iter().map(|r| r.text.as_str()))
+            .collect();
+        let extra = data::fold_in(data::read_tsv(path, &names)?, &held_out)?;
+        summary.insert(
+            "extra".into(),
+            serde_json::json!({"file": path.display().to_string(), "rows": extra.kept.len(),
+            "dropped_held_out": extra.dropped, "repeat": state.extra_repeat}),
+        );
+        for _ in 0..state.extra_repeat {
+            train_rows.extend(extra.kept.iter().cloned());
+        }
     }
     let mut compact_tokens = None;
     if state.compact_vocab {
@@ -931,6 +965,8 @@ mod tests {
             max_positions: None,
             compact_vocab: false,
             init_from: None,
+            extra: None,
+            extra_repeat: 1,
         }
     }
 

@@ -146,6 +146,77 @@ fn normalise_phrase(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Extra training rows once the held-out texts are out of them ([`fold_in`]).
+pub struct FoldedIn {
+    pub kept: Vec<Example>,
+    /// Rows whose text is a held-out text, or a phrase of one (word-aligned, case-insensitive).
+    pub dropped: usize,
+}
+
+/// `extra` without any row that would leak a held-out text into training: one equal to a
+/// held-out text, or a phrase of one (as the sentence split drops SST-2's phrases of its held-out
+/// sentences), compared with runs of white space folded and case ignored. A phrase starts and
+/// ends at a word's edge: a space or punctuation, or, in Chinese and Japanese, which are written
+/// without spaces, any character. Repeated texts count once (a correction sent twice, or by two
+/// visitors).
+pub fn fold_in(extra: Vec<Example>, held_out: &[&str]) -> Result<FoldedIn> {
+    let held: Vec<String> = held_out
+        .iter()
+        .map(|t| normalise_phrase(t).to_lowercase())
+        .collect();
+    let mut seen = HashSet::new();
+    let rows: Vec<Example> = extra
+        .into_iter()
+        .map(|r| Example {
+            text: normalise_phrase(&r.text),
+            label: r.label,
+        })
+        .filter(|r| !r.text.is_empty() && seen.insert(r.text.to_lowercase()))
+        .collect();
+    let keys: Vec<String> = rows.iter().map(|r| r.text.to_lowercase()).collect();
+    let phrases = AhoCorasick::new(&keys).context("indexing the extra rows")?;
+    let mut leaks = vec![false; rows.len()];
+    for outer in &held {
+        for m in phrases.find_overlapping_iter(outer.as_str()) {
+            if at_word_edges(outer, m.start(), m.end()) {
+                leaks[m.pattern().as_usize()] = true;
+            }
+        }
+    }
+    let dropped = leaks.iter().filter(|&&l| l).count();
+    let kept = rows
+        .into_iter()
+        .zip(leaks)
+        .filter_map(|(row, leak)| (!leak).then_some(row))
+        .collect();
+    Ok(FoldedIn { kept, dropped })
+}
+
+/// Whether `outer[start..end]` begins and ends at the edge of a word, in any script (see
+/// [`fold_in`]).
+fn at_word_edges(outer: &str, start: usize, end: usize) -> bool {
+    let edge = |a: Option<char>, b: Option<char>| match (a, b) {
+        (None, _) | (_, None) => true,
+        (Some(a), Some(b)) => {
+            !(a.is_alphanumeric() && b.is_alphanumeric())
+                || unspaced_script(a)
+                || unspaced_script(b)
+        }
+    };
+    edge(
+        outer[..start].chars().next_back(),
+        outer[start..].chars().next(),
+    ) && edge(
+        outer[..end].chars().next_back(),
+        outer[end..].chars().next(),
+    )
+}
+
+/// Han, kana: scripts written without spaces between words.
+fn unspaced_script(c: char) -> bool {
+    matches!(c, '\u{3040}'..='\u{30ff}' | '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{f900}'..='\u{faff}')
+}
+
 /// Whether `outer[start..end]` begins and ends at word boundaries (SST-2 words are space-separated).
 fn word_aligned(outer: &str, start: usize, end: usize) -> bool {
     let bytes = outer.as_bytes();
@@ -328,6 +399,37 @@ pub fn epoch_batches(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extra_rows_that_are_held_out_texts_or_their_phrases_are_dropped() -> Result<()> {
+        let row = |text: &str, label| Example {
+            text: text.into(),
+            label,
+        };
+        let extra = vec![
+            row("A gorgeous  film", 1),
+            row("gorgeous film , but", 0),
+            row("Not my cup of tea.", 0),
+            row("not my cup of tea.", 0),
+            row("  ", 1),
+            row("这个产品太差了", 0),
+        ];
+        let held_out = [
+            "a gorgeous film , but the ending drags",
+            "这个产品太差了，我很失望",
+        ];
+        let folded = fold_in(extra, &held_out)?;
+        let kept: Vec<&str> = folded.kept.iter().map(|r| r.text.as_str()).collect();
+        // Both phrases of the held-out sentence go (white space and case aside), and so does the
+        // start of a held-out Chinese review (no spaces there: every character is a word's
+        // edge); the repeated correction counts once, the blank one not at all.
+        assert_eq!(kept, ["Not my cup of tea."]);
+        assert_eq!(folded.dropped, 3);
+        // Inside a longer word is not a phrase.
+        let folded = fold_in(vec![row("gorgeous film", 1)], &["gorgeous films"])?;
+        assert_eq!(folded.kept.len(), 1);
+        Ok(())
+    }
 
     #[test]
     fn labels_are_read_as_indices_or_as_the_models_label_ids() -> Result<()> {
