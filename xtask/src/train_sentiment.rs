@@ -365,6 +365,23 @@ pub fn run(args: Args) -> Result<()> {
     bar.set_position(state.step as u64);
     bar.reset_eta();
 
+    // Folding rows in (`--extra`) or going on from trained weights (`--init-from`): the
+    // held-out figures of the weights as they start, so the run reports before against after
+    // (the `full-*` lines at each epoch's end, and the best at the end).
+    if state.step == 0 && (state.extra.is_some() || state.init_from.is_some()) {
+        for v in &val {
+            let all: Vec<usize> = (0..v.data.len()).collect();
+            let (acc, loss) = evaluate(&model, &v.data, &all, &device)?;
+            log_val(
+                &mut curve,
+                &bar,
+                &state,
+                &format!("before-{}", v.language),
+                acc,
+                loss,
+            )?;
+        }
+    }
     let started = Instant::now();
     let start_step = state.step;
     let (mut win_loss, mut win_correct, mut win_n, mut win_start) =
