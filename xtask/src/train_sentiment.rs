@@ -369,18 +369,7 @@ pub fn run(args: Args) -> Result<()> {
     // held-out figures of the weights as they start, so the run reports before against after
     // (the `full-*` lines at each epoch's end, and the best at the end).
     if state.step == 0 && (state.extra.is_some() || state.init_from.is_some()) {
-        for v in &val {
-            let all: Vec<usize> = (0..v.data.len()).collect();
-            let (acc, loss) = evaluate(&model, &v.data, &all, &device)?;
-            log_val(
-                &mut curve,
-                &bar,
-                &state,
-                &format!("before-{}", v.language),
-                acc,
-                loss,
-            )?;
-        }
+        evaluate_in_full(&model, &val, &device, (&mut curve, &bar, &state), "before")?;
     }
     let started = Instant::now();
     let start_step = state.step;
@@ -452,21 +441,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         let end_of_epoch = state.step % batches_per_epoch == 0 || state.step == state.total_steps;
         if end_of_epoch {
-            // Every language counts equally in choosing the best weights.
-            let mut mean = 0.0;
-            for v in &val {
-                let all: Vec<usize> = (0..v.data.len()).collect();
-                let (acc, loss) = evaluate(&model, &v.data, &all, &device)?;
-                log_val(
-                    &mut curve,
-                    &bar,
-                    &state,
-                    &format!("full-{}", v.language),
-                    acc,
-                    loss,
-                )?;
-                mean += acc / val.len() as f64;
-            }
+            let mean = evaluate_in_full(&model, &val, &device, (&mut curve, &bar, &state), "full")?;
             if mean > state.best_val_acc {
                 state.best_val_acc = mean;
                 save_weights(&varmap, &frozen, &out.join("best.safetensors"))?;
@@ -746,6 +721,32 @@ fn count_correct(logits: &Tensor, labels: &Tensor) -> Result<usize> {
 }
 
 /// Accuracy and mean loss on `idx` (dropout off), in length-sorted batches.
+/// Every held-out set in full, each logged as `<kind>-<language>`; the mean accuracy over the
+/// languages (every language counts equally in choosing the best weights).
+fn evaluate_in_full(
+    model: &TextModel,
+    val: &[ValSet],
+    device: &Device,
+    (curve, bar, state): (&mut std::fs::File, &ProgressBar, &State),
+    kind: &str,
+) -> Result<f64> {
+    let mut mean = 0.0;
+    for v in val {
+        let all: Vec<usize> = (0..v.data.len()).collect();
+        let (acc, loss) = evaluate(model, &v.data, &all, device)?;
+        log_val(
+            curve,
+            bar,
+            state,
+            &format!("{kind}-{}", v.language),
+            acc,
+            loss,
+        )?;
+        mean += acc / val.len() as f64;
+    }
+    Ok(mean)
+}
+
 fn evaluate(
     model: &TextModel,
     data: &[Encoded],
