@@ -200,16 +200,12 @@ pub fn predict(model: &Path, image: &Path, run: Run) -> Result<(Vec<String>, Vec
             timm.float_classifier()?
         } else {
             let bytes = timm.encode(Precision::Int8)?;
-            let mode = match run {
-                Run::F32Products => MatmulMode::F32,
-                _ => MatmulMode::Int8,
-            };
             ImageClassifier::from_model_bytes_with_spec(
                 WEIGHTS_INT8,
                 &bytes,
                 &model_wasm::checksum::sha256_hex(&bytes),
                 &timm.spec,
-                mode,
+                run.products(MatmulMode::Int8),
             )?
         }
     } else {
@@ -222,8 +218,8 @@ pub fn predict(model: &Path, image: &Path, run: Run) -> Result<(Vec<String>, Vec
     Ok((classifier.labels().to_vec(), logits))
 }
 
-/// The classifier of an imported catalogue folder. An 8-bit file runs as the browser runs it;
-/// with `float`, the float weights come from the export in `[source]` (its digest checked), as
+/// The classifier of an imported catalogue folder. An 8-bit file runs as the browser runs it (or
+/// with f32 products, [`Run::F32Products`]); with [`Run::Float`], the float weights come from the export in `[source]` (its digest checked), as
 /// `predict --float` does for text: f32 products on 8-bit weights would still carry their
 /// rounding. A folder imported with f32 weights runs those.
 fn imported_classifier(folder: &Path, run: Run) -> Result<ImageClassifier> {
@@ -244,8 +240,8 @@ fn imported_classifier(folder: &Path, run: Run) -> Result<ImageClassifier> {
         (Run::Float, Precision::Int8) => {
             return float_from_source(&manifest, &spec, decoded.labels)
         }
-        (Run::F32Products, Precision::Int8) | (_, Precision::F32) => MatmulMode::F32,
-        (Run::AsBrowser, Precision::Int8) => MatmulMode::Int8,
+        (_, Precision::Int8) => run.products(MatmulMode::Int8),
+        (_, Precision::F32) => MatmulMode::F32,
     };
     Ok(ImageClassifier::from_model_bytes_with_spec(
         &file.name,

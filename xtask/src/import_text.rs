@@ -519,12 +519,22 @@ pub fn classifier(
     file_name: &str,
     bytes: &[u8],
 ) -> Result<model_wasm::text::TextClassifier> {
+    classifier_with(manifest, file_name, bytes, crate::predict::Run::AsBrowser)
+}
+
+/// [`classifier`] with the products `run` asks for (`predict --f32-matmul`: f32).
+pub fn classifier_with(
+    manifest: &ModelManifest,
+    file_name: &str,
+    bytes: &[u8],
+    run: crate::predict::Run,
+) -> Result<model_wasm::text::TextClassifier> {
     let spec = model_wasm::text::TextModelSpec::from_manifest(manifest)?;
     Ok(model_wasm::text::TextClassifier::from_verified_model_file(
         file_name,
         bytes,
         &spec,
-        spec.matmul_mode(),
+        run.products(spec.matmul_mode()),
     )?)
 }
 

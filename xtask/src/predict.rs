@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, ensure, Context, Result};
+use model_wasm::text::MatmulMode;
 use serde_json::{json, Map, Value as Json};
 use wire::catalog::{ModelManifest, TaskKind};
 
@@ -46,6 +47,17 @@ pub enum Run {
     AsBrowser,
     F32Products,
     Float,
+}
+
+impl Run {
+    /// The products an 8-bit file runs with: f32 for [`Run::F32Products`], else `as_browser`
+    /// (what the model's manifest gives the browser's CPU path).
+    pub fn products(self, as_browser: MatmulMode) -> MatmulMode {
+        match self {
+            Self::F32Products => MatmulMode::F32,
+            Self::AsBrowser | Self::Float => as_browser,
+        }
+    }
 }
 
 impl Args {
@@ -127,12 +139,7 @@ fn text_logits(model: &CatalogueModel, text: &str, run: Run) -> Result<(Vec<Stri
     } else {
         let (bytes, _) = model.weight_bytes()?;
         let file = model.manifest.weights().context("no weights")?;
-        let spec = model_wasm::text::TextModelSpec::from_manifest(&model.manifest)?;
-        let mode = match run {
-            Run::F32Products => model_wasm::text::MatmulMode::F32,
-            _ => spec.matmul_mode(),
-        };
-        model_wasm::text::TextClassifier::from_verified_model_file(&file.name, &bytes, &spec, mode)?
+        crate::import_text::classifier_with(&model.manifest, &file.name, &bytes, run)?
     };
     let tokens = classifier.tokenizer().encode(text)?;
     let pooled = classifier.pooled(&[tokens.ids.as_slice()])?;
