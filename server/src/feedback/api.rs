@@ -201,7 +201,7 @@ pub async fn export(
                     header::CONTENT_TYPE,
                     "text/tab-separated-values; charset=utf-8",
                 )],
-                super::corrections::to_tsv(&rows, model),
+                super::corrections::to_tsv(&rows),
             )
                 .into_response(),
             "attachment; filename=\"corrections.tsv\"",

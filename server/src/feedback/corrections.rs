@@ -27,11 +27,12 @@ pub fn is_correction(row: &FeedbackRow, model: Option<&str>) -> bool {
         && model.is_none_or(|m| row.model.as_deref() == Some(m))
 }
 
-/// The TSV of the corrections among `rows` (of `model`, or of every text model).
-pub fn to_tsv(rows: &[FeedbackRow], model: Option<&str>) -> String {
+/// The TSV of `rows`, the corrections ([`is_correction`]); a row without text or a corrected
+/// label has nothing to write.
+pub fn to_tsv(rows: &[FeedbackRow]) -> String {
     let mut out = String::from(HEADER);
     out.push('\n');
-    for row in rows.iter().filter(|r| is_correction(r, model)) {
+    for row in rows {
         let (Some(text), Some(label)) = (&row.input_text, &row.corrected) else {
             continue;
         };
@@ -94,14 +95,19 @@ mod tests {
             row("down", Some("negative"), Some(" \t\n "), "sentiment"),
             row("down", Some("bad"), Some("Broke \u{202e}fast"), "reviews"),
         ];
+        let of = |model: Option<&str>| {
+            let kept: Vec<FeedbackRow> = rows
+                .iter()
+                .filter(|r| is_correction(r, model))
+                .cloned()
+                .collect();
+            to_tsv(&kept)
+        };
         assert_eq!(
-            to_tsv(&rows, None),
+            of(None),
             "text\tlabel\nNot my cup of tea. At all.\tnegative\nBroke fast\tbad\n"
         );
-        assert_eq!(
-            to_tsv(&rows, Some("reviews")),
-            "text\tlabel\nBroke fast\tbad\n"
-        );
-        assert_eq!(to_tsv(&rows, Some("image")), "text\tlabel\n");
+        assert_eq!(of(Some("reviews")), "text\tlabel\nBroke fast\tbad\n");
+        assert_eq!(of(Some("image")), "text\tlabel\n");
     }
 }
